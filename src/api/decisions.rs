@@ -1,0 +1,149 @@
+//! `predial.v1.Decisions`: the hot path.
+
+use std::pin::Pin;
+
+use chrono::Utc;
+use futures_util::{Stream, StreamExt};
+
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::{engine_error, invalid, not_yet};
+use crate::domain::consumer::validate_id;
+use crate::domain::decision::Request as DialContext;
+use crate::domain::{Channel, FieldError, Mode};
+use crate::proto::convert::{contact_from, decision_to, enum_field, opt_phone, opt_timestamp_from, required_enum};
+use crate::proto::v1::{self as pb, decisions_server::Decisions};
+use crate::state::Engine;
+
+pub struct DecisionsService {
+    engine: Engine,
+    /// Cancelled at shutdown: open streams end after the decision in hand.
+    stop: CancellationToken,
+}
+
+impl DecisionsService {
+    pub fn new(engine: Engine, stop: CancellationToken) -> Self {
+        Self { engine, stop }
+    }
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// Reads a `DialRequest`: the consumer id and the domain request borrowing from it.
+fn dial_request(r: &pb::DialRequest) -> Result<(&str, DialContext<'_>), FieldError> {
+    let consumer_id = validate_id(&r.consumer_id, "consumer_id")?;
+    let channel: Channel = required_enum(r.channel, "channel")?;
+    let phone = opt_phone(&r.phone, "phone")?;
+    if matches!(channel, Channel::Phone | Channel::Text) && phone.is_none() {
+        return Err(FieldError::new("phone", "is required for PHONE and TEXT"));
+    }
+    opt_phone(&r.caller_id, "caller_id")?;
+    let request = DialContext {
+        channel,
+        mode: enum_field::<Mode>(r.mode, "mode")?.unwrap_or_default(),
+        workflow: r.workflow,
+        phone,
+        purpose: enum_field(r.call_purpose, "call_purpose")?,
+        operator_id: r.operator_id.trim(),
+        at: opt_timestamp_from(&r.at, "at")?.unwrap_or_else(Utc::now),
+    };
+    Ok((consumer_id, request))
+}
+
+/// One decision, as every decision RPC answers it.
+pub(crate) fn check(engine: &Engine, r: &pb::DialRequest) -> Result<pb::DialDecision, Status> {
+    let (consumer_id, request) = dial_request(r).map_err(|e| {
+        invalid(if r.request_id.is_empty() {
+            e
+        } else {
+            FieldError::new(e.field, format!("{} (request_id {:?})", e.message, r.request_id))
+        })
+    })?;
+    let decision = engine.decide(consumer_id, &request);
+    Ok(decision_to(&decision, &r.request_id, String::new()))
+}
+
+#[tonic::async_trait]
+impl Decisions for DecisionsService {
+    type CanDialStream = BoxStream<pb::DialDecision>;
+    type PingStreamStream = BoxStream<pb::PingResponse>;
+
+    /// One decision per request, in order. Decisions are synchronous and in memory, so the
+    /// answer stream is the request stream mapped: no task, no queue, and back-pressure
+    /// is HTTP/2's own flow control. A malformed request ends the stream with
+    /// INVALID_ARGUMENT naming the field and its request_id.
+    async fn can_dial(
+        &self,
+        request: Request<Streaming<pb::DialRequest>>,
+    ) -> Result<Response<Self::CanDialStream>, Status> {
+        let engine = self.engine.clone();
+        let answers = request
+            .into_inner()
+            .map(move |r| r.and_then(|r| check(&engine, &r)))
+            .take_until(self.stop.clone().cancelled_owned());
+        Ok(Response::new(Box::pin(answers)))
+    }
+
+    async fn check(&self, request: Request<pb::DialRequest>) -> Result<Response<pb::DialDecision>, Status> {
+        check(&self.engine, request.get_ref()).map(Response::new)
+    }
+
+    async fn check_batch(
+        &self,
+        request: Request<pb::CheckBatchRequest>,
+    ) -> Result<Response<pb::CheckBatchResponse>, Status> {
+        let requests = &request.get_ref().requests;
+        // Validate the whole batch first: a bad request rejects the batch, naming its index.
+        for (i, r) in requests.iter().enumerate() {
+            dial_request(r).map_err(|e| invalid(e.within(&format!("requests[{i}]"))))?;
+        }
+        let decisions = requests
+            .iter()
+            .map(|r| check(&self.engine, r))
+            .collect::<Result<_, _>>()?;
+        Ok(Response::new(pb::CheckBatchResponse { decisions }))
+    }
+
+    async fn record_contact(&self, request: Request<pb::ContactEvent>) -> Result<Response<pb::RecordAck>, Status> {
+        let contact = contact_from(request.get_ref(), Utc::now()).map_err(invalid)?;
+        let event_id = contact.event_id.clone();
+        let recorded = self.engine.record_contact(contact).await.map_err(engine_error)?;
+        Ok(Response::new(pb::RecordAck {
+            event_id,
+            duplicate: recorded.duplicate,
+            attempts: recorded.attempts,
+            rpcs: recorded.rpcs,
+        }))
+    }
+
+    async fn confirm_override(
+        &self,
+        _: Request<pb::ConfirmOverrideRequest>,
+    ) -> Result<Response<pb::ConfirmOverrideResponse>, Status> {
+        Err(not_yet("ConfirmOverride"))
+    }
+
+    async fn schedule_callback(
+        &self,
+        _: Request<pb::ScheduleCallbackRequest>,
+    ) -> Result<Response<pb::Callback>, Status> {
+        Err(not_yet("ScheduleCallback"))
+    }
+
+    async fn ping(&self, request: Request<pb::PingRequest>) -> Result<Response<pb::PingResponse>, Status> {
+        Ok(Response::new(pb::PingResponse {
+            payload: request.into_inner().payload,
+        }))
+    }
+
+    async fn ping_stream(
+        &self,
+        request: Request<Streaming<pb::PingRequest>>,
+    ) -> Result<Response<Self::PingStreamStream>, Status> {
+        let answers = request
+            .into_inner()
+            .map(|r| r.map(|p| pb::PingResponse { payload: p.payload }));
+        Ok(Response::new(Box::pin(answers)))
+    }
+}

@@ -1,0 +1,42 @@
+//! The tonic services: protobuf in, validation, one engine call, protobuf out.
+//!
+//! Nothing here decides anything. Every inbound message is converted by
+//! [`crate::proto::convert`], which names the first bad field; that becomes
+//! INVALID_ARGUMENT before the engine is touched, so bad input changes nothing.
+
+mod accounts;
+mod compliance;
+mod decisions;
+mod programs;
+mod rules;
+
+pub use accounts::AccountsService;
+pub use compliance::ComplianceService;
+pub use decisions::DecisionsService;
+pub use programs::ProgramsService;
+pub use rules::RulesService;
+
+use tonic::Status;
+
+use crate::domain::{FieldError, FieldErrors};
+use crate::state::EngineError;
+
+/// INVALID_ARGUMENT naming the field.
+pub(crate) fn invalid(e: FieldError) -> Status {
+    Status::invalid_argument(e.to_string())
+}
+
+pub(crate) fn engine_error(e: EngineError) -> Status {
+    match e {
+        EngineError::Invalid(FieldErrors(errors)) => Status::invalid_argument(FieldErrors(errors).to_string()),
+        EngineError::Store(e) => {
+            tracing::error!(error = %e, "store error");
+            Status::unavailable(format!("the write was not made durable: {e}"))
+        }
+    }
+}
+
+/// An RPC of the contract whose behaviour a later change fills in.
+pub(crate) fn not_yet(rpc: &str) -> Status {
+    Status::unimplemented(format!("{rpc} is not implemented yet"))
+}

@@ -1,0 +1,369 @@
+//! The decision function: may this consumer be contacted on this channel, now?
+//!
+//! [`decide`] is pure — the rule set, what is known of the consumer and the request go in,
+//! a [`Decision`] comes out — so it is tested without a server and measured without a
+//! network. The order is SPEC section 2's: an unknown consumer, then exclusions (never
+//! overridable), then every applicable contact control (frequency, hold after a right party
+//! contact, calling hours in every zone, restricted days), then the mode turns violations
+//! into DENY (a machine dials) or PROMPT (a person dials).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::consumer::Profile;
+use super::exclusions::{Contacting, Exclusions, exclusion_findings, exclusion_message};
+use super::history::History;
+use super::hours::{RestrictedDay, Zones, next_inside, next_unrestricted, outside_in, restricted_in};
+use super::kinds::{CallPurpose, Channel, Mode, ReasonCode, Verdict};
+use super::phone::PhoneNumber;
+use super::rules::{ContactControl, RuleSet};
+use super::time::{format_time_of_day, local_datetime, start_of_day, weekday_name};
+use super::window::{Tally, frequency_clear_from, hold_release, tally};
+
+/// What is known of the consumer a request is about.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub profile: &'a Profile,
+    pub exclusions: &'a Exclusions,
+    /// The request's number is excluded BY_CUSTOMER (a STOP reply).
+    pub opted_out: bool,
+    /// The consumer's own contacts.
+    pub own: &'a History,
+    /// The contacts of the consumer's whole group (own included), when it has one.
+    pub group: Option<&'a History>,
+    /// A scheduled callback lifts frequency and hold controls for the request's number.
+    pub callback_active: bool,
+}
+
+/// The request, validated.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub channel: Channel,
+    pub mode: Mode,
+    pub workflow: bool,
+    pub phone: Option<PhoneNumber>,
+    pub purpose: Option<CallPurpose>,
+    pub operator_id: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub code: ReasonCode,
+    pub control_id: Option<Arc<str>>,
+    pub message: String,
+}
+
+/// The answer to a request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub reasons: Vec<Reason>,
+    /// Contacts counted in the tightest window (the control closest to its maximum).
+    pub attempts: u32,
+    pub rpcs: u32,
+    pub max_contacts: u32,
+    /// The earliest instant at which the same request has no time-based violation; `None`
+    /// when no time will help (an exclusion, an unknown consumer or time zone).
+    pub next_allowed_at: Option<DateTime<Utc>>,
+    pub rule_set_version: u64,
+    /// For a PROMPT: what the agent is asked.
+    pub prompt_text: Option<String>,
+}
+
+impl Decision {
+    pub fn has(&self, code: ReasonCode) -> bool {
+        self.reasons.iter().any(|r| r.code == code)
+    }
+
+    fn add(&mut self, code: ReasonCode, control: Option<&ContactControl>, message: String) {
+        self.reasons.push(Reason {
+            code,
+            control_id: control.map(|c| c.id.clone()),
+            message,
+        });
+    }
+}
+
+/// Decides `req` for `subject` (`None`: no such consumer) under `rules`.
+pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Decision {
+    let mut d = Decision {
+        rule_set_version: rules.version,
+        ..Decision::default()
+    };
+    let Some(s) = subject else {
+        d.verdict = Verdict::Deny;
+        d.add(
+            ReasonCode::UnknownConsumer,
+            None,
+            "No consumer with this id is on record.".into(),
+        );
+        return d;
+    };
+    let contacting = Contacting {
+        channel: req.channel,
+        mode: req.mode,
+        workflow: req.workflow,
+        phone: req.phone,
+    };
+    let mut excluded = false;
+    for code in exclusion_findings(s.exclusions, s.opted_out, contacting) {
+        excluded = true;
+        d.add(code, None, exclusion_message(code).into());
+    }
+
+    let ctx = Context::new(rules, s, req);
+    let (mut violated, mut near, mut unknown_zone) = (false, false, false);
+    let mut tightest: Option<(u32, Tally, u32)> = None;
+    for control in ctx.controls() {
+        let history = ctx.history_for(control);
+        let counted = tally(control, history, req.at, ctx.day_zone);
+        let max = control.max_total_contacts;
+        let headroom = max.saturating_sub(counted.attempts);
+        if tightest.is_none_or(|(h, ..)| headroom < h) {
+            tightest = Some((headroom, counted, max));
+        }
+        if !ctx.lifted() {
+            let noun = control.noun(counted.attempts);
+            let phrase = control.period.phrase();
+            if counted.attempts >= max {
+                violated = true;
+                let message = format!("{} {noun} in {phrase}; the limit is {max}", counted.attempts);
+                d.add(ReasonCode::MaxContacts, Some(control), message);
+            } else if counted.attempts + 1 == max {
+                near = true;
+                let message = format!(
+                    "{} {noun} in {phrase}; the limit is {max}, so this is the last one allowed",
+                    counted.attempts
+                );
+                d.add(ReasonCode::NearMaxContacts, Some(control), message);
+            }
+            if req.channel == Channel::Phone {
+                if let Some((rpc_day, release)) = hold_release(control, history, req.at, ctx.day_zone) {
+                    violated = true;
+                    let message = format!(
+                        "A right party contact on {} {rpc_day} holds calls through {} {}",
+                        weekday_name(chrono::Datelike::weekday(&rpc_day)),
+                        weekday_name(chrono::Datelike::weekday(&release.pred_opt().unwrap_or(release))),
+                        release.pred_opt().unwrap_or(release),
+                    );
+                    d.add(ReasonCode::HoldAfterRpc, Some(control), message);
+                }
+            }
+        }
+        if let Some(hours) = ctx.hours_of(control) {
+            if ctx.zones.is_empty() {
+                if !unknown_zone {
+                    unknown_zone = true;
+                    d.add(
+                        ReasonCode::UnknownTimeZone,
+                        Some(control),
+                        "No time zone is known for this consumer or number, so calling hours cannot be checked.".into(),
+                    );
+                }
+            } else if let Some(tz) = outside_in(hours, req.at, ctx.zones) {
+                violated = true;
+                let message = format!(
+                    "It is {} in {tz}; {} are allowed {}–{} local time",
+                    local_datetime(req.at, tz).format("%H:%M"),
+                    control.noun(2),
+                    format_time_of_day(hours.from),
+                    format_time_of_day(hours.to),
+                );
+                d.add(ReasonCode::OutsideCallingHours, Some(control), message);
+            }
+        }
+        if control.has_restricted_days() {
+            if let Some((tz, day)) = restricted_in(control, rules, req.at, ctx.day_zones()) {
+                violated = true;
+                let message = match day {
+                    RestrictedDay::Weekday(date) => format!(
+                        "{} {date} is a no-contact day in {tz}",
+                        weekday_name(chrono::Datelike::weekday(&date))
+                    ),
+                    RestrictedDay::Holiday(date) => format!("{date} is a holiday in {tz}; no contact on holidays"),
+                };
+                d.add(ReasonCode::RestrictedDay, Some(control), message);
+            }
+        }
+    }
+    if ctx.lifted() {
+        d.add(
+            ReasonCode::CallbackOverride,
+            None,
+            "The consumer asked to be called back: frequency and hold limits are lifted for this number.".into(),
+        );
+    }
+    if let Some((_, counted, max)) = tightest {
+        (d.attempts, d.rpcs, d.max_contacts) = (counted.attempts, counted.rpcs, max);
+    }
+
+    if violated {
+        let verdict = if req.mode == Mode::Auto {
+            Verdict::Deny
+        } else if rules.is_exempt(req.operator_id) {
+            d.add(
+                ReasonCode::SuppressedForOperator,
+                None,
+                format!(
+                    "Operator {} is exempt from contact-control prompts; the findings are listed, not enforced.",
+                    req.operator_id
+                ),
+            );
+            Verdict::Allow
+        } else {
+            d.prompt_text = Some(prompt_text(&d, req.channel));
+            Verdict::Prompt
+        };
+        d.verdict = d.verdict.max(verdict);
+    } else if near {
+        d.verdict = d.verdict.max(Verdict::Warn);
+    }
+    if unknown_zone || excluded {
+        d.verdict = Verdict::Deny;
+    }
+    d.next_allowed_at = if unknown_zone {
+        None
+    } else if violated {
+        ctx.clear_from(req.at)
+    } else if excluded {
+        None
+    } else {
+        Some(req.at)
+    };
+    d
+}
+
+/// The tightest count for `channel` at `at` (the ack of a recorded contact): contacts,
+/// right party contacts and the maximum of the applicable control closest to its limit.
+pub fn tightest_tally(rules: &RuleSet, subject: &Subject, channel: Channel, at: DateTime<Utc>) -> (Tally, u32) {
+    let req = Request {
+        channel,
+        mode: Mode::Auto,
+        workflow: false,
+        phone: None,
+        purpose: None,
+        operator_id: "",
+        at,
+    };
+    let ctx = Context::new(rules, subject, &req);
+    ctx.controls()
+        .map(|c| (tally(c, ctx.history_for(c), at, ctx.day_zone), c.max_total_contacts))
+        .min_by_key(|(t, max)| max.saturating_sub(t.attempts))
+        .unwrap_or_default()
+}
+
+/// "7 calls in the last 7 days; the limit is 7 — call anyway?"
+fn prompt_text(d: &Decision, channel: Channel) -> String {
+    let mut text = String::new();
+    for r in d.reasons.iter().filter(|r| r.code.is_contact_control()) {
+        if !text.is_empty() {
+            text.push_str("; ");
+        }
+        text.push_str(&r.message);
+    }
+    text.push_str(if channel == Channel::Phone {
+        " — call anyway?"
+    } else {
+        " — contact anyway?"
+    });
+    text
+}
+
+/// What every step of one decision shares.
+struct Context<'a> {
+    rules: &'a RuleSet,
+    subject: &'a Subject<'a>,
+    req: &'a Request<'a>,
+    /// The zone whose calendar days the periods count.
+    day_zone: Tz,
+    /// The zones calling hours are checked in.
+    zones: Zones,
+}
+
+impl<'a> Context<'a> {
+    fn new(rules: &'a RuleSet, subject: &'a Subject<'a>, req: &'a Request<'a>) -> Self {
+        let p = subject.profile;
+        let phone_zone = req.phone.and_then(|n| p.phone(n)).and_then(|ph| ph.time_zone);
+        Context {
+            rules,
+            subject,
+            req,
+            day_zone: p.day_zone(),
+            zones: Zones::of([phone_zone, p.time_zone, p.address_time_zone]),
+        }
+    }
+
+    /// The controls that bind this request.
+    fn controls(&self) -> impl Iterator<Item = &'a ContactControl> + 'a {
+        let p = self.subject.profile;
+        let (channel, purpose) = (self.req.channel, self.req.purpose);
+        self.rules
+            .controls
+            .iter()
+            .filter(move |c| c.applies_to(channel, p.state.as_deref(), p.country.as_deref(), purpose))
+    }
+
+    fn history_for(&self, control: &ContactControl) -> &'a History {
+        match (control.apply_to_group, self.subject.group) {
+            (true, Some(group)) => group,
+            _ => self.subject.own,
+        }
+    }
+
+    /// Whether a callback lifts frequency and hold controls for this request.
+    fn lifted(&self) -> bool {
+        self.subject.callback_active && self.req.channel == Channel::Phone
+    }
+
+    fn hours_of(&self, control: &ContactControl) -> Option<super::rules::CallingHours> {
+        control
+            .hours
+            .filter(|_| matches!(self.req.channel, Channel::Phone | Channel::Text))
+    }
+
+    /// Restricted days are judged in the calling-hours zones, or the day zone when none.
+    fn day_zones(&self) -> Zones {
+        if self.zones.is_empty() {
+            Zones::of([Some(self.day_zone), None, None])
+        } else {
+            self.zones
+        }
+    }
+
+    /// The earliest instant ≥ `t` with no frequency, hold, calling-hours or restricted-day
+    /// violation, assuming no further contacts. Each constraint names the earliest instant
+    /// it allows; moving to the latest of them may run into another (a morning that is a
+    /// Sunday), so repeat until all agree.
+    fn clear_from(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let mut at = t;
+        for _ in 0..32 {
+            let mut next = at;
+            for control in self.controls() {
+                let history = self.history_for(control);
+                if !self.lifted() {
+                    next = next.max(frequency_clear_from(control, history, at, self.day_zone)?);
+                    if self.req.channel == Channel::Phone {
+                        if let Some((_, release)) = hold_release(control, history, at, self.day_zone) {
+                            next = next.max(start_of_day(release, self.day_zone));
+                        }
+                    }
+                }
+                if let Some(hours) = self.hours_of(control) {
+                    next = next.max(next_inside(hours, at, self.zones)?);
+                }
+                if control.has_restricted_days() {
+                    next = next.max(next_unrestricted(control, self.rules, at, self.day_zones())?);
+                }
+            }
+            if next == at {
+                return Some(at);
+            }
+            at = next;
+        }
+        None
+    }
+}

@@ -1,0 +1,36 @@
+//! The decision domain: plain Rust, no transport, no storage, no async.
+//!
+//! - [`kinds`]: channels, modes, verdicts, periods, purposes, reason codes.
+//! - [`phone`]: E.164 numbers and the US forms dialers send.
+//! - [`time`]: local dates and times in IANA zones, daylight saving time included.
+//! - [`consumer`]: consumers as given and as a decision reads them.
+//! - [`history`]: recorded contacts and the compact, time-ordered history kept in memory.
+//! - [`rules`]: rule sets and contact controls, validated and compiled.
+//! - [`window`]: counting periods, the hold after a right party contact.
+//! - [`hours`]: calling hours and restricted days across every relevant zone.
+//! - [`exclusions`]: bankruptcy, disabled channels, opted-out numbers.
+//! - [`decision`]: the decision function itself.
+
+pub mod consumer;
+pub mod decision;
+pub mod error;
+pub mod exclusions;
+pub mod history;
+pub mod hours;
+pub mod kinds;
+pub mod phone;
+pub mod rules;
+pub mod time;
+pub mod window;
+
+#[cfg(test)]
+mod decision_tests;
+
+pub use consumer::{Consumer, Phone, Profile};
+pub use decision::{Decision, Reason, Request, Subject, decide};
+pub use error::{FieldError, FieldErrors};
+pub use exclusions::Exclusions;
+pub use history::{Contact, ContactRec, History};
+pub use kinds::{CallPurpose, Channel, Mode, Period, ReasonCode, Role, Verdict};
+pub use phone::PhoneNumber;
+pub use rules::{RuleSet, RuleSetDraft};

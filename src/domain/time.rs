@@ -1,0 +1,166 @@
+//! Local time in IANA zones: parsing `"HH:MM"`, dates and weekdays, and the instants where
+//! local days and local times begin — daylight saving time included.
+//!
+//! Everything here answers in UTC instants (`DateTime<Utc>`); local dates and times are
+//! only ever derived from an instant, so a local 02:30 that a spring-forward skips simply
+//! never occurs, and a 01:30 that a fall-back repeats occurs twice.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+
+/// Parses a local time of day written `"HH:MM"` (00:00 … 23:59).
+pub fn parse_time_of_day(text: &str) -> Result<NaiveTime, String> {
+    let bad = || format!("{text:?} is not a time of day \"HH:MM\" between 00:00 and 23:59");
+    let (h, m) = text.split_once(':').ok_or_else(bad)?;
+    if h.len() != 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    NaiveTime::from_hms_opt(h, m, 0).ok_or_else(bad)
+}
+
+/// Formats a time of day as `"HH:MM"`.
+pub fn format_time_of_day(t: NaiveTime) -> String {
+    t.format("%H:%M").to_string()
+}
+
+/// Parses an IANA time zone name (`"America/New_York"`).
+pub fn parse_zone(text: &str) -> Result<Tz, String> {
+    Tz::from_str(text.trim()).map_err(|_| format!("{text:?} is not an IANA time zone name"))
+}
+
+/// Parses a calendar date written `"YYYY-MM-DD"`.
+pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| format!("{text:?} is not a date \"YYYY-MM-DD\""))
+}
+
+/// Parses a weekday written `"MON"` … `"SUN"` (any case).
+pub fn parse_weekday(text: &str) -> Result<Weekday, String> {
+    match text.trim().to_ascii_uppercase().as_str() {
+        "MON" => Ok(Weekday::Mon),
+        "TUE" => Ok(Weekday::Tue),
+        "WED" => Ok(Weekday::Wed),
+        "THU" => Ok(Weekday::Thu),
+        "FRI" => Ok(Weekday::Fri),
+        "SAT" => Ok(Weekday::Sat),
+        "SUN" => Ok(Weekday::Sun),
+        _ => Err(format!("{text:?} is not a weekday MON … SUN")),
+    }
+}
+
+/// `"MON"` … `"SUN"`.
+pub fn weekday_name(day: Weekday) -> &'static str {
+    ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"][day.num_days_from_monday() as usize]
+}
+
+/// The local date of instant `t` in `tz`.
+pub fn local_date(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    t.with_timezone(&tz).date_naive()
+}
+
+/// The local wall-clock reading of `t` in `tz`.
+pub fn local_datetime(t: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
+    t.with_timezone(&tz).naive_local()
+}
+
+/// The first instant whose local date in `tz` is `date` (its local midnight, or the first
+/// instant after a transition that skips midnight).
+pub fn start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    first_instant_at_or_after(date.and_time(NaiveTime::MIN), tz)
+}
+
+/// The first instant whose local reading in `tz` is at or after `local`.
+///
+/// A reading that exists once maps to its instant; one repeated by a fall-back maps to its
+/// first occurrence; one skipped by a spring-forward maps to the transition itself (local
+/// 02:30 on a spring-forward morning → the instant the clocks jump to 03:00).
+pub fn first_instant_at_or_after(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+        LocalResult::None => {
+            // In a gap. The transition lies within a day of `local` read as UTC; local
+            // readings only move forward across a gap, so bisect for the first instant
+            // whose reading is not before `local`.
+            let guess = local.and_utc().timestamp();
+            let (mut lo, mut hi) = (guess - 26 * 3600, guess + 26 * 3600);
+            let at = |secs: i64| DateTime::from_timestamp(secs, 0).expect("within chrono's range");
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if local_datetime(at(mid), tz) >= local {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            at(hi)
+        }
+    }
+}
+
+/// The number of the day (days since 1970-01-01), for cheap date arithmetic.
+pub fn day_number(date: NaiveDate) -> i32 {
+    date.num_days_from_ce() - 719_163
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Timelike;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn times_of_day_are_strict_hh_mm() {
+        assert_eq!(
+            parse_time_of_day("08:00").unwrap(),
+            NaiveTime::from_hms_opt(8, 0, 0).unwrap()
+        );
+        assert_eq!(parse_time_of_day("23:59").unwrap().minute(), 59);
+        for bad in ["25:00", "8:00", "08:60", "0800", "", "ab:cd", "24:00", "08:00:00"] {
+            assert!(parse_time_of_day(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn zones_dates_and_weekdays_parse() {
+        assert_eq!(parse_zone("America/New_York").unwrap(), chrono_tz::America::New_York);
+        assert!(parse_zone("Mars/Olympus").is_err());
+        assert_eq!(parse_weekday("sun").unwrap(), Weekday::Sun);
+        assert!(parse_weekday("Sunday").is_err());
+        assert!(parse_date("2026-02-30").is_err());
+    }
+
+    #[test]
+    fn a_skipped_local_time_maps_to_the_spring_forward_transition() {
+        let tz = chrono_tz::America::New_York;
+        let local = NaiveDate::from_ymd_opt(2026, 3, 8)
+            .unwrap()
+            .and_hms_opt(2, 30, 0)
+            .unwrap();
+        // Clocks jump from 02:00 EST (07:00 UTC) to 03:00 EDT.
+        assert_eq!(first_instant_at_or_after(local, tz), utc("2026-03-08T07:00:00Z"));
+    }
+
+    #[test]
+    fn a_repeated_local_time_maps_to_its_first_occurrence() {
+        let tz = chrono_tz::America::New_York;
+        let local = NaiveDate::from_ymd_opt(2026, 11, 1)
+            .unwrap()
+            .and_hms_opt(1, 30, 0)
+            .unwrap();
+        assert_eq!(first_instant_at_or_after(local, tz), utc("2026-11-01T05:30:00Z"));
+    }
+
+    #[test]
+    fn start_of_day_follows_the_zone() {
+        let tz = chrono_tz::America::Los_Angeles;
+        let d = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        assert_eq!(start_of_day(d, tz), utc("2026-06-01T07:00:00Z"));
+        assert_eq!(local_date(utc("2026-06-01T06:59:59Z"), tz), d.pred_opt().unwrap());
+    }
+}

@@ -1,0 +1,27 @@
+//! predial — a gRPC pre-dial decision server.
+//!
+//! Before every call, text, email or letter a dialer asks predial whether the contact is
+//! allowed right now, and gets ALLOW, WARN, PROMPT or DENY with the reasons, the counts and
+//! the earliest time it would be allowed. The product is specified in `SPEC.md` (shared
+//! with the team); the wire contract is `proto/predial/v1/*.proto`.
+//!
+//! # Layout
+//!
+//! - [`domain`]: rules, periods, calling hours, exclusions and the decision function.
+//!   Plain Rust — no tonic, no sled, no async — and unit-tested on its own.
+//! - [`state`]: the in-memory book of consumers and groups (dashmap), the active rule set
+//!   (arc-swap), and the [`state::Engine`] handle that ties them to the store.
+//! - [`store`]: durable storage behind the [`store::Store`] trait, with a sled backend and
+//!   group commit: every write is on disk before it is acknowledged.
+//! - [`api`]: the tonic services — protobuf in, validation, domain call, protobuf out.
+//! - [`server`]: starting, serving and shutting down, in one place.
+//! - [`proto`]: the code generated from `proto/`.
+//!
+//! The binary (`src/main.rs`) is the `predial` command line: `predial serve`.
+
+pub mod api;
+pub mod domain;
+pub mod proto;
+pub mod server;
+pub mod state;
+pub mod store;

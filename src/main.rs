@@ -1,0 +1,112 @@
+//! The `predial` command line: `predial serve`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+
+use predial::server::{ServeOptions, run};
+
+#[derive(Parser)]
+#[command(name = "predial", version, about = "A gRPC pre-dial decision server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the gRPC API on the embedded store.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the log line names it).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Directory of the embedded store (created when missing).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// A rule set (JSON) to make active at start; with none and an empty store, the
+    /// shipped Regulation F preset.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// A TOML file with any of these settings; flags given on the command line win.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Seconds shutdown waits for open calls before closing them.
+    #[arg(long)]
+    drain_seconds: Option<u64>,
+}
+
+/// The `--config` file: the same settings as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ConfigFile {
+    listen: Option<SocketAddr>,
+    data: Option<PathBuf>,
+    rules: Option<PathBuf>,
+    drain_seconds: Option<u64>,
+}
+
+fn read_config(path: &Path) -> Result<ConfigFile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("{} is not a valid config: {e}", path.display()))
+}
+
+fn serve_options(args: ServeArgs) -> Result<ServeOptions, String> {
+    let file = match &args.config {
+        Some(path) => read_config(path)?,
+        None => ConfigFile::default(),
+    };
+    Ok(ServeOptions {
+        listen: args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:50051".parse().expect("a valid default")),
+        data: args
+            .data
+            .or(file.data)
+            .unwrap_or_else(|| PathBuf::from("./predial-data")),
+        rules: args.rules.or(file.rules),
+        drain: Duration::from_secs(args.drain_seconds.or(file.drain_seconds).unwrap_or(10)),
+    })
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let options = match serve_options(args) {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("predial: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            match runtime.block_on(run(options)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("predial: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The generated `predial.v1` messages, clients and servers (from `proto/` by `build.rs`),
+//! and [`convert`]: the one place protobuf meets the domain.
+
+pub mod convert;
+
+#[allow(clippy::all, missing_docs)]
+pub mod v1 {
+    tonic::include_proto!("predial.v1");
+
+    /// The encoded descriptor set of `proto/`, for server reflection and generic clients.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/predial_descriptor.bin"));
+}
