@@ -60,7 +60,7 @@ pub(crate) fn check(engine: &Engine, r: &pb::DialRequest) -> Result<pb::DialDeci
             FieldError::new(e.field, format!("{} (request_id {:?})", e.message, r.request_id))
         })
     })?;
-    let decision = engine.decide(consumer_id, &request);
+    let decision = engine.decide(consumer_id, &request).map_err(engine_error)?;
     Ok(decision_to(&decision, &r.request_id, String::new()))
 }
 

@@ -108,7 +108,7 @@ impl Case {
         Case {
             profile: profile(Some(New_York)),
             exclusions: Exclusions::default(),
-            own: History::from_unsorted(calls),
+            own: History::from_unsorted(calls, i64::MIN),
             group: None,
         }
     }
@@ -345,7 +345,7 @@ fn group_controls_count_every_member_and_others_count_only_the_consumer() {
     case.group = Some(History::from_unsorted(vec![
         call("2026-06-01T15:00:00Z", 1),
         call("2026-06-02T15:00:00Z", 1),
-    ]));
+    ], i64::MIN));
     assert_eq!(
         case.decide(&rules, &request("2026-06-03T15:00:00Z")).verdict,
         Verdict::Deny

@@ -47,58 +47,90 @@ pub struct ContactRec {
     pub inbound: bool,
 }
 
-/// A consumer's (or a group's) contacts, oldest first.
+/// A consumer's (or a group's) contacts, oldest first, complete from some instant on.
 ///
-/// Kept sorted so a window is two binary searches; pruned to what the longest rule window
-/// needs, so memory stays bounded however long the account lives.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct History(Vec<ContactRec>);
+/// Kept sorted so a window is two binary searches. Memory keeps only what the rules can
+/// look back on from the newest contact (`reach`); what is older is dropped, and
+/// [`complete_from_ms`](History::complete_from_ms) says from when the history is whole, so
+/// a question about an older instant knows to ask the store instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    recs: Vec<ContactRec>,
+    complete_from_ms: i64,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History { recs: Vec::new(), complete_from_ms: i64::MIN }
+    }
+}
 
 impl History {
-    pub fn from_unsorted(mut recs: Vec<ContactRec>) -> History {
+    /// A history of `recs`, whole from `complete_from_ms` on (`i64::MIN`: whole).
+    pub fn from_unsorted(mut recs: Vec<ContactRec>, complete_from_ms: i64) -> History {
         recs.sort_by_key(|r| r.at_ms);
-        History(recs)
+        History { recs, complete_from_ms }
     }
 
-    /// Adds a contact in time order (after any with the same instant).
-    pub fn insert(&mut self, rec: ContactRec) {
-        let at = self.0.partition_point(|r| r.at_ms <= rec.at_ms);
-        self.0.insert(at, rec);
+    /// Adds a contact in time order (after any with the same instant), then drops what
+    /// lies more than `reach_ms` before the newest contact.
+    pub fn record(&mut self, rec: ContactRec, reach_ms: i64) {
+        if rec.at_ms < self.complete_from_ms {
+            return; // older than memory keeps: the store has it
+        }
+        let at = self.recs.partition_point(|r| r.at_ms <= rec.at_ms);
+        self.recs.insert(at, rec);
+        let newest = self.recs.last().map_or(rec.at_ms, |r| r.at_ms);
+        self.prune_before(newest.saturating_sub(reach_ms));
     }
 
     /// Forgets contacts before `horizon_ms`, giving memory back when most of it is free.
     pub fn prune_before(&mut self, horizon_ms: i64) {
-        let old = self.0.partition_point(|r| r.at_ms < horizon_ms);
+        if horizon_ms <= self.complete_from_ms {
+            return;
+        }
+        let old = self.recs.partition_point(|r| r.at_ms < horizon_ms);
         if old > 0 {
-            self.0.drain(..old);
-            if self.0.capacity() > 8 && self.0.capacity() > 2 * self.0.len() {
-                self.0.shrink_to_fit();
+            self.recs.drain(..old);
+            if self.recs.capacity() > 8 && self.recs.capacity() > 2 * self.recs.len() {
+                self.recs.shrink_to_fit();
             }
         }
+        self.complete_from_ms = horizon_ms;
+    }
+
+    /// The instant from which every contact is here.
+    pub fn complete_from_ms(&self) -> i64 {
+        self.complete_from_ms
+    }
+
+    /// Whether every contact at or after `from_ms` is here.
+    pub fn covers(&self, from_ms: i64) -> bool {
+        from_ms >= self.complete_from_ms
     }
 
     /// The contacts with `from_ms <= at < to_ms`.
     pub fn between(&self, from_ms: i64, to_ms: i64) -> &[ContactRec] {
-        let lo = self.0.partition_point(|r| r.at_ms < from_ms);
-        let hi = self.0.partition_point(|r| r.at_ms < to_ms);
-        &self.0[lo..hi.max(lo)]
+        let lo = self.recs.partition_point(|r| r.at_ms < from_ms);
+        let hi = self.recs.partition_point(|r| r.at_ms < to_ms);
+        &self.recs[lo..hi.max(lo)]
     }
 
     pub fn as_slice(&self) -> &[ContactRec] {
-        &self.0
+        &self.recs
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.recs.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.recs.is_empty()
     }
 
     /// Bytes of heap this history holds.
     pub fn heap_bytes(&self) -> usize {
-        self.0.capacity() * std::mem::size_of::<ContactRec>()
+        self.recs.capacity() * std::mem::size_of::<ContactRec>()
     }
 }
 
@@ -125,7 +157,7 @@ mod tests {
     fn contacts_stay_in_time_order_whatever_order_they_arrive_in() {
         let mut h = History::default();
         for at in [30, 10, 20, 10] {
-            h.insert(rec(at));
+            h.record(rec(at), 1000);
         }
         let times: Vec<i64> = h.as_slice().iter().map(|r| r.at_ms).collect();
         assert_eq!(times, [10, 10, 20, 30]);
@@ -133,11 +165,26 @@ mod tests {
 
     #[test]
     fn between_is_half_open_and_prune_drops_only_the_old() {
-        let mut h = History::from_unsorted((0..10).map(|i| rec(i * 10)).collect());
+        let mut h = History::from_unsorted((0..10).map(|i| rec(i * 10)).collect(), i64::MIN);
         assert_eq!(h.between(20, 50).len(), 3);
         assert_eq!(h.between(50, 20).len(), 0);
+        assert!(h.covers(-1_000));
         h.prune_before(45);
         assert_eq!(h.as_slice()[0].at_ms, 50);
         assert_eq!(h.len(), 5);
+        assert!(h.covers(45) && !h.covers(44));
+    }
+
+    #[test]
+    fn recording_keeps_only_the_reach_before_the_newest_contact() {
+        let mut h = History::default();
+        for at in [0, 50, 100, 160] {
+            h.record(rec(at), 100);
+        }
+        assert_eq!(h.as_slice().iter().map(|r| r.at_ms).collect::<Vec<_>>(), [100, 160]);
+        assert_eq!(h.complete_from_ms(), 60);
+        // An old contact arriving late is kept only if within reach.
+        h.record(rec(10), 100);
+        assert_eq!(h.len(), 2);
     }
 }

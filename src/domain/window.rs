@@ -6,7 +6,7 @@
 //! slip an eighth call past the seventh). ROLLING_24_HOURS is the exact interval
 //! (t − 24 h, t].
 
-use chrono::{DateTime, Datelike, Days, Duration, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::history::History;
@@ -115,10 +115,10 @@ pub fn hold_release(
     (d < release).then_some((r, release))
 }
 
-/// How long a window can reach back, for pruning memory: `days` local days plus a margin
-/// for the widest zone offset.
-pub fn horizon(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
-    now - Duration::days(days as i64 + 1)
+/// How far back from an instant the rules' windows and holds can look, in milliseconds:
+/// `retention_days` local days plus a day for the widest zone offset.
+pub fn reach_ms(retention_days: u32) -> i64 {
+    (retention_days as i64 + 1) * DAY_MS
 }
 
 #[cfg(test)]
@@ -161,6 +161,7 @@ mod tests {
                     inbound: false,
                 })
                 .collect(),
+            i64::MIN,
         )
     }
 

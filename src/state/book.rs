@@ -6,12 +6,13 @@
 //! order, to rule out deadlock: a reader may hold a consumer entry while it reads that
 //! consumer's group; a writer holds one entry at a time, never two.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use dashmap::DashMap;
 
 use crate::domain::decision::Subject;
-use crate::domain::{Consumer, ContactRec, Exclusions, History, PhoneNumber, Profile};
+use crate::domain::{Consumer, ContactRec, Exclusions, History, Profile};
 
 /// What memory holds for one consumer id.
 #[derive(Debug, Default)]
@@ -36,22 +37,37 @@ pub struct Book {
 }
 
 impl Book {
-    /// Runs `f` with what is known of consumer `id` (`None`: no such consumer).
-    pub fn with_subject<R>(&self, id: &str, _phone: Option<PhoneNumber>, f: impl FnOnce(Option<&Subject>) -> R) -> R {
-        let Some(entry) = self.consumers.get(id) else {
-            return f(None);
-        };
-        let Some(profile) = &entry.profile else { return f(None) };
+    /// Runs `f` with what is known of consumer `id` (`None`: no such consumer), provided
+    /// memory holds every contact from `needed_from_ms` on; otherwise answers `None` and
+    /// the caller asks the store.
+    pub fn with_subject<R>(&self, id: &str, needed_from_ms: i64, f: impl FnOnce(Option<&Subject>) -> R) -> Option<R> {
+        let Some(entry) = self.consumers.get(id) else { return Some(f(None)) };
+        let Some(profile) = &entry.profile else { return Some(f(None)) };
         let group = profile.group.as_ref().and_then(|g| self.groups.get(g.as_ref()));
+        let group_history = group.as_ref().map(|g| &g.history);
+        if !entry.history.covers(needed_from_ms) || group_history.is_some_and(|h| !h.covers(needed_from_ms)) {
+            return None;
+        }
         let subject = Subject {
             profile,
             exclusions: &entry.exclusions,
             opted_out: false,
             own: &entry.history,
-            group: group.as_ref().map(|g| &g.history),
+            group: group_history,
             callback_active: false,
         };
-        f(Some(&subject))
+        Some(f(Some(&subject)))
+    }
+
+    /// A copy of what a decision reads of consumer `id` but its contacts, and the members
+    /// of its group — for deciding from the store's full history.
+    pub fn snapshot(&self, id: &str) -> Option<(Profile, Exclusions, Vec<Arc<str>>)> {
+        let (profile, exclusions) = {
+            let entry = self.consumers.get(id)?;
+            (entry.profile.clone()?, entry.exclusions.clone())
+        };
+        let members = profile.group.as_ref().and_then(|g| self.groups.get(g.as_ref())).map(|g| g.members.clone());
+        Some((profile, exclusions, members.unwrap_or_default()))
     }
 
     pub fn len(&self) -> usize {
@@ -88,33 +104,29 @@ impl Book {
         }
     }
 
-    /// Adds a contact to its consumer and the consumer's group. Commit thread only.
-    pub fn record(&self, consumer_id: &str, rec: ContactRec, horizon_ms: i64) {
-        if rec.at_ms < horizon_ms {
-            return;
-        }
+    /// Adds a contact to its consumer and the consumer's group, keeping `reach_ms` before
+    /// each one's newest contact. Commit thread only.
+    pub fn record(&self, consumer_id: &str, rec: ContactRec, reach_ms: i64) {
         let group = {
             let mut entry = self.consumers.entry(Arc::from(consumer_id)).or_default();
-            entry.history.insert(rec);
-            entry.history.prune_before(horizon_ms);
+            entry.history.record(rec, reach_ms);
             entry.profile.as_ref().and_then(|p| p.group.clone())
         };
         if let Some(g) = group {
             if let Some(mut group) = self.groups.get_mut(&g) {
-                group.history.insert(rec);
-                group.history.prune_before(horizon_ms);
+                group.history.record(rec, reach_ms);
             }
         }
     }
 
-    /// Replaces every consumer's history (start-up, or a rule set that looks back
-    /// further), then rebuilds every group's. Commit thread or start-up only.
-    pub fn load_histories(&self, histories: impl IntoIterator<Item = (String, Vec<ContactRec>)>) {
+    /// Replaces every consumer's history (start-up, or rules that look back further),
+    /// then rebuilds every group's. Commit thread or start-up only.
+    pub fn load_histories(&self, histories: HashMap<String, History>) {
         for mut entry in self.consumers.iter_mut() {
             entry.history = History::default();
         }
-        for (id, recs) in histories {
-            self.consumers.entry(Arc::from(id.as_str())).or_default().history = History::from_unsorted(recs);
+        for (id, history) in histories {
+            self.consumers.entry(Arc::from(id.as_str())).or_default().history = history;
         }
         let groups: Vec<Arc<str>> = self.groups.iter().map(|g| g.key().clone()).collect();
         for g in groups {
@@ -122,22 +134,27 @@ impl Book {
         }
     }
 
-    /// Recomputes a group's combined history from its members'.
+    /// Recomputes a group's combined history from its members': whole from the latest
+    /// instant any member's is whole from.
     fn rebuild_group(&self, group_id: &Arc<str>) {
         let members: Vec<Arc<str>> = match self.groups.get(group_id) {
             Some(g) => g.members.clone(),
             None => return,
         };
         let mut recs = Vec::new();
+        let mut complete_from = i64::MIN;
         for m in &members {
             if let Some(entry) = self.consumers.get(m) {
                 recs.extend_from_slice(entry.history.as_slice());
+                complete_from = complete_from.max(entry.history.complete_from_ms());
             }
         }
         if members.is_empty() {
             self.groups.remove(group_id);
         } else if let Some(mut g) = self.groups.get_mut(group_id) {
-            g.history = History::from_unsorted(recs);
+            let mut history = History::from_unsorted(recs, i64::MIN);
+            history.prune_before(complete_from);
+            g.history = history;
         }
     }
 }

@@ -13,10 +13,10 @@ use chrono::{DateTime, Utc};
 
 use super::book::Book;
 use super::rules::ActiveRules;
-use crate::domain::decision::{Decision, Request, decide, tightest_tally};
-use crate::domain::window::horizon;
-use crate::domain::{Consumer, Contact, ContactRec, FieldErrors, RuleSet, RuleSetDraft};
-use crate::store::{Applied, GroupCommit, SledStore, Store, StoreError, WriteOp};
+use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
+use crate::domain::window::reach_ms;
+use crate::domain::{Consumer, Contact, ContactRec, FieldErrors, History, RuleSet, RuleSetDraft};
+use crate::store::{Applied, GroupCommit, Recent, SledStore, Store, StoreError, WriteOp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -99,7 +99,7 @@ impl Engine {
             inner.book.put_profile(&c);
             consumers += 1;
         })?;
-        reload_histories(inner, engine.horizon_ms(Utc::now()))?;
+        reload_histories(inner, inner.rules.current().retention_days)?;
         tracing::info!(
             consumers,
             rule_set_version = inner.rules.current().version,
@@ -108,17 +108,43 @@ impl Engine {
         Ok(engine)
     }
 
-    /// The oldest contact time the active rules can still look at.
-    fn horizon_ms(&self, now: DateTime<Utc>) -> i64 {
-        horizon(now, self.inner.rules.load().retention_days).timestamp_millis()
+    /// Decides a request about `consumer_id`. From memory, unless the request asks about
+    /// an instant so far before the consumer's newest contacts that memory no longer holds
+    /// all the contacts it needs; then from the store's full history.
+    pub fn decide(&self, consumer_id: &str, req: &Request) -> Result<Decision, EngineError> {
+        let rules = self.inner.rules.load();
+        self.with_subject(consumer_id, req.at, &rules, &|subject| decide(&rules, subject, req))
     }
 
-    /// Decides a request about `consumer_id`. Memory only; never blocks on the store.
-    pub fn decide(&self, consumer_id: &str, req: &Request) -> Decision {
-        let rules = self.inner.rules.load();
-        self.inner
-            .book
-            .with_subject(consumer_id, req.phone, |subject| decide(&rules, subject, req))
+    /// Runs `f` with what is known of a consumer for questions about instant `at`.
+    fn with_subject<R>(
+        &self,
+        consumer_id: &str,
+        at: DateTime<Utc>,
+        rules: &RuleSet,
+        f: &dyn Fn(Option<&Subject>) -> R,
+    ) -> Result<R, EngineError> {
+        let needed_from = at.timestamp_millis().saturating_sub(reach_ms(rules.retention_days));
+        if let Some(answer) = self.inner.book.with_subject(consumer_id, needed_from, f) {
+            return Ok(answer);
+        }
+        let Some((profile, exclusions, members)) = self.inner.book.snapshot(consumer_id) else {
+            return Ok(f(None));
+        };
+        let own = full_history(&*self.inner.store, [consumer_id])?;
+        let group = match profile.group {
+            Some(_) => Some(full_history(&*self.inner.store, members.iter().map(|m| &**m))?),
+            None => None,
+        };
+        let subject = Subject {
+            profile: &profile,
+            exclusions: &exclusions,
+            opted_out: false,
+            own: &own,
+            group: group.as_ref(),
+            callback_active: false,
+        };
+        Ok(f(Some(&subject)))
     }
 
     /// Records a contact outcome durably, once per `event_id`.
@@ -126,24 +152,22 @@ impl Engine {
         let book = self.inner.book.clone();
         let consumer_id = contact.consumer_id.clone();
         let (rec, at, channel) = (contact.rec(), contact.occurred_at, contact.channel);
-        let horizon_ms = self.horizon_ms(Utc::now());
+        let reach = reach_ms(self.inner.rules.load().retention_days);
         let id = consumer_id.clone();
         let applied = self
             .inner
             .commits
             .submit(WriteOp::RecordContact(contact), move |applied| {
                 if applied == Applied::Done {
-                    book.record(&id, rec, horizon_ms);
+                    book.record(&id, rec, reach);
                 }
                 applied
             })
             .await?;
         let rules = self.inner.rules.load();
-        let (tally, _) = self.inner.book.with_subject(&consumer_id, None, |subject| {
-            subject
-                .map(|s| tightest_tally(&rules, s, channel, at))
-                .unwrap_or_default()
-        });
+        let (tally, _) = self.with_subject(&consumer_id, at, &rules, &|subject| {
+            subject.map(|s| tightest_tally(&rules, s, channel, at)).unwrap_or_default()
+        })?;
         Ok(Recorded {
             duplicate: applied == Applied::Duplicate,
             attempts: tally.attempts,
@@ -209,8 +233,7 @@ impl Engine {
         let apply = move |_| {
             let active = inner.rules.current();
             if compiled.version > active.version && compiled.retention_days > active.retention_days {
-                let since = horizon(Utc::now(), compiled.retention_days).timestamp_millis();
-                if let Err(e) = reload_histories(&inner, since) {
+                if let Err(e) = reload_histories(&inner, compiled.retention_days) {
                     tracing::error!(error = %e, "reloading contacts for the new rule set failed; memory keeps what it had");
                 }
             }
@@ -231,11 +254,34 @@ impl Engine {
     }
 }
 
-fn reload_histories(inner: &Inner, since_ms: i64) -> Result<(), StoreError> {
-    let mut by_consumer: HashMap<String, Vec<ContactRec>> = HashMap::new();
-    inner.store.for_each_contact_since(since_ms, &mut |c| {
-        by_consumer.entry(c.consumer_id.clone()).or_default().push(c.rec())
+/// Loads, for every consumer, the contacts rules with `retention_days` can look back on
+/// from its newest contact.
+fn reload_histories(inner: &Inner, retention_days: u32) -> Result<(), StoreError> {
+    let reach = reach_ms(retention_days);
+    let mut recs: HashMap<String, Vec<ContactRec>> = HashMap::new();
+    let mut complete_from: HashMap<String, i64> = HashMap::new();
+    inner.store.for_each_recent_contact(reach, &mut |recent| match recent {
+        Recent::Contact(c) => recs.entry(c.consumer_id.clone()).or_default().push(c.rec()),
+        Recent::Truncated { consumer_id, complete_from_ms } => {
+            complete_from.insert(consumer_id, complete_from_ms);
+        }
     })?;
-    inner.book.load_histories(by_consumer);
+    let histories = recs
+        .into_iter()
+        .map(|(id, recs)| {
+            let from = complete_from.get(&id).copied().unwrap_or(i64::MIN);
+            (id, History::from_unsorted(recs, from))
+        })
+        .collect();
+    inner.book.load_histories(histories);
     Ok(())
+}
+
+/// Every stored contact of `ids`, as one history.
+fn full_history<'a>(store: &dyn Store, ids: impl IntoIterator<Item = &'a str>) -> Result<History, StoreError> {
+    let mut recs = Vec::new();
+    for id in ids {
+        store.contacts_of(id, &mut |c| recs.push(c.rec()))?;
+    }
+    Ok(History::from_unsorted(recs, i64::MIN))
 }

@@ -25,6 +25,14 @@ pub enum WriteOp {
     },
 }
 
+/// What start-up reads of the contact history.
+#[derive(Debug, Clone)]
+pub enum Recent {
+    Contact(Contact),
+    /// The consumer has contacts before `complete_from_ms` that were not given.
+    Truncated { consumer_id: String, complete_from_ms: i64 },
+}
+
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -54,8 +62,14 @@ pub trait Store: Send + Sync + 'static {
     /// Every consumer, for start-up.
     fn for_each_consumer(&self, f: &mut dyn FnMut(Consumer)) -> Result<(), StoreError>;
 
-    /// Every contact that happened at or after `since_ms`, for start-up.
-    fn for_each_contact_since(&self, since_ms: i64, f: &mut dyn FnMut(Contact)) -> Result<(), StoreError>;
+    /// For start-up: for each consumer, the contacts within `reach_ms` of its newest one,
+    /// and, for a consumer that has older ones too, the instant from which what was given
+    /// is complete.
+    fn for_each_recent_contact(&self, reach_ms: i64, f: &mut dyn FnMut(Recent)) -> Result<(), StoreError>;
+
+    /// Every contact of one consumer, oldest first (questions about instants memory no
+    /// longer covers).
+    fn contacts_of(&self, consumer_id: &str, f: &mut dyn FnMut(Contact)) -> Result<(), StoreError>;
 
     /// The newest rule set, with its version.
     fn latest_rule_set(&self) -> Result<Option<(u64, RuleSetDraft)>, StoreError>;

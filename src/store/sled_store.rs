@@ -15,7 +15,7 @@ use std::path::Path;
 
 use prost::Message;
 
-use super::{Applied, Store, StoreError, WriteOp};
+use super::{Applied, Recent, Store, StoreError, WriteOp};
 use crate::domain::{Consumer, Contact, RuleSetDraft};
 use crate::proto::convert::{consumer_from, consumer_to, contact_from, contact_to, rule_set_draft_from, rule_set_to};
 use crate::proto::v1 as pb;
@@ -141,13 +141,39 @@ impl Store for SledStore {
         Ok(())
     }
 
-    fn for_each_contact_since(&self, since_ms: i64, f: &mut dyn FnMut(Contact)) -> Result<(), StoreError> {
-        for item in self.tree.scan_prefix([HISTORY]) {
+    fn for_each_recent_contact(&self, reach_ms: i64, f: &mut dyn FnMut(Recent)) -> Result<(), StoreError> {
+        // Newest first: the first key of each consumer is its newest contact.
+        let mut current: Option<(Vec<u8>, i64, bool)> = None; // (prefix, horizon, truncated)
+        let flush = |current: &mut Option<(Vec<u8>, i64, bool)>, f: &mut dyn FnMut(Recent)| {
+            if let Some((prefix, horizon, true)) = current.take() {
+                let consumer_id = String::from_utf8_lossy(&prefix[3..]).into_owned();
+                f(Recent::Truncated { consumer_id, complete_from_ms: horizon });
+            }
+        };
+        for item in self.tree.scan_prefix([HISTORY]).rev() {
             let (k, v) = item?;
             let at = history_key_time(&k).ok_or_else(|| corrupt(&k, "malformed history key"))?;
-            if at < since_ms {
+            let prefix_len = 3 + u16::from_be_bytes([k[1], k[2]]) as usize;
+            let same = current.as_ref().is_some_and(|(p, ..)| p.as_slice() == &k[..prefix_len]);
+            if !same {
+                flush(&mut current, f);
+                current = Some((k[..prefix_len].to_vec(), at.saturating_sub(reach_ms), false));
+            }
+            let state = current.as_mut().expect("set above");
+            if at < state.1 {
+                state.2 = true;
                 continue;
             }
+            let event = decode::<pb::ContactEvent>(&k, &v)?;
+            f(Recent::Contact(contact_from(&event, chrono::Utc::now()).map_err(|e| corrupt(&k, e))?));
+        }
+        flush(&mut current, f);
+        Ok(())
+    }
+
+    fn contacts_of(&self, consumer_id: &str, f: &mut dyn FnMut(Contact)) -> Result<(), StoreError> {
+        for item in self.tree.scan_prefix(history_prefix(consumer_id)) {
+            let (k, v) = item?;
             let event = decode::<pb::ContactEvent>(&k, &v)?;
             f(contact_from(&event, chrono::Utc::now()).map_err(|e| corrupt(&k, e))?);
         }

@@ -1,0 +1,170 @@
+//! Starts the real `predial` binary on an ephemeral port and connects gRPC clients to it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use predial::proto::v1 as pb;
+use pb::{
+    accounts_client::AccountsClient, compliance_client::ComplianceClient, decisions_client::DecisionsClient,
+    programs_client::ProgramsClient, rules_client::RulesClient,
+};
+use tonic::transport::Channel;
+
+/// A running server; killed (SIGKILL) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+    /// Every log line the server printed after "listening on".
+    pub log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts `predial serve` on `data` with extra arguments, waiting for "listening on".
+    pub fn start_with(data: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_predial"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start predial");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        let addr = loop {
+            match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    if let Some(rest) = line.split("listening on ").nth(1) {
+                        let addr = rest.split_whitespace().next().expect("an address");
+                        break addr.parse().expect("a socket address");
+                    }
+                    seen.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("predial did not start; it printed:\n{}", seen.join("\n"));
+                }
+            }
+        };
+        Server { child, addr, data: data.to_path_buf(), log: rx }
+    }
+
+    pub fn start(data: &Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url()).unwrap().connect().await.expect("connect")
+    }
+
+    pub async fn decisions(&self) -> DecisionsClient<Channel> {
+        DecisionsClient::new(self.channel().await)
+    }
+    pub async fn accounts(&self) -> AccountsClient<Channel> {
+        AccountsClient::new(self.channel().await)
+    }
+    pub async fn rules(&self) -> RulesClient<Channel> {
+        RulesClient::new(self.channel().await)
+    }
+    pub async fn programs(&self) -> ProgramsClient<Channel> {
+        ProgramsClient::new(self.channel().await)
+    }
+    pub async fn compliance(&self) -> ComplianceClient<Channel> {
+        ComplianceClient::new(self.channel().await)
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reap");
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill -TERM");
+        assert!(status.success());
+        for _ in 0..300 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("predial did not stop within 30 s of SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn ts(rfc3339: &str) -> prost_types::Timestamp {
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
+    prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 }
+}
+
+pub fn consumer(id: &str, state: &str, tz: &str, phone: &str) -> pb::Consumer {
+    pb::Consumer {
+        id: id.into(),
+        role: pb::Role::Debtor as i32,
+        state: state.into(),
+        country: "US".into(),
+        time_zone: tz.into(),
+        phones: vec![pb::Phone { number: phone.into(), ..Default::default() }],
+        ..Default::default()
+    }
+}
+
+pub fn call(event_id: &str, consumer_id: &str, phone: &str, code: i32, at: &str) -> pb::ContactEvent {
+    pb::ContactEvent {
+        event_id: event_id.into(),
+        consumer_id: consumer_id.into(),
+        channel: pb::Channel::Phone as i32,
+        phone: phone.into(),
+        result_code: code,
+        occurred_at: Some(ts(at)),
+        ..Default::default()
+    }
+}
+
+pub fn dial(request_id: &str, consumer_id: &str, phone: &str, mode: pb::Mode, at: &str) -> pb::DialRequest {
+    pb::DialRequest {
+        request_id: request_id.into(),
+        consumer_id: consumer_id.into(),
+        channel: pb::Channel::Phone as i32,
+        phone: phone.into(),
+        mode: mode as i32,
+        at: Some(ts(at)),
+        ..Default::default()
+    }
+}
+
+pub fn verdict(d: &pb::DialDecision) -> pb::Verdict {
+    pb::Verdict::try_from(d.verdict).unwrap()
+}
+
+pub fn reason_codes(d: &pb::DialDecision) -> Vec<pb::ReasonCode> {
+    d.reasons.iter().map(|r| pb::ReasonCode::try_from(r.code).unwrap()).collect()
+}
