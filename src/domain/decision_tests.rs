@@ -342,10 +342,10 @@ fn group_controls_count_every_member_and_others_count_only_the_consumer() {
         ..Default::default()
     });
     let mut case = Case::new(vec![call("2026-06-01T15:00:00Z", 1)]);
-    case.group = Some(History::from_unsorted(vec![
-        call("2026-06-01T15:00:00Z", 1),
-        call("2026-06-02T15:00:00Z", 1),
-    ], i64::MIN));
+    case.group = Some(History::from_unsorted(
+        vec![call("2026-06-01T15:00:00Z", 1), call("2026-06-02T15:00:00Z", 1)],
+        i64::MIN,
+    ));
     assert_eq!(
         case.decide(&rules, &request("2026-06-03T15:00:00Z")).verdict,
         Verdict::Deny

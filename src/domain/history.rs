@@ -61,7 +61,10 @@ pub struct History {
 
 impl Default for History {
     fn default() -> Self {
-        History { recs: Vec::new(), complete_from_ms: i64::MIN }
+        History {
+            recs: Vec::new(),
+            complete_from_ms: i64::MIN,
+        }
     }
 }
 

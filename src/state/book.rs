@@ -41,8 +41,12 @@ impl Book {
     /// memory holds every contact from `needed_from_ms` on; otherwise answers `None` and
     /// the caller asks the store.
     pub fn with_subject<R>(&self, id: &str, needed_from_ms: i64, f: impl FnOnce(Option<&Subject>) -> R) -> Option<R> {
-        let Some(entry) = self.consumers.get(id) else { return Some(f(None)) };
-        let Some(profile) = &entry.profile else { return Some(f(None)) };
+        let Some(entry) = self.consumers.get(id) else {
+            return Some(f(None));
+        };
+        let Some(profile) = &entry.profile else {
+            return Some(f(None));
+        };
         let group = profile.group.as_ref().and_then(|g| self.groups.get(g.as_ref()));
         let group_history = group.as_ref().map(|g| &g.history);
         if !entry.history.covers(needed_from_ms) || group_history.is_some_and(|h| !h.covers(needed_from_ms)) {
@@ -66,7 +70,11 @@ impl Book {
             let entry = self.consumers.get(id)?;
             (entry.profile.clone()?, entry.exclusions.clone())
         };
-        let members = profile.group.as_ref().and_then(|g| self.groups.get(g.as_ref())).map(|g| g.members.clone());
+        let members = profile
+            .group
+            .as_ref()
+            .and_then(|g| self.groups.get(g.as_ref()))
+            .map(|g| g.members.clone());
         Some((profile, exclusions, members.unwrap_or_default()))
     }
 

@@ -166,7 +166,9 @@ impl Engine {
             .await?;
         let rules = self.inner.rules.load();
         let (tally, _) = self.with_subject(&consumer_id, at, &rules, &|subject| {
-            subject.map(|s| tightest_tally(&rules, s, channel, at)).unwrap_or_default()
+            subject
+                .map(|s| tightest_tally(&rules, s, channel, at))
+                .unwrap_or_default()
         })?;
         Ok(Recorded {
             duplicate: applied == Applied::Duplicate,
@@ -262,7 +264,10 @@ fn reload_histories(inner: &Inner, retention_days: u32) -> Result<(), StoreError
     let mut complete_from: HashMap<String, i64> = HashMap::new();
     inner.store.for_each_recent_contact(reach, &mut |recent| match recent {
         Recent::Contact(c) => recs.entry(c.consumer_id.clone()).or_default().push(c.rec()),
-        Recent::Truncated { consumer_id, complete_from_ms } => {
+        Recent::Truncated {
+            consumer_id,
+            complete_from_ms,
+        } => {
             complete_from.insert(consumer_id, complete_from_ms);
         }
     })?;

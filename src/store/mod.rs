@@ -30,7 +30,10 @@ pub enum WriteOp {
 pub enum Recent {
     Contact(Contact),
     /// The consumer has contacts before `complete_from_ms` that were not given.
-    Truncated { consumer_id: String, complete_from_ms: i64 },
+    Truncated {
+        consumer_id: String,
+        complete_from_ms: i64,
+    },
 }
 
 /// What a write did.

@@ -12,6 +12,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use prost::Message;
 
@@ -28,6 +29,8 @@ const RULES: u8 = b'r';
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
+    /// The last flush failed: what the tree holds may not be on disk yet.
+    flush_failed: AtomicBool,
 }
 
 impl From<sled::Error> for StoreError {
@@ -41,7 +44,11 @@ impl SledStore {
     pub fn open(path: &Path) -> Result<SledStore, StoreError> {
         let db = sled::Config::new().path(path).mode(sled::Mode::HighThroughput).open()?;
         let tree = db.open_tree("predial")?;
-        Ok(SledStore { db, tree })
+        Ok(SledStore {
+            db,
+            tree,
+            flush_failed: AtomicBool::new(false),
+        })
     }
 }
 
@@ -120,8 +127,15 @@ impl Store for SledStore {
                 }
             }
         }
-        self.tree.apply_batch(batch)?;
-        self.db.flush()?;
+        // A group of nothing but duplicates writes nothing; what it found was made durable
+        // by an earlier group (groups flush one after another), unless a flush failed.
+        let wrote = applied.contains(&Applied::Done);
+        if wrote || self.flush_failed.load(Ordering::Relaxed) {
+            self.tree.apply_batch(batch)?;
+            let flushed = self.db.flush();
+            self.flush_failed.store(flushed.is_err(), Ordering::Relaxed);
+            flushed?;
+        }
         Ok(applied)
     }
 
@@ -147,7 +161,10 @@ impl Store for SledStore {
         let flush = |current: &mut Option<(Vec<u8>, i64, bool)>, f: &mut dyn FnMut(Recent)| {
             if let Some((prefix, horizon, true)) = current.take() {
                 let consumer_id = String::from_utf8_lossy(&prefix[3..]).into_owned();
-                f(Recent::Truncated { consumer_id, complete_from_ms: horizon });
+                f(Recent::Truncated {
+                    consumer_id,
+                    complete_from_ms: horizon,
+                });
             }
         };
         for item in self.tree.scan_prefix([HISTORY]).rev() {
@@ -165,7 +182,9 @@ impl Store for SledStore {
                 continue;
             }
             let event = decode::<pb::ContactEvent>(&k, &v)?;
-            f(Recent::Contact(contact_from(&event, chrono::Utc::now()).map_err(|e| corrupt(&k, e))?));
+            f(Recent::Contact(
+                contact_from(&event, chrono::Utc::now()).map_err(|e| corrupt(&k, e))?,
+            ));
         }
         flush(&mut current, f);
         Ok(())

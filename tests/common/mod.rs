@@ -9,11 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use predial::proto::v1 as pb;
 use pb::{
     accounts_client::AccountsClient, compliance_client::ComplianceClient, decisions_client::DecisionsClient,
     programs_client::ProgramsClient, rules_client::RulesClient,
 };
+use predial::proto::v1 as pb;
 use tonic::transport::Channel;
 
 /// A running server; killed (SIGKILL) when dropped.
@@ -62,7 +62,12 @@ impl Server {
                 }
             }
         };
-        Server { child, addr, data: data.to_path_buf(), log: rx }
+        Server {
+            child,
+            addr,
+            data: data.to_path_buf(),
+            log: rx,
+        }
     }
 
     pub fn start(data: &Path) -> Server {
@@ -74,7 +79,11 @@ impl Server {
     }
 
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(self.url()).unwrap().connect().await.expect("connect")
+        Channel::from_shared(self.url())
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect")
     }
 
     pub async fn decisions(&self) -> DecisionsClient<Channel> {
@@ -101,7 +110,10 @@ impl Server {
 
     /// SIGTERM, then the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill -TERM");
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
         assert!(status.success());
         for _ in 0..300 {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -122,7 +134,10 @@ impl Drop for Server {
 
 pub fn ts(rfc3339: &str) -> prost_types::Timestamp {
     let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 }
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: 0,
+    }
 }
 
 pub fn consumer(id: &str, state: &str, tz: &str, phone: &str) -> pb::Consumer {
@@ -132,7 +147,10 @@ pub fn consumer(id: &str, state: &str, tz: &str, phone: &str) -> pb::Consumer {
         state: state.into(),
         country: "US".into(),
         time_zone: tz.into(),
-        phones: vec![pb::Phone { number: phone.into(), ..Default::default() }],
+        phones: vec![pb::Phone {
+            number: phone.into(),
+            ..Default::default()
+        }],
         ..Default::default()
     }
 }
@@ -166,5 +184,8 @@ pub fn verdict(d: &pb::DialDecision) -> pb::Verdict {
 }
 
 pub fn reason_codes(d: &pb::DialDecision) -> Vec<pb::ReasonCode> {
-    d.reasons.iter().map(|r| pb::ReasonCode::try_from(r.code).unwrap()).collect()
+    d.reasons
+        .iter()
+        .map(|r| pb::ReasonCode::try_from(r.code).unwrap())
+        .collect()
 }
