@@ -44,7 +44,11 @@ fn populate(at: DateTime<Utc>) -> (tempfile::TempDir, Engine) {
                         country: Some("US".into()),
                         time_zone: Some(tz),
                         address_time_zone: None,
-                        phones: vec![Phone { number: number(i), time_zone: None, sms_authorized_at: None }],
+                        phones: vec![Phone {
+                            number: number(i),
+                            time_zone: None,
+                            sms_authorized_at: None,
+                        }],
                         emails: vec![],
                         ssn_hash: None,
                     };
@@ -80,7 +84,11 @@ fn bench(c: &mut Criterion) {
     let at: DateTime<Utc> = "2026-06-09T18:00:00Z".parse().unwrap();
     let (_dir, engine) = populate(at);
     let mut group = c.benchmark_group("decision");
-    for (name, i, expected) in [("allow", 8 * 100 + 2, Verdict::Allow), ("warn", 8 * 100 + 6, Verdict::Warn), ("deny", 8 * 100 + 7, Verdict::Deny)] {
+    for (name, i, expected) in [
+        ("allow", 8 * 100 + 2, Verdict::Allow),
+        ("warn", 8 * 100 + 6, Verdict::Warn),
+        ("deny", 8 * 100 + 7, Verdict::Deny),
+    ] {
         let id = format!("c{i}");
         let phone = number(i);
         let req = Request {
@@ -95,7 +103,9 @@ fn bench(c: &mut Criterion) {
         let _ = engine.decide(&id, &req).unwrap();
         let d = engine.decide(&id, &req).unwrap();
         assert!(d.verdict >= expected, "{name}: {:?}", d);
-        group.bench_function(name, |b| b.iter(|| engine.decide(black_box(&id), black_box(&req)).unwrap()));
+        group.bench_function(name, |b| {
+            b.iter(|| engine.decide(black_box(&id), black_box(&req)).unwrap())
+        });
     }
     group.finish();
 }
