@@ -41,6 +41,9 @@ struct ServeArgs {
     /// Seconds shutdown waits for open calls before closing them.
     #[arg(long)]
     drain_seconds: Option<u64>,
+    /// Seconds a click-to-dial prompt token can be answered (default 300).
+    #[arg(long)]
+    prompt_ttl_seconds: Option<u64>,
 }
 
 /// The `--config` file: the same settings as the flags.
@@ -51,6 +54,7 @@ struct ConfigFile {
     data: Option<PathBuf>,
     rules: Option<PathBuf>,
     drain_seconds: Option<u64>,
+    prompt_ttl_seconds: Option<u64>,
 }
 
 fn read_config(path: &Path) -> Result<ConfigFile, String> {
@@ -74,6 +78,7 @@ fn serve_options(args: ServeArgs) -> Result<ServeOptions, String> {
             .unwrap_or_else(|| PathBuf::from("./predial-data")),
         rules: args.rules.or(file.rules),
         drain: Duration::from_secs(args.drain_seconds.or(file.drain_seconds).unwrap_or(10)),
+        prompt_ttl: Duration::from_secs(args.prompt_ttl_seconds.or(file.prompt_ttl_seconds).unwrap_or(300)),
     })
 }
 

@@ -32,6 +32,8 @@ pub struct ServeOptions {
     pub rules: Option<PathBuf>,
     /// How long shutdown waits for in-flight calls.
     pub drain: Duration,
+    /// How long a click-to-dial prompt token can be answered.
+    pub prompt_ttl: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,8 +85,10 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
         }
     };
     let data = options.data.clone();
+    let prompt_ttl = chrono::Duration::from_std(options.prompt_ttl).unwrap_or(chrono::Duration::minutes(5));
     // Opening replays the store and may commit the preset: blocking work, off the runtime.
-    let engine = tokio::task::spawn_blocking(move || Engine::open_dir(&data, EngineOptions { rules })).await??;
+    let engine =
+        tokio::task::spawn_blocking(move || Engine::open_dir(&data, EngineOptions { rules, prompt_ttl })).await??;
 
     let listener = TcpListener::bind(options.listen)
         .await

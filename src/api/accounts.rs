@@ -1,10 +1,13 @@
-//! `predial.v1.Accounts`: consumers (exclusions and audit notes arrive with their issue).
+//! `predial.v1.Accounts`: consumers, exclusions, STOP replies and the audit trail.
 
+use chrono::Utc;
 use tonic::{Request, Response, Status};
 
-use super::{engine_error, invalid, not_yet};
+use super::{engine_error, invalid};
 use crate::domain::consumer::validate_id;
-use crate::proto::convert::{consumer_from, consumer_to};
+use crate::domain::exclusions::{ExclusionLevel, ExclusionStatus};
+use crate::domain::{ExcludedBy, Exclusions, PhoneNumber};
+use crate::proto::convert::{consumer_from, consumer_to, enum_field, opt_timestamp_from, timestamp_to};
 use crate::proto::v1::{self as pb, accounts_server::Accounts};
 use crate::state::Engine;
 
@@ -15,6 +18,30 @@ pub struct AccountsService {
 impl AccountsService {
     pub fn new(engine: Engine) -> Self {
         Self { engine }
+    }
+}
+
+fn status_to(s: ExclusionStatus) -> pb::ExclusionStatus {
+    let level = match s.level {
+        ExclusionLevel::None => pb::ExclusionLevel::None,
+        ExclusionLevel::Partial => pb::ExclusionLevel::Partial,
+        ExclusionLevel::Full => pb::ExclusionLevel::Full,
+    };
+    pb::ExclusionStatus {
+        status: level as i32,
+        bankruptcy: s.flags.bankruptcy,
+        disable_text_and_auto_calls: s.flags.disable_text_and_auto_calls,
+        disable_auto_communications: s.flags.disable_auto_communications,
+        phones: s
+            .numbers
+            .into_iter()
+            .map(|n| pb::PhoneExclusion {
+                number: n.number.to_string(),
+                excluded_by_customer_at: n.excluded_by_customer_at.map(timestamp_to),
+                excluded_by_user: n.excluded_by_user,
+            })
+            .collect(),
+        consumer_id: s.consumer_id,
     }
 }
 
@@ -36,36 +63,94 @@ impl Accounts for AccountsService {
 
     async fn set_exclusions(
         &self,
-        _: Request<pb::SetExclusionsRequest>,
+        request: Request<pb::SetExclusionsRequest>,
     ) -> Result<Response<pb::ExclusionStatus>, Status> {
-        Err(not_yet("SetExclusions"))
+        let r = request.get_ref();
+        let consumer_id = validate_id(&r.consumer_id, "consumer_id").map_err(invalid)?;
+        let flags = Exclusions {
+            bankruptcy: r.bankruptcy,
+            disable_text_and_auto_calls: r.disable_text_and_auto_calls,
+            disable_auto_communications: r.disable_auto_communications,
+            user_excluded: Vec::new(),
+        };
+        let status = self
+            .engine
+            .set_exclusions(consumer_id, flags, r.operator_id.trim())
+            .await
+            .map_err(engine_error)?;
+        Ok(Response::new(status_to(status)))
     }
 
+    /// `by` UNSPECIFIED means USER.
     async fn exclude_phone(
         &self,
-        _: Request<pb::ExcludePhoneRequest>,
+        request: Request<pb::ExcludePhoneRequest>,
     ) -> Result<Response<pb::ExclusionStatus>, Status> {
-        Err(not_yet("ExcludePhone"))
+        let r = request.get_ref();
+        let consumer_id = validate_id(&r.consumer_id, "consumer_id").map_err(invalid)?;
+        let phone = PhoneNumber::parse_field(&r.phone, "phone").map_err(invalid)?;
+        let by = enum_field::<ExcludedBy>(r.by, "by")
+            .map_err(invalid)?
+            .unwrap_or(ExcludedBy::User);
+        let status = self
+            .engine
+            .exclude_phone(consumer_id, phone, by, r.excluded, r.operator_id.trim())
+            .await
+            .map_err(engine_error)?;
+        Ok(Response::new(status_to(status)))
     }
 
     async fn inbound_text(
         &self,
-        _: Request<pb::InboundTextRequest>,
+        request: Request<pb::InboundTextRequest>,
     ) -> Result<Response<pb::InboundTextResponse>, Status> {
-        Err(not_yet("InboundText"))
+        let r = request.get_ref();
+        let phone = PhoneNumber::parse_field(&r.phone, "phone").map_err(invalid)?;
+        let at = opt_timestamp_from(&r.at, "at")
+            .map_err(invalid)?
+            .unwrap_or_else(Utc::now);
+        let outcome = self
+            .engine
+            .inbound_text(phone, &r.body, at)
+            .await
+            .map_err(engine_error)?;
+        Ok(Response::new(pb::InboundTextResponse {
+            phone: outcome.phone.to_string(),
+            keyword: outcome.keyword.unwrap_or("").to_string(),
+            excluded: outcome.excluded,
+            consumer_ids: outcome.consumer_ids,
+        }))
     }
 
     async fn get_exclusion_status(
         &self,
-        _: Request<pb::GetConsumerRequest>,
+        request: Request<pb::GetConsumerRequest>,
     ) -> Result<Response<pb::ExclusionStatus>, Status> {
-        Err(not_yet("GetExclusionStatus"))
+        let id = validate_id(&request.get_ref().id, "id").map_err(invalid)?;
+        Ok(Response::new(status_to(
+            self.engine.exclusion_status(id).map_err(engine_error)?,
+        )))
     }
 
     async fn list_audit_notes(
         &self,
-        _: Request<pb::ListAuditNotesRequest>,
+        request: Request<pb::ListAuditNotesRequest>,
     ) -> Result<Response<pb::ListAuditNotesResponse>, Status> {
-        Err(not_yet("ListAuditNotes"))
+        let id = validate_id(&request.get_ref().consumer_id, "consumer_id").map_err(invalid)?;
+        let notes = self
+            .engine
+            .audit_notes(id)
+            .map_err(engine_error)?
+            .into_iter()
+            .map(|n| pb::AuditNote {
+                id: n.id.to_string(),
+                at: Some(timestamp_to(n.note.at)),
+                operator_id: n.note.operator_id,
+                kind: n.note.kind.name().to_string(),
+                text: n.note.text,
+                consumer_id: n.note.consumer_id,
+            })
+            .collect();
+        Ok(Response::new(pb::ListAuditNotesResponse { notes }))
     }
 }

@@ -8,11 +8,13 @@ use futures_util::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{engine_error, invalid, not_yet};
+use super::{engine_error, invalid};
 use crate::domain::consumer::validate_id;
 use crate::domain::decision::Request as DialContext;
-use crate::domain::{Channel, FieldError, Mode};
-use crate::proto::convert::{contact_from, decision_to, enum_field, opt_phone, opt_timestamp_from, required_enum};
+use crate::domain::{Channel, FieldError, Mode, PhoneNumber};
+use crate::proto::convert::{
+    WireEnum, contact_from, decision_to, enum_field, opt_phone, opt_timestamp_from, required_enum, timestamp_to,
+};
 use crate::proto::v1::{self as pb, decisions_server::Decisions};
 use crate::state::Engine;
 
@@ -51,17 +53,24 @@ fn dial_request(r: &pb::DialRequest) -> Result<(&str, DialContext<'_>), FieldErr
     Ok((consumer_id, request))
 }
 
-/// One decision, as every decision RPC answers it.
-pub(crate) fn check(engine: &Engine, r: &pb::DialRequest) -> Result<pb::DialDecision, Status> {
-    let (consumer_id, request) = dial_request(r).map_err(|e| {
-        invalid(if r.request_id.is_empty() {
-            e
-        } else {
-            FieldError::new(e.field, format!("{} (request_id {:?})", e.message, r.request_id))
-        })
-    })?;
-    let decision = engine.decide(consumer_id, &request).map_err(engine_error)?;
-    Ok(decision_to(&decision, &r.request_id, String::new()))
+/// Names the request in a bad-input message, so a dialer can find it in its stream.
+fn invalid_request(r: &pb::DialRequest, e: FieldError) -> Status {
+    invalid(if r.request_id.is_empty() {
+        e
+    } else {
+        FieldError::new(e.field, format!("{} (request_id {:?})", e.message, r.request_id))
+    })
+}
+
+/// One decision, as every decision RPC answers it: a PROMPT comes with its token.
+pub(crate) async fn check(engine: &Engine, r: &pb::DialRequest) -> Result<pb::DialDecision, Status> {
+    let (consumer_id, request) = dial_request(r).map_err(|e| invalid_request(r, e))?;
+    let checked = engine.check(consumer_id, &request).await.map_err(engine_error)?;
+    Ok(decision_to(
+        &checked.decision,
+        &r.request_id,
+        checked.prompt_token.unwrap_or_default(),
+    ))
 }
 
 #[tonic::async_trait]
@@ -80,13 +89,16 @@ impl Decisions for DecisionsService {
         let engine = self.engine.clone();
         let answers = request
             .into_inner()
-            .map(move |r| r.and_then(|r| check(&engine, &r)))
+            .then(move |r| {
+                let engine = engine.clone();
+                async move { check(&engine, &r?).await }
+            })
             .take_until(self.stop.clone().cancelled_owned());
         Ok(Response::new(Box::pin(answers)))
     }
 
     async fn check(&self, request: Request<pb::DialRequest>) -> Result<Response<pb::DialDecision>, Status> {
-        check(&self.engine, request.get_ref()).map(Response::new)
+        check(&self.engine, request.get_ref()).await.map(Response::new)
     }
 
     async fn check_batch(
@@ -98,10 +110,10 @@ impl Decisions for DecisionsService {
         for (i, r) in requests.iter().enumerate() {
             dial_request(r).map_err(|e| invalid(e.within(&format!("requests[{i}]"))))?;
         }
-        let decisions = requests
-            .iter()
-            .map(|r| check(&self.engine, r))
-            .collect::<Result<_, _>>()?;
+        let mut decisions = Vec::with_capacity(requests.len());
+        for r in requests {
+            decisions.push(check(&self.engine, r).await?);
+        }
         Ok(Response::new(pb::CheckBatchResponse { decisions }))
     }
 
@@ -119,16 +131,47 @@ impl Decisions for DecisionsService {
 
     async fn confirm_override(
         &self,
-        _: Request<pb::ConfirmOverrideRequest>,
+        request: Request<pb::ConfirmOverrideRequest>,
     ) -> Result<Response<pb::ConfirmOverrideResponse>, Status> {
-        Err(not_yet("ConfirmOverride"))
+        let r = request.get_ref();
+        let token = r.prompt_token.trim();
+        if token.is_empty() {
+            return Err(invalid(FieldError::new("prompt_token", "is required")));
+        }
+        let (verdict, note_id) = self
+            .engine
+            .confirm_override(token, r.operator_id.trim(), r.proceed)
+            .await
+            .map_err(engine_error)?;
+        Ok(Response::new(pb::ConfirmOverrideResponse {
+            verdict: verdict.to_wire(),
+            note_id: note_id.to_string(),
+        }))
     }
 
     async fn schedule_callback(
         &self,
-        _: Request<pb::ScheduleCallbackRequest>,
+        request: Request<pb::ScheduleCallbackRequest>,
     ) -> Result<Response<pb::Callback>, Status> {
-        Err(not_yet("ScheduleCallback"))
+        let r = request.get_ref();
+        let consumer_id = validate_id(&r.consumer_id, "consumer_id").map_err(invalid)?;
+        let phone = PhoneNumber::parse_field(&r.phone, "phone").map_err(invalid)?;
+        let callback_at = opt_timestamp_from(&r.callback_at, "callback_at")
+            .and_then(|t| t.ok_or_else(|| FieldError::new("callback_at", "is required")))
+            .map_err(invalid)?;
+        let operator_id = r.operator_id.trim();
+        let cb = self
+            .engine
+            .schedule_callback(consumer_id, phone, callback_at, operator_id)
+            .await
+            .map_err(engine_error)?;
+        Ok(Response::new(pb::Callback {
+            id: cb.id,
+            consumer_id: cb.consumer_id,
+            phone: cb.phone.to_string(),
+            callback_at: Some(timestamp_to(cb.callback_at)),
+            operator_id: cb.operator_id,
+        }))
     }
 
     async fn ping(&self, request: Request<pb::PingRequest>) -> Result<Response<pb::PingResponse>, Status> {

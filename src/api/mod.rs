@@ -18,8 +18,10 @@ pub use rules::RulesService;
 
 use tonic::Status;
 
+use crate::domain::prompt::PromptRejection;
 use crate::domain::{FieldError, FieldErrors};
 use crate::state::EngineError;
+use crate::store::Rejected;
 
 /// INVALID_ARGUMENT naming the field.
 pub(crate) fn invalid(e: FieldError) -> Status {
@@ -29,6 +31,12 @@ pub(crate) fn invalid(e: FieldError) -> Status {
 pub(crate) fn engine_error(e: EngineError) -> Status {
     match e {
         EngineError::Invalid(FieldErrors(errors)) => Status::invalid_argument(FieldErrors(errors).to_string()),
+        EngineError::NotFound(m) => Status::not_found(m),
+        EngineError::Precondition(m) => Status::failed_precondition(m),
+        EngineError::Rejected(Rejected::Prompt(PromptRejection::Unknown)) => {
+            Status::invalid_argument(format!("prompt_token: {}", PromptRejection::Unknown))
+        }
+        EngineError::Rejected(r) => Status::failed_precondition(format!("prompt_token: {r}")),
         EngineError::Store(e) => {
             tracing::error!(error = %e, "store error");
             Status::unavailable(format!("the write was not made durable: {e}"))

@@ -79,6 +79,19 @@ impl Decision {
         self.reasons.iter().any(|r| r.code == code)
     }
 
+    /// The contact-control findings, as one sentence ("7 calls in the last 7 days; the
+    /// limit is 7"): what a prompt asks an agent to override.
+    pub fn findings(&self) -> String {
+        let mut text = String::new();
+        for r in self.reasons.iter().filter(|r| r.code.is_contact_control()) {
+            if !text.is_empty() {
+                text.push_str("; ");
+            }
+            text.push_str(&r.message);
+        }
+        text
+    }
+
     fn add(&mut self, code: ReasonCode, control: Option<&ContactControl>, message: String) {
         self.reasons.push(Reason {
             code,
@@ -258,19 +271,12 @@ pub fn tightest_tally(rules: &RuleSet, subject: &Subject, channel: Channel, at: 
 
 /// "7 calls in the last 7 days; the limit is 7 — call anyway?"
 fn prompt_text(d: &Decision, channel: Channel) -> String {
-    let mut text = String::new();
-    for r in d.reasons.iter().filter(|r| r.code.is_contact_control()) {
-        if !text.is_empty() {
-            text.push_str("; ");
-        }
-        text.push_str(&r.message);
-    }
-    text.push_str(if channel == Channel::Phone {
+    let question = if channel == Channel::Phone {
         " — call anyway?"
     } else {
         " — contact anyway?"
-    });
-    text
+    };
+    d.findings() + question
 }
 
 /// What every step of one decision shares.

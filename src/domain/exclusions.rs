@@ -57,6 +57,49 @@ pub fn exclusion_findings(ex: &Exclusions, opted_out: bool, req: Contacting) -> 
     .filter_map(|(hit, code)| hit.then_some(code))
 }
 
+/// How much of a consumer's numbers is excluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExclusionLevel {
+    None,
+    Partial,
+    Full,
+}
+
+/// One number's exclusions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberStatus {
+    pub number: PhoneNumber,
+    pub excluded_by_customer_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub excluded_by_user: bool,
+}
+
+impl NumberStatus {
+    pub fn is_excluded(&self) -> bool {
+        self.excluded_by_customer_at.is_some() || self.excluded_by_user
+    }
+}
+
+/// A consumer's exclusions as `GetExclusionStatus` reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExclusionStatus {
+    pub consumer_id: String,
+    pub level: ExclusionLevel,
+    pub flags: Exclusions,
+    /// The consumer's numbers, then any other number a user excluded for it.
+    pub numbers: Vec<NumberStatus>,
+}
+
+/// NONE when no number of the consumer is excluded, FULL when all are, else PARTIAL.
+/// A consumer with no numbers has nothing excluded: NONE.
+pub fn exclusion_level(own_numbers: &[NumberStatus]) -> ExclusionLevel {
+    let excluded = own_numbers.iter().filter(|n| n.is_excluded()).count();
+    match excluded {
+        0 => ExclusionLevel::None,
+        n if n == own_numbers.len() => ExclusionLevel::Full,
+        _ => ExclusionLevel::Partial,
+    }
+}
+
 /// The sentence for an exclusion finding.
 pub fn exclusion_message(code: ReasonCode) -> &'static str {
     match code {
@@ -137,6 +180,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_level_is_none_partial_or_full_over_the_consumers_numbers() {
+        let n = |by_user| NumberStatus {
+            number: PhoneNumber::from_u64(15551234567),
+            excluded_by_customer_at: None,
+            excluded_by_user: by_user,
+        };
+        assert_eq!(exclusion_level(&[]), ExclusionLevel::None);
+        assert_eq!(exclusion_level(&[n(false), n(false)]), ExclusionLevel::None);
+        assert_eq!(exclusion_level(&[n(true), n(false)]), ExclusionLevel::Partial);
+        assert_eq!(exclusion_level(&[n(true), n(true)]), ExclusionLevel::Full);
     }
 
     #[test]

@@ -146,6 +146,13 @@ pub enum Role {
     Cosigner,
 }
 
+/// Who excluded a number: the consumer (a STOP reply) or a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExcludedBy {
+    Customer,
+    User,
+}
+
 /// Why a decision is what it is. One per finding in `DialDecision.reasons`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReasonCode {

@@ -9,16 +9,23 @@
 //! - [`window`]: counting periods, the hold after a right party contact.
 //! - [`hours`]: calling hours and restricted days across every relevant zone.
 //! - [`exclusions`]: bankruptcy, disabled channels, opted-out numbers.
+//! - [`keywords`]: STOP and START replies.
+//! - [`prompt`]: click-to-dial override prompts.
+//! - [`audit`]: the note lines of the audit trail.
 //! - [`decision`]: the decision function itself.
 
+pub mod audit;
+pub mod callback;
 pub mod consumer;
 pub mod decision;
 pub mod error;
 pub mod exclusions;
 pub mod history;
 pub mod hours;
+pub mod keywords;
 pub mod kinds;
 pub mod phone;
+pub mod prompt;
 pub mod rules;
 pub mod time;
 pub mod window;
@@ -31,6 +38,6 @@ pub use decision::{Decision, Reason, Request, Subject, decide};
 pub use error::{FieldError, FieldErrors};
 pub use exclusions::Exclusions;
 pub use history::{Contact, ContactRec, History};
-pub use kinds::{CallPurpose, Channel, Mode, Period, ReasonCode, Role, Verdict};
+pub use kinds::{CallPurpose, Channel, ExcludedBy, Mode, Period, ReasonCode, Role, Verdict};
 pub use phone::PhoneNumber;
 pub use rules::{RuleSet, RuleSetDraft};

@@ -64,6 +64,7 @@ wire_enum!(Period {
     Rolling24Hours
 });
 wire_enum!(Role { Debtor, Cosigner });
+wire_enum!(ExcludedBy { Customer, User });
 wire_enum!(CallPurpose {
     CustomerService,
     DebtCollection,

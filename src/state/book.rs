@@ -1,18 +1,21 @@
-//! The book: every consumer's profile, exclusion flags and recent contacts, and every
-//! group's combined contacts, in memory.
+//! The book: every consumer's profile, exclusion flags, callbacks and recent contacts, every
+//! group's combined contacts, and the numbers consumers opted out — in memory.
 //!
-//! Two concurrent maps (dashmap): consumers by id, groups by id. Decisions read; only the
-//! commit thread writes (see `store::GroupCommit`), so writes never race each other. Lock
+//! Concurrent maps (dashmap). Decisions read; only the commit thread writes (see
+//! `store::GroupCommit`), through [`Book::apply`], so writes never race each other. Lock
 //! order, to rule out deadlock: a reader may hold a consumer entry while it reads that
-//! consumer's group; a writer holds one entry at a time, never two.
+//! consumer's group and the opt-out map; a writer holds one entry at a time, never two.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::DateTime;
 use dashmap::DashMap;
 
 use crate::domain::decision::Subject;
-use crate::domain::{Consumer, ContactRec, Exclusions, History, Profile};
+use crate::domain::exclusions::{ExclusionStatus, NumberStatus, exclusion_level};
+use crate::domain::{Channel, Consumer, ContactRec, Exclusions, History, PhoneNumber, Profile};
+use crate::store::{Applied, WriteOp};
 
 /// What memory holds for one consumer id.
 #[derive(Debug, Default)]
@@ -20,6 +23,8 @@ pub struct Entry {
     /// `None` while contacts were recorded for an id no one has created yet.
     pub profile: Option<Profile>,
     pub exclusions: Exclusions,
+    /// Callbacks not yet consumed: the number and from when (ms).
+    pub callbacks: Vec<(PhoneNumber, i64)>,
     pub history: History,
 }
 
@@ -30,17 +35,47 @@ pub struct Group {
     pub history: History,
 }
 
+/// What a question is about, beyond the consumer.
+#[derive(Debug, Clone, Copy)]
+pub struct Lookup {
+    /// The number contacted.
+    pub phone: Option<PhoneNumber>,
+    /// The instant asked about.
+    pub at_ms: i64,
+    /// Memory must hold every contact from here on, or the store is asked instead.
+    pub needed_from_ms: i64,
+}
+
+/// Everything a decision reads of a consumer but its contacts, copied out of memory.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub profile: Profile,
+    pub exclusions: Exclusions,
+    pub opted_out: bool,
+    pub callback_active: bool,
+    /// The consumer's group, members included; empty with no group.
+    pub members: Vec<Arc<str>>,
+}
+
 #[derive(Debug, Default)]
 pub struct Book {
     consumers: DashMap<Arc<str>, Entry>,
     groups: DashMap<Arc<str>, Group>,
+    /// Numbers excluded BY_CUSTOMER, and since when (ms).
+    opt_outs: DashMap<PhoneNumber, i64>,
+    /// Which consumers have each number.
+    by_number: DashMap<PhoneNumber, Vec<Arc<str>>>,
+}
+
+fn callback_active(entry: &Entry, phone: Option<PhoneNumber>, at_ms: i64) -> bool {
+    phone.is_some_and(|p| entry.callbacks.iter().any(|(n, from)| *n == p && at_ms >= *from))
 }
 
 impl Book {
     /// Runs `f` with what is known of consumer `id` (`None`: no such consumer), provided
-    /// memory holds every contact from `needed_from_ms` on; otherwise answers `None` and
-    /// the caller asks the store.
-    pub fn with_subject<R>(&self, id: &str, needed_from_ms: i64, f: impl FnOnce(Option<&Subject>) -> R) -> Option<R> {
+    /// memory holds every contact the question needs; otherwise answers `None` and the
+    /// caller asks the store.
+    pub fn with_subject<R>(&self, id: &str, q: Lookup, f: impl FnOnce(Option<&Subject>) -> R) -> Option<R> {
         let Some(entry) = self.consumers.get(id) else {
             return Some(f(None));
         };
@@ -49,33 +84,93 @@ impl Book {
         };
         let group = profile.group.as_ref().and_then(|g| self.groups.get(g.as_ref()));
         let group_history = group.as_ref().map(|g| &g.history);
-        if !entry.history.covers(needed_from_ms) || group_history.is_some_and(|h| !h.covers(needed_from_ms)) {
+        if !entry.history.covers(q.needed_from_ms) || group_history.is_some_and(|h| !h.covers(q.needed_from_ms)) {
             return None;
         }
         let subject = Subject {
             profile,
             exclusions: &entry.exclusions,
-            opted_out: false,
+            opted_out: q.phone.is_some_and(|p| self.opt_outs.contains_key(&p)),
             own: &entry.history,
             group: group_history,
-            callback_active: false,
+            callback_active: callback_active(&entry, q.phone, q.at_ms),
         };
         Some(f(Some(&subject)))
     }
 
-    /// A copy of what a decision reads of consumer `id` but its contacts, and the members
-    /// of its group — for deciding from the store's full history.
-    pub fn snapshot(&self, id: &str) -> Option<(Profile, Exclusions, Vec<Arc<str>>)> {
-        let (profile, exclusions) = {
+    /// A copy of what a decision reads of consumer `id` but its contacts — for deciding
+    /// from the store's full history.
+    pub fn snapshot(&self, id: &str, q: Lookup) -> Option<Snapshot> {
+        let snapshot = {
             let entry = self.consumers.get(id)?;
-            (entry.profile.clone()?, entry.exclusions.clone())
+            Snapshot {
+                profile: entry.profile.clone()?,
+                exclusions: entry.exclusions.clone(),
+                opted_out: q.phone.is_some_and(|p| self.opt_outs.contains_key(&p)),
+                callback_active: callback_active(&entry, q.phone, q.at_ms),
+                members: Vec::new(),
+            }
         };
-        let members = profile
+        let members = snapshot
+            .profile
             .group
             .as_ref()
             .and_then(|g| self.groups.get(g.as_ref()))
             .map(|g| g.members.clone());
-        Some((profile, exclusions, members.unwrap_or_default()))
+        Some(Snapshot {
+            members: members.unwrap_or_default(),
+            ..snapshot
+        })
+    }
+
+    /// Whether consumer `id` has been created.
+    pub fn exists(&self, id: &str) -> bool {
+        self.consumers.get(id).is_some_and(|e| e.profile.is_some())
+    }
+
+    /// The consumers that have `phone`.
+    pub fn consumers_with(&self, phone: PhoneNumber) -> Vec<String> {
+        self.by_number
+            .get(&phone)
+            .map(|ids| ids.iter().map(|id| id.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Since when `phone` is excluded BY_CUSTOMER.
+    pub fn opted_out_at(&self, phone: PhoneNumber) -> Option<i64> {
+        self.opt_outs.get(&phone).map(|at| *at)
+    }
+
+    /// The exclusions of consumer `id` (`None`: no such consumer).
+    pub fn exclusion_status(&self, id: &str) -> Option<ExclusionStatus> {
+        let (own, flags) = {
+            let entry = self.consumers.get(id)?;
+            let profile = entry.profile.as_ref()?;
+            (
+                profile.phones.iter().map(|p| p.number).collect::<Vec<_>>(),
+                entry.exclusions.clone(),
+            )
+        };
+        let status = |number: PhoneNumber| NumberStatus {
+            number,
+            excluded_by_customer_at: self.opted_out_at(number).and_then(DateTime::from_timestamp_millis),
+            excluded_by_user: flags.user_excluded.contains(&number),
+        };
+        let mut numbers: Vec<NumberStatus> = own.iter().map(|n| status(*n)).collect();
+        let level = exclusion_level(&numbers);
+        numbers.extend(
+            flags
+                .user_excluded
+                .iter()
+                .filter(|n| !own.contains(n))
+                .map(|n| status(*n)),
+        );
+        Some(ExclusionStatus {
+            consumer_id: id.to_string(),
+            level,
+            flags,
+            numbers,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -86,19 +181,85 @@ impl Book {
         self.consumers.is_empty()
     }
 
+    /// Applies a durable write to memory, keeping `reach_ms` of contacts before each
+    /// history's newest. Commit thread (or start-up) only.
+    pub fn apply(&self, op: &WriteOp, applied: &Applied, reach_ms: i64) {
+        match op {
+            WriteOp::PutConsumer(c) => self.put_profile(c),
+            WriteOp::RecordContact(c) if *applied == Applied::Done => {
+                self.record(&c.consumer_id, c.rec(), reach_ms);
+                if let (Channel::Phone, Some(phone)) = (c.channel, c.phone) {
+                    let at = c.occurred_at.timestamp_millis();
+                    if let Some(mut entry) = self.consumers.get_mut(c.consumer_id.as_str()) {
+                        entry.callbacks.retain(|(n, from)| !(*n == phone && *from <= at));
+                    }
+                }
+            }
+            WriteOp::SetExclusionFlags { consumer_id, flags } => {
+                let mut entry = self.consumers.entry(Arc::from(consumer_id.as_str())).or_default();
+                let ex = &mut entry.exclusions;
+                ex.bankruptcy = flags.bankruptcy;
+                ex.disable_text_and_auto_calls = flags.disable_text_and_auto_calls;
+                ex.disable_auto_communications = flags.disable_auto_communications;
+            }
+            WriteOp::SetUserExclusion {
+                consumer_id,
+                phone,
+                excluded,
+            } => {
+                let mut entry = self.consumers.entry(Arc::from(consumer_id.as_str())).or_default();
+                entry.exclusions.user_excluded.retain(|n| n != phone);
+                if *excluded {
+                    entry.exclusions.user_excluded.push(*phone);
+                }
+            }
+            WriteOp::SetOptOut { phone, at: Some(at) } => {
+                self.opt_outs.insert(*phone, at.timestamp_millis());
+            }
+            WriteOp::SetOptOut { phone, at: None } => {
+                self.opt_outs.remove(phone);
+            }
+            WriteOp::PutCallback(cb) => {
+                let mut entry = self.consumers.entry(Arc::from(cb.consumer_id.as_str())).or_default();
+                entry.callbacks.retain(|(n, _)| *n != cb.phone);
+                entry.callbacks.push((cb.phone, cb.callback_at.timestamp_millis()));
+            }
+            // Duplicates change nothing; rule sets are the engine's; prompts and notes
+            // live in the store alone.
+            WriteOp::RecordContact(_)
+            | WriteOp::PutRuleSet(_)
+            | WriteOp::IssuePrompt { .. }
+            | WriteOp::AnswerPrompt { .. }
+            | WriteOp::Note(_) => {}
+        }
+    }
+
     /// Creates or replaces a consumer's profile; moves it between groups when its group
-    /// changed. Commit thread only.
-    pub fn put_profile(&self, consumer: &Consumer) {
+    /// changed, and re-indexes its numbers.
+    fn put_profile(&self, consumer: &Consumer) {
+        let id: Arc<str> = Arc::from(consumer.id.as_str());
         let profile = Profile::of(consumer);
         let new_group = profile.group.clone();
-        let old_group = {
-            let mut entry = self.consumers.entry(Arc::from(consumer.id.as_str())).or_default();
-            let old = entry.profile.as_ref().and_then(|p| p.group.clone());
-            entry.profile = Some(profile);
-            old
+        let new_numbers: Vec<PhoneNumber> = profile.phones.iter().map(|p| p.number).collect();
+        let (old_group, old_numbers) = {
+            let mut entry = self.consumers.entry(id.clone()).or_default();
+            let old = entry.profile.replace(profile);
+            let old_numbers: Vec<PhoneNumber> = old.iter().flat_map(|p| p.phones.iter().map(|ph| ph.number)).collect();
+            (old.and_then(|p| p.group), old_numbers)
         };
+        for n in old_numbers.iter().filter(|n| !new_numbers.contains(n)) {
+            let now_empty = self.by_number.get_mut(n).is_some_and(|mut ids| {
+                ids.retain(|m| *m != id);
+                ids.is_empty()
+            });
+            if now_empty {
+                self.by_number.remove(n);
+            }
+        }
+        for n in new_numbers.iter().filter(|n| !old_numbers.contains(n)) {
+            self.by_number.entry(*n).or_default().push(id.clone());
+        }
         if old_group != new_group {
-            let id: Arc<str> = Arc::from(consumer.id.as_str());
             if let Some(g) = old_group {
                 if let Some(mut group) = self.groups.get_mut(&g) {
                     group.members.retain(|m| *m != id);
@@ -112,9 +273,8 @@ impl Book {
         }
     }
 
-    /// Adds a contact to its consumer and the consumer's group, keeping `reach_ms` before
-    /// each one's newest contact. Commit thread only.
-    pub fn record(&self, consumer_id: &str, rec: ContactRec, reach_ms: i64) {
+    /// Adds a contact to its consumer and the consumer's group.
+    fn record(&self, consumer_id: &str, rec: ContactRec, reach_ms: i64) {
         let group = {
             let mut entry = self.consumers.entry(Arc::from(consumer_id)).or_default();
             entry.history.record(rec, reach_ms);

@@ -1,27 +1,37 @@
 //! [`Engine`]: the cheap, cloneable handle every service holds — the book, the active
 //! rules and the durable write path behind one `Arc`.
 //!
-//! Reads (decisions) touch memory only. Writes go through group commit: validated, made
-//! durable, then applied to memory on the commit thread, then acknowledged.
+//! Reads (decisions) touch memory only, unless a question reaches back further than
+//! memory keeps. Writes go through group commit: made durable, then applied to memory on
+//! the commit thread ([`Book::apply`]), then acknowledged. The agents' side — prompts,
+//! overrides, callbacks, exclusions, notes — is in `agents.rs`.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
-use super::book::Book;
+use super::book::{Book, Lookup};
 use super::rules::ActiveRules;
 use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
 use crate::domain::window::reach_ms;
-use crate::domain::{Consumer, Contact, ContactRec, FieldErrors, History, RuleSet, RuleSetDraft};
-use crate::store::{Applied, GroupCommit, Recent, SledStore, Store, StoreError, WriteOp};
+use crate::domain::{Consumer, Contact, ContactRec, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft};
+use crate::store::{
+    Applied, Applier, GroupCommit, JobOutcome, Recent, Rejected, SledStore, Store, StoreError, WriteOp,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("{0}")]
     Invalid(#[from] FieldErrors),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Precondition(String),
+    #[error(transparent)]
+    Rejected(#[from] Rejected),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -35,25 +45,37 @@ pub struct Recorded {
 }
 
 /// How the engine starts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// A rule set to make active at start (`--rules FILE`), unless the active one is the
     /// same. With none and an empty store, the Regulation F preset.
     pub rules: Option<RuleSetDraft>,
+    /// How long a prompt token can be answered.
+    pub prompt_ttl: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            rules: None,
+            prompt_ttl: Duration::minutes(5),
+        }
+    }
 }
 
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    book: Arc<Book>,
-    rules: Arc<ActiveRules>,
-    store: Arc<dyn Store>,
-    commits: GroupCommit,
+pub(super) struct Inner {
+    pub(super) book: Arc<Book>,
+    pub(super) rules: Arc<ActiveRules>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) commits: GroupCommit,
     /// The highest rule set version handed out, so concurrent puts never share one.
     next_version: AtomicU64,
+    pub(super) prompt_ttl: Duration,
 }
 
 impl Engine {
@@ -62,47 +84,73 @@ impl Engine {
         Engine::open(Arc::new(SledStore::open(dir)?), options)
     }
 
-    /// Rebuilds memory from `store`: the newest rule set, every consumer, and the contacts
-    /// the rules can look back on.
+    /// Rebuilds memory from `store`: the newest rule set, every consumer, exclusion and
+    /// callback, and the contacts the rules can look back on.
     pub fn open(store: Arc<dyn Store>, options: EngineOptions) -> Result<Engine, EngineError> {
-        let stored = store.latest_rule_set()?;
-        let stored_rules = match stored {
+        let stored = match store.latest_rule_set()? {
             Some((version, draft)) => Some(RuleSet::compile(draft, version)?),
             None => None,
         };
         let book = Arc::new(Book::default());
         let rules = Arc::new(ActiveRules::new(
-            stored_rules.clone().unwrap_or_else(|| RuleSet::regulation_f(0)),
+            stored.clone().unwrap_or_else(|| RuleSet::regulation_f(0)),
         ));
+        let applier = applier(book.clone(), rules.clone(), store.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
                 book,
                 rules,
                 store: store.clone(),
-                commits: GroupCommit::start(store.clone()),
-                next_version: AtomicU64::new(stored_rules.as_ref().map_or(0, |r| r.version)),
+                commits: GroupCommit::start(store.clone(), applier),
+                next_version: AtomicU64::new(stored.as_ref().map_or(0, |r| r.version)),
+                prompt_ttl: options.prompt_ttl,
             }),
         };
-        let wanted = match (options.rules, &stored_rules) {
+        let wanted = match (options.rules, &stored) {
             (Some(draft), Some(active)) if RuleSet::compile(draft.clone(), 0)?.draft == active.draft => None,
             (Some(draft), _) => Some(draft),
             (None, None) => Some(RuleSet::regulation_f(0).draft),
             (None, Some(_)) => None,
         };
         if let Some(draft) = wanted {
-            engine.put_rule_set_blocking(draft)?;
+            let op = engine.prepare_rule_set(draft)?;
+            engine
+                .inner
+                .commits
+                .submit_blocking(vec![op])?
+                .map_err(EngineError::from)?;
         }
 
-        let inner = &engine.inner;
+        // Start-up replays what the store holds through the same path live writes take.
+        let book = &engine.inner.book;
         let mut consumers = 0usize;
         store.for_each_consumer(&mut |c| {
-            inner.book.put_profile(&c);
+            book.apply(&WriteOp::PutConsumer(c), &Applied::Done, 0);
             consumers += 1;
         })?;
-        reload_histories(inner, inner.rules.current().retention_days)?;
+        store.for_each_exclusions(&mut |consumer_id, ex| {
+            for phone in &ex.user_excluded {
+                let op = WriteOp::SetUserExclusion {
+                    consumer_id: consumer_id.clone(),
+                    phone: *phone,
+                    excluded: true,
+                };
+                book.apply(&op, &Applied::Done, 0);
+            }
+            book.apply(
+                &WriteOp::SetExclusionFlags { consumer_id, flags: ex },
+                &Applied::Done,
+                0,
+            );
+        })?;
+        store.for_each_opt_out(&mut |phone, at| {
+            book.apply(&WriteOp::SetOptOut { phone, at: Some(at) }, &Applied::Done, 0)
+        })?;
+        store.for_each_callback(&mut |cb| book.apply(&WriteOp::PutCallback(cb), &Applied::Done, 0))?;
+        reload_histories(book, &*store, engine.inner.rules.current().retention_days)?;
         tracing::info!(
             consumers,
-            rule_set_version = inner.rules.current().version,
+            rule_set_version = engine.inner.rules.current().version,
             "state rebuilt from the store"
         );
         Ok(engine)
@@ -113,65 +161,66 @@ impl Engine {
     /// all the contacts it needs; then from the store's full history.
     pub fn decide(&self, consumer_id: &str, req: &Request) -> Result<Decision, EngineError> {
         let rules = self.inner.rules.load();
-        self.with_subject(consumer_id, req.at, &rules, &|subject| decide(&rules, subject, req))
+        self.with_subject(consumer_id, req.phone, req.at, &rules, &|subject| {
+            decide(&rules, subject, req)
+        })
     }
 
-    /// Runs `f` with what is known of a consumer for questions about instant `at`.
+    /// Runs `f` with what is known of a consumer for a question about `phone` at `at`.
     fn with_subject<R>(
         &self,
         consumer_id: &str,
+        phone: Option<PhoneNumber>,
         at: DateTime<Utc>,
         rules: &RuleSet,
         f: &dyn Fn(Option<&Subject>) -> R,
     ) -> Result<R, EngineError> {
-        let needed_from = at.timestamp_millis().saturating_sub(reach_ms(rules.retention_days));
-        if let Some(answer) = self.inner.book.with_subject(consumer_id, needed_from, f) {
+        let at_ms = at.timestamp_millis();
+        let q = Lookup {
+            phone,
+            at_ms,
+            needed_from_ms: at_ms.saturating_sub(reach_ms(rules.retention_days)),
+        };
+        if let Some(answer) = self.inner.book.with_subject(consumer_id, q, f) {
             return Ok(answer);
         }
-        let Some((profile, exclusions, members)) = self.inner.book.snapshot(consumer_id) else {
+        let Some(s) = self.inner.book.snapshot(consumer_id, q) else {
             return Ok(f(None));
         };
         let own = full_history(&*self.inner.store, [consumer_id])?;
-        let group = match profile.group {
-            Some(_) => Some(full_history(&*self.inner.store, members.iter().map(|m| &**m))?),
+        let group = match s.profile.group {
+            Some(_) => Some(full_history(&*self.inner.store, s.members.iter().map(|m| &**m))?),
             None => None,
         };
         let subject = Subject {
-            profile: &profile,
-            exclusions: &exclusions,
-            opted_out: false,
+            profile: &s.profile,
+            exclusions: &s.exclusions,
+            opted_out: s.opted_out,
             own: &own,
             group: group.as_ref(),
-            callback_active: false,
+            callback_active: s.callback_active,
         };
         Ok(f(Some(&subject)))
     }
 
+    /// Commits one job and waits until it is durable and in memory.
+    pub(super) async fn commit(&self, ops: Vec<WriteOp>) -> Result<Vec<Applied>, EngineError> {
+        let outcome: JobOutcome = self.inner.commits.submit(ops).await?;
+        Ok(outcome?)
+    }
+
     /// Records a contact outcome durably, once per `event_id`.
     pub async fn record_contact(&self, contact: Contact) -> Result<Recorded, EngineError> {
-        let book = self.inner.book.clone();
-        let consumer_id = contact.consumer_id.clone();
-        let (rec, at, channel) = (contact.rec(), contact.occurred_at, contact.channel);
-        let reach = reach_ms(self.inner.rules.load().retention_days);
-        let id = consumer_id.clone();
-        let applied = self
-            .inner
-            .commits
-            .submit(WriteOp::RecordContact(contact), move |applied| {
-                if applied == Applied::Done {
-                    book.record(&id, rec, reach);
-                }
-                applied
-            })
-            .await?;
+        let (consumer_id, at, channel) = (contact.consumer_id.clone(), contact.occurred_at, contact.channel);
+        let applied = self.commit(vec![WriteOp::RecordContact(contact)]).await?;
         let rules = self.inner.rules.load();
-        let (tally, _) = self.with_subject(&consumer_id, at, &rules, &|subject| {
+        let (tally, _) = self.with_subject(&consumer_id, None, at, &rules, &|subject| {
             subject
                 .map(|s| tightest_tally(&rules, s, channel, at))
                 .unwrap_or_default()
         })?;
         Ok(Recorded {
-            duplicate: applied == Applied::Duplicate,
+            duplicate: applied == [Applied::Duplicate],
             attempts: tally.attempts,
             rpcs: tally.rpcs,
         })
@@ -179,14 +228,7 @@ impl Engine {
 
     /// Creates or replaces a consumer, durably; answers it as stored.
     pub async fn upsert_consumer(&self, consumer: Consumer) -> Result<Consumer, EngineError> {
-        let book = self.inner.book.clone();
-        let for_memory = consumer.clone();
-        self.inner
-            .commits
-            .submit(WriteOp::PutConsumer(consumer.clone()), move |_| {
-                book.put_profile(&for_memory)
-            })
-            .await?;
+        self.commit(vec![WriteOp::PutConsumer(consumer.clone())]).await?;
         Ok(consumer)
     }
 
@@ -207,42 +249,19 @@ impl Engine {
 
     /// Validates, stores and atomically installs a rule set as the next version.
     pub async fn put_rule_set(&self, draft: RuleSetDraft) -> Result<u64, EngineError> {
-        let (op, apply) = self.prepare_rule_set(draft)?;
-        Ok(self.inner.commits.submit(op, apply).await?)
+        let op = self.prepare_rule_set(draft)?;
+        let version = match &op {
+            WriteOp::PutRuleSet(rules) => rules.version,
+            _ => unreachable!("prepare_rule_set makes a PutRuleSet"),
+        };
+        self.commit(vec![op]).await?;
+        Ok(version)
     }
 
-    fn put_rule_set_blocking(&self, draft: RuleSetDraft) -> Result<u64, EngineError> {
-        let (op, apply) = self.prepare_rule_set(draft)?;
-        Ok(self.inner.commits.submit_blocking(op, apply)?)
-    }
-
-    /// The write and the memory update for a new rule set version. When the new rules look
-    /// further back than the active ones, memory reloads the contacts they need from the
-    /// store before they go live.
-    fn prepare_rule_set(
-        &self,
-        draft: RuleSetDraft,
-    ) -> Result<(WriteOp, impl FnOnce(Applied) -> u64 + Send + 'static), EngineError> {
+    fn prepare_rule_set(&self, draft: RuleSetDraft) -> Result<WriteOp, EngineError> {
         let mut compiled = RuleSet::compile(draft, 0)?;
-        let version = self.inner.next_version.fetch_add(1, Ordering::SeqCst) + 1;
-        compiled.version = version;
-        let compiled = Arc::new(compiled);
-        let op = WriteOp::PutRuleSet {
-            version,
-            draft: compiled.draft.clone(),
-        };
-        let inner = self.inner.clone();
-        let apply = move |_| {
-            let active = inner.rules.current();
-            if compiled.version > active.version && compiled.retention_days > active.retention_days {
-                if let Err(e) = reload_histories(&inner, compiled.retention_days) {
-                    tracing::error!(error = %e, "reloading contacts for the new rule set failed; memory keeps what it had");
-                }
-            }
-            inner.rules.install(compiled);
-            version
-        };
-        Ok((op, apply))
+        compiled.version = self.inner.next_version.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(WriteOp::PutRuleSet(Arc::new(compiled)))
     }
 
     /// Stops taking writes, commits what is queued, flushes the store.
@@ -256,13 +275,30 @@ impl Engine {
     }
 }
 
+/// How a durable write reaches memory. A new rule set that looks back further than the
+/// active one first reloads the contacts it needs, then goes live.
+fn applier(book: Arc<Book>, rules: Arc<ActiveRules>, store: Arc<dyn Store>) -> Applier {
+    Arc::new(move |op, applied| match op {
+        WriteOp::PutRuleSet(new) => {
+            let active = rules.current();
+            if new.version > active.version && new.retention_days > active.retention_days {
+                if let Err(e) = reload_histories(&book, &*store, new.retention_days) {
+                    tracing::error!(error = %e, "reloading contacts for the new rule set failed; memory keeps what it had");
+                }
+            }
+            rules.install(new.clone());
+        }
+        _ => book.apply(op, applied, reach_ms(rules.load().retention_days)),
+    })
+}
+
 /// Loads, for every consumer, the contacts rules with `retention_days` can look back on
 /// from its newest contact.
-fn reload_histories(inner: &Inner, retention_days: u32) -> Result<(), StoreError> {
+fn reload_histories(book: &Book, store: &dyn Store, retention_days: u32) -> Result<(), StoreError> {
     let reach = reach_ms(retention_days);
     let mut recs: HashMap<String, Vec<ContactRec>> = HashMap::new();
     let mut complete_from: HashMap<String, i64> = HashMap::new();
-    inner.store.for_each_recent_contact(reach, &mut |recent| match recent {
+    store.for_each_recent_contact(reach, &mut |recent| match recent {
         Recent::Contact(c) => recs.entry(c.consumer_id.clone()).or_default().push(c.rec()),
         Recent::Truncated {
             consumer_id,
@@ -278,7 +314,7 @@ fn reload_histories(inner: &Inner, retention_days: u32) -> Result<(), StoreError
             (id, History::from_unsorted(recs, from))
         })
         .collect();
-    inner.book.load_histories(histories);
+    book.load_histories(histories);
     Ok(())
 }
 

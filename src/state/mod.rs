@@ -1,10 +1,12 @@
 //! In-memory state: the book of consumers and groups, the active rule set, and the
 //! [`Engine`] handle that keeps them in step with the store.
 
+mod agents;
 mod book;
 mod engine;
 mod rules;
 
-pub use book::{Book, Entry, Group};
+pub use agents::{Checked, InboundOutcome};
+pub use book::{Book, Entry, Group, Lookup, Snapshot};
 pub use engine::{Engine, EngineError, EngineOptions, Recorded};
 pub use rules::ActiveRules;

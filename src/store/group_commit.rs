@@ -1,9 +1,10 @@
 //! Group commit: many writers, one flush.
 //!
-//! Writers hand their write to one committer thread and wait. The thread takes whatever
-//! has queued up — one write when the server is quiet, hundreds under load — commits it as
-//! one atomic, durable unit, and only then, in commit order, runs each writer's `apply`
-//! (the in-memory update) and wakes it. So:
+//! Writers hand their job (one or more writes that stand or fall together) to one
+//! committer thread and wait. The thread takes whatever has queued up — one job when the
+//! server is quiet, hundreds under load — commits it as one atomic, durable unit, and only
+//! then, in commit order, hands each applied write to the [`Applier`] (the in-memory
+//! update) and wakes its writer. So:
 //! - an acknowledgement always means the write is on disk;
 //! - memory changes in exactly the order the store did, and only after the store did, so a
 //!   decision never sees a write that could still be lost;
@@ -15,16 +16,19 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use super::{Applied, Store, StoreError, WriteOp};
+use super::{Applied, JobOutcome, Store, StoreError, WriteOp};
 
-/// The most writes one commit takes (bounds the latency a single flush adds).
+/// The most jobs one commit takes (bounds the latency a single flush adds).
 const MAX_GROUP: usize = 4096;
 
-type Then = Box<dyn FnOnce(Result<Applied, StoreError>) + Send>;
+/// Applies a durable write to memory. Runs on the committer thread, in commit order.
+pub type Applier = Arc<dyn Fn(&WriteOp, &Applied) + Send + Sync>;
+
+type Reply = oneshot::Sender<Result<JobOutcome, StoreError>>;
 
 struct Job {
-    op: WriteOp,
-    then: Then,
+    ops: Vec<WriteOp>,
+    reply: Reply,
 }
 
 /// The committer thread and its queue, in front of a [`Store`].
@@ -35,12 +39,12 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    pub fn start(store: Arc<dyn Store>) -> GroupCommit {
+    pub fn start(store: Arc<dyn Store>, applier: Applier) -> GroupCommit {
         let (tx, rx) = mpsc::channel::<Job>();
         let committer = store.clone();
         let thread = std::thread::Builder::new()
             .name("predial-commit".into())
-            .spawn(move || commit_loop(&*committer, rx))
+            .spawn(move || commit_loop(&*committer, &*applier, rx))
             .expect("spawn the commit thread");
         GroupCommit {
             store,
@@ -49,40 +53,22 @@ impl GroupCommit {
         }
     }
 
-    /// Commits `op`, then runs `apply` with what it did (on the committer thread, in commit
-    /// order), and returns `apply`'s result once the write is durable.
-    pub async fn submit<R, F>(&self, op: WriteOp, apply: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnOnce(Applied) -> R + Send + 'static,
-    {
-        self.enqueue(op, apply)?.await.map_err(|_| StoreError::Closed)?
+    /// Commits `ops` as one job, applies them to memory, and answers once durable.
+    pub async fn submit(&self, ops: Vec<WriteOp>) -> Result<JobOutcome, StoreError> {
+        self.enqueue(ops)?.await.map_err(|_| StoreError::Closed)?
     }
 
     /// The same as [`submit`](Self::submit), for callers outside the async runtime
     /// (start-up).
-    pub fn submit_blocking<R, F>(&self, op: WriteOp, apply: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnOnce(Applied) -> R + Send + 'static,
-    {
-        self.enqueue(op, apply)?
-            .blocking_recv()
-            .map_err(|_| StoreError::Closed)?
+    pub fn submit_blocking(&self, ops: Vec<WriteOp>) -> Result<JobOutcome, StoreError> {
+        self.enqueue(ops)?.blocking_recv().map_err(|_| StoreError::Closed)?
     }
 
-    fn enqueue<R, F>(&self, op: WriteOp, apply: F) -> Result<oneshot::Receiver<Result<R, StoreError>>, StoreError>
-    where
-        R: Send + 'static,
-        F: FnOnce(Applied) -> R + Send + 'static,
-    {
-        let (tx, rx) = oneshot::channel();
-        let then: Then = Box::new(move |result| {
-            let _ = tx.send(result.map(apply));
-        });
+    fn enqueue(&self, ops: Vec<WriteOp>) -> Result<oneshot::Receiver<Result<JobOutcome, StoreError>>, StoreError> {
+        let (reply, rx) = oneshot::channel();
         let queue = self.queue.lock().expect("commit queue lock");
         let sender = queue.as_ref().ok_or(StoreError::Closed)?;
-        sender.send(Job { op, then }).map_err(|_| StoreError::Closed)?;
+        sender.send(Job { ops, reply }).map_err(|_| StoreError::Closed)?;
         Ok(rx)
     }
 
@@ -102,7 +88,7 @@ impl Drop for GroupCommit {
     }
 }
 
-fn commit_loop(store: &dyn Store, rx: mpsc::Receiver<Job>) {
+fn commit_loop(store: &dyn Store, applier: &dyn Fn(&WriteOp, &Applied), rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -111,18 +97,23 @@ fn commit_loop(store: &dyn Store, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let (ops, thens): (Vec<WriteOp>, Vec<Then>) = jobs.into_iter().map(|j| (j.op, j.then)).unzip();
+        let (ops, replies): (Vec<Vec<WriteOp>>, Vec<Reply>) = jobs.into_iter().map(|j| (j.ops, j.reply)).unzip();
         match store.commit(&ops) {
-            Ok(applied) => {
-                for (then, applied) in thens.into_iter().zip(applied) {
-                    then(Ok(applied));
+            Ok(outcomes) => {
+                for ((ops, reply), outcome) in ops.iter().zip(replies).zip(outcomes) {
+                    if let Ok(applied) = &outcome {
+                        for (op, applied) in ops.iter().zip(applied) {
+                            applier(op, applied);
+                        }
+                    }
+                    let _ = reply.send(Ok(outcome));
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, writes = ops.len(), "commit failed; nothing in the group was applied");
+                tracing::error!(error = %e, jobs = ops.len(), "commit failed; nothing in the group was applied");
                 let message = e.to_string();
-                for then in thens {
-                    then(Err(StoreError::Backend(message.clone())));
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Backend(message.clone())));
                 }
             }
         }

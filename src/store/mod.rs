@@ -1,29 +1,86 @@
 //! Durable storage: what must survive a `kill -9`.
 //!
-//! Backends implement [`Store`]: apply a group of writes atomically and durably, and give
+//! Backends implement [`Store`]: apply a group of jobs atomically and durably, and give
 //! everything back at start-up. [`GroupCommit`] sits in front of any backend and lets
 //! concurrent writers share one flush (one fsync for many acknowledgements). The one
 //! backend today is [`SledStore`], an embedded store under `--data`.
 
 mod group_commit;
+mod records;
 mod sled_store;
 
-pub use group_commit::GroupCommit;
+pub use group_commit::{Applier, GroupCommit};
 pub use sled_store::SledStore;
 
-use crate::domain::{Consumer, Contact, RuleSetDraft};
+use std::sync::Arc;
 
-/// One write. Each is applied whole or not at all.
+use chrono::{DateTime, Utc};
+
+use crate::domain::audit::{AuditNote, NoteDraft};
+use crate::domain::callback::Callback;
+use crate::domain::prompt::{Prompt, PromptRejection};
+use crate::domain::{Consumer, Contact, Exclusions, PhoneNumber, RuleSet, RuleSetDraft};
+
+/// One write.
 #[derive(Debug, Clone)]
 pub enum WriteOp {
     PutConsumer(Consumer),
     /// Counted once per `event_id`: a repeat is [`Applied::Duplicate`] and changes nothing.
+    /// A PHONE contact at or after a callback's time consumes that callback.
     RecordContact(Contact),
-    PutRuleSet {
-        version: u64,
-        draft: RuleSetDraft,
+    /// A compiled rule set: the store keeps its draft under its version.
+    PutRuleSet(Arc<RuleSet>),
+    /// Replaces a consumer's three account-level flags (numbers excluded by a user stay).
+    SetExclusionFlags {
+        consumer_id: String,
+        flags: Exclusions,
     },
+    /// Sets or clears a BY_USER exclusion of one number for one consumer.
+    SetUserExclusion {
+        consumer_id: String,
+        phone: PhoneNumber,
+        excluded: bool,
+    },
+    /// A BY_CUSTOMER exclusion of a number (`Some(at)`), or its clearing (`None`).
+    SetOptOut {
+        phone: PhoneNumber,
+        at: Option<DateTime<Utc>>,
+    },
+    PutCallback(Callback),
+    IssuePrompt {
+        token: String,
+        prompt: Prompt,
+    },
+    /// Marks a prompt answered; rejects the whole job when it is unknown, used, expired
+    /// or another operator's.
+    AnswerPrompt {
+        token: String,
+        operator_id: String,
+        now: DateTime<Utc>,
+    },
+    /// Appends an audit note; [`Applied::Noted`] gives its id.
+    Note(NoteDraft),
 }
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    /// A contact whose `event_id` was already recorded.
+    Duplicate,
+    /// A note, with its id.
+    Noted(u64),
+}
+
+/// Why a job was refused whole (nothing of it was written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error(transparent)]
+    Prompt(#[from] PromptRejection),
+}
+
+/// What a job did: each write's result, or the refusal of all of them.
+pub type JobOutcome = Result<Vec<Applied>, Rejected>;
 
 /// What start-up reads of the contact history.
 #[derive(Debug, Clone)]
@@ -34,14 +91,6 @@ pub enum Recent {
         consumer_id: String,
         complete_from_ms: i64,
     },
-}
-
-/// What a write did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    Done,
-    /// A contact whose `event_id` was already recorded.
-    Duplicate,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,8 +105,9 @@ pub enum StoreError {
 
 /// A durable home for predial's records.
 pub trait Store: Send + Sync + 'static {
-    /// Applies `ops` in order as one atomic unit and returns only once it is durable.
-    fn commit(&self, ops: &[WriteOp]) -> Result<Vec<Applied>, StoreError>;
+    /// Applies `jobs` in order — each job's writes all or none — and returns only once
+    /// everything applied is durable.
+    fn commit(&self, jobs: &[Vec<WriteOp>]) -> Result<Vec<JobOutcome>, StoreError>;
 
     /// One consumer as last written.
     fn consumer(&self, id: &str) -> Result<Option<Consumer>, StoreError>;
@@ -76,6 +126,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// The newest rule set, with its version.
     fn latest_rule_set(&self) -> Result<Option<(u64, RuleSetDraft)>, StoreError>;
+
+    /// Every consumer's exclusions, for start-up.
+    fn for_each_exclusions(&self, f: &mut dyn FnMut(String, Exclusions)) -> Result<(), StoreError>;
+
+    /// Every number excluded BY_CUSTOMER, and since when, for start-up.
+    fn for_each_opt_out(&self, f: &mut dyn FnMut(PhoneNumber, DateTime<Utc>)) -> Result<(), StoreError>;
+
+    /// Every callback not yet consumed, for start-up.
+    fn for_each_callback(&self, f: &mut dyn FnMut(Callback)) -> Result<(), StoreError>;
+
+    fn prompt(&self, token: &str) -> Result<Option<Prompt>, StoreError>;
+
+    /// A consumer's audit notes, oldest first.
+    fn notes_of(&self, consumer_id: &str) -> Result<Vec<AuditNote>, StoreError>;
 
     /// Makes everything committed durable (commit already does; this is for shutdown).
     fn flush(&self) -> Result<(), StoreError>;

@@ -6,17 +6,32 @@
 //!   `predial.v1.ContactEvent` — a consumer's history, in time order
 //! - `e` + event id → the `h` key (the idempotency index)
 //! - `r` + version → `predial.v1.RuleSet`
+//! - `x` + consumer id → exclusion flags and numbers excluded by a user
+//! - `o` + number → since when the consumer opted the number out (STOP)
+//! - `k` + len16(consumer id) + consumer id + number → a callback not yet consumed
+//! - `t` + token → a prompt
+//! - `n` + len16(consumer id) + consumer id + note id → an audit note
+//! - `m` + name → counters (`note-seq`)
 //!
 //! One tree means one [`sled::Batch`] per group commit: every write of the group lands
-//! together or not at all, and one `flush` makes them durable.
+//! together or not at all, and one `flush` makes them durable. Jobs are staged one over
+//! another ([`Staging`]) so a job reads what earlier jobs of its group wrote, and a job
+//! that is refused leaves nothing behind.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use prost::Message;
 
-use super::{Applied, Recent, Store, StoreError, WriteOp};
+use chrono::{DateTime, Utc};
+
+use super::records::{CallbackRecord, ExclusionRecord, NoteRecord, OptOutRecord, PromptRecord};
+use super::{Applied, JobOutcome, Recent, Rejected, Store, StoreError, WriteOp};
+use crate::domain::audit::AuditNote;
+use crate::domain::callback::Callback;
+use crate::domain::prompt::{Prompt, PromptRejection};
+use crate::domain::{Channel, Exclusions, PhoneNumber};
 use crate::domain::{Consumer, Contact, RuleSetDraft};
 use crate::proto::convert::{consumer_from, consumer_to, contact_from, contact_to, rule_set_draft_from, rule_set_to};
 use crate::proto::v1 as pb;
@@ -25,6 +40,12 @@ const CONSUMER: u8 = b'c';
 const HISTORY: u8 = b'h';
 const EVENT: u8 = b'e';
 const RULES: u8 = b'r';
+const EXCLUSIONS: u8 = b'x';
+const OPT_OUT: u8 = b'o';
+const CALLBACK: u8 = b'k';
+const PROMPT: u8 = b't';
+const NOTE: u8 = b'n';
+const META: u8 = b'm';
 
 pub struct SledStore {
     db: sled::Db,
@@ -59,11 +80,28 @@ fn key(prefix: u8, id: &str) -> Vec<u8> {
     k
 }
 
+/// `prefix` + len16(id) + id: a key space per consumer that no other id's can overlap.
+fn length_prefixed(prefix: u8, id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(3 + id.len() + 16);
+    k.push(prefix);
+    k.extend_from_slice(&(id.len() as u16).to_be_bytes());
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
 fn history_prefix(consumer_id: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(3 + consumer_id.len() + 8);
-    k.push(HISTORY);
-    k.extend_from_slice(&(consumer_id.len() as u16).to_be_bytes());
-    k.extend_from_slice(consumer_id.as_bytes());
+    length_prefixed(HISTORY, consumer_id)
+}
+
+fn number_key(prefix: u8, phone: PhoneNumber) -> Vec<u8> {
+    let mut k = vec![prefix];
+    k.extend_from_slice(&phone.as_u64().to_be_bytes());
+    k
+}
+
+fn callback_key(consumer_id: &str, phone: PhoneNumber) -> Vec<u8> {
+    let mut k = length_prefixed(CALLBACK, consumer_id);
+    k.extend_from_slice(&phone.as_u64().to_be_bytes());
     k
 }
 
@@ -97,46 +135,224 @@ fn decode<M: Message + Default>(k: &[u8], v: &[u8]) -> Result<M, StoreError> {
     M::decode(v).map_err(|e| corrupt(k, e))
 }
 
-impl Store for SledStore {
-    fn commit(&self, ops: &[WriteOp]) -> Result<Vec<Applied>, StoreError> {
-        let mut batch = sled::Batch::default();
-        let mut events_in_batch: HashSet<&str> = HashSet::new();
-        let mut applied = Vec::with_capacity(ops.len());
-        for op in ops {
-            match op {
-                WriteOp::PutConsumer(c) => {
-                    batch.insert(key(CONSUMER, &c.id), consumer_to(c).encode_to_vec());
-                    applied.push(Applied::Done);
-                }
-                WriteOp::RecordContact(c) => {
-                    let event_key = key(EVENT, &c.event_id);
-                    if !events_in_batch.insert(&c.event_id) || self.tree.contains_key(&event_key)? {
-                        applied.push(Applied::Duplicate);
-                        continue;
-                    }
-                    let hk = history_key(c);
-                    batch.insert(event_key, hk.clone());
-                    batch.insert(hk, contact_to(c).encode_to_vec());
-                    applied.push(Applied::Done);
-                }
-                WriteOp::PutRuleSet { version, draft } => {
-                    let mut k = vec![RULES];
-                    k.extend_from_slice(&version.to_be_bytes());
-                    batch.insert(k, rule_set_to(draft, *version).encode_to_vec());
-                    applied.push(Applied::Done);
-                }
+/// Writes of one group, readable before they land.
+struct Staging<'a> {
+    tree: &'a sled::Tree,
+    group: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    order: Vec<Vec<u8>>,
+    job: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl<'a> Staging<'a> {
+    fn new(tree: &'a sled::Tree) -> Self {
+        Staging {
+            tree,
+            group: HashMap::new(),
+            order: Vec::new(),
+            job: Vec::new(),
+        }
+    }
+
+    fn get(&self, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some((_, v)) = self.job.iter().rev().find(|(key, _)| key == k) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.group.get(k) {
+            return Ok(v.clone());
+        }
+        Ok(self.tree.get(k)?.map(|v| v.to_vec()))
+    }
+
+    fn put(&mut self, k: Vec<u8>, v: Vec<u8>) {
+        self.job.push((k, Some(v)));
+    }
+
+    fn remove(&mut self, k: Vec<u8>) {
+        self.job.push((k, None));
+    }
+
+    fn keep_job(&mut self) {
+        for (k, v) in self.job.drain(..) {
+            if self.group.insert(k.clone(), v).is_none() {
+                self.order.push(k);
             }
         }
-        // A group of nothing but duplicates writes nothing; what it found was made durable
-        // by an earlier group (groups flush one after another), unless a flush failed.
-        let wrote = applied.contains(&Applied::Done);
-        if wrote || self.flush_failed.load(Ordering::Relaxed) {
-            self.tree.apply_batch(batch)?;
+    }
+
+    fn drop_job(&mut self) {
+        self.job.clear();
+    }
+
+    fn into_batch(mut self) -> Option<sled::Batch> {
+        if self.order.is_empty() {
+            return None;
+        }
+        let mut batch = sled::Batch::default();
+        for k in self.order {
+            match self.group.remove(&k).flatten() {
+                Some(v) => batch.insert(k, v),
+                None => batch.remove(k),
+            }
+        }
+        Some(batch)
+    }
+}
+
+enum StageError {
+    Rejected(Rejected),
+    Store(StoreError),
+}
+
+impl From<StoreError> for StageError {
+    fn from(e: StoreError) -> Self {
+        StageError::Store(e)
+    }
+}
+
+impl SledStore {
+    fn stage(&self, op: &WriteOp, st: &mut Staging) -> Result<Applied, StageError> {
+        match op {
+            WriteOp::PutConsumer(c) => st.put(key(CONSUMER, &c.id), consumer_to(c).encode_to_vec()),
+            WriteOp::RecordContact(c) => {
+                let event_key = key(EVENT, &c.event_id);
+                if st.get(&event_key)?.is_some() {
+                    return Ok(Applied::Duplicate);
+                }
+                let hk = history_key(c);
+                st.put(event_key, hk.clone());
+                st.put(hk, contact_to(c).encode_to_vec());
+                if let (Channel::Phone, Some(phone)) = (c.channel, c.phone) {
+                    let ck = callback_key(&c.consumer_id, phone);
+                    if let Some(v) = st.get(&ck)? {
+                        let cb: CallbackRecord = decode(&ck, &v)?;
+                        if cb.callback_at_ms <= c.occurred_at.timestamp_millis() {
+                            st.remove(ck);
+                        }
+                    }
+                }
+            }
+            WriteOp::PutRuleSet(rules) => {
+                let mut k = vec![RULES];
+                k.extend_from_slice(&rules.version.to_be_bytes());
+                st.put(k, rule_set_to(&rules.draft, rules.version).encode_to_vec());
+            }
+            WriteOp::SetExclusionFlags { consumer_id, flags } => {
+                let k = key(EXCLUSIONS, consumer_id);
+                let mut record = self.exclusions_at(st, &k)?;
+                record.bankruptcy = flags.bankruptcy;
+                record.disable_text_and_auto_calls = flags.disable_text_and_auto_calls;
+                record.disable_auto_communications = flags.disable_auto_communications;
+                st.put(k, record.encode_to_vec());
+            }
+            WriteOp::SetUserExclusion {
+                consumer_id,
+                phone,
+                excluded,
+            } => {
+                let k = key(EXCLUSIONS, consumer_id);
+                let mut record = self.exclusions_at(st, &k)?;
+                record.user_excluded.retain(|n| *n != phone.as_u64());
+                if *excluded {
+                    record.user_excluded.push(phone.as_u64());
+                }
+                st.put(k, record.encode_to_vec());
+            }
+            WriteOp::SetOptOut { phone, at } => {
+                let k = number_key(OPT_OUT, *phone);
+                match at {
+                    Some(at) => st.put(
+                        k,
+                        OptOutRecord {
+                            at_ms: at.timestamp_millis(),
+                        }
+                        .encode_to_vec(),
+                    ),
+                    None => st.remove(k),
+                }
+            }
+            WriteOp::PutCallback(cb) => {
+                st.put(
+                    callback_key(&cb.consumer_id, cb.phone),
+                    CallbackRecord::of(cb).encode_to_vec(),
+                );
+            }
+            WriteOp::IssuePrompt { token, prompt } => {
+                st.put(key(PROMPT, token), PromptRecord::of(prompt).encode_to_vec())
+            }
+            WriteOp::AnswerPrompt {
+                token,
+                operator_id,
+                now,
+            } => {
+                let k = key(PROMPT, token);
+                let Some(v) = st.get(&k)? else {
+                    return Err(StageError::Rejected(PromptRejection::Unknown.into()));
+                };
+                let mut record: PromptRecord = decode(&k, &v)?;
+                record
+                    .to_domain()
+                    .check_answer(operator_id, *now)
+                    .map_err(|r| StageError::Rejected(r.into()))?;
+                record.used = true;
+                st.put(k, record.encode_to_vec());
+            }
+            WriteOp::Note(note) => {
+                let seq_key = key(META, "note-seq");
+                let last = st
+                    .get(&seq_key)?
+                    .and_then(|v| v.try_into().ok())
+                    .map_or(0, u64::from_be_bytes);
+                let id = last + 1;
+                st.put(seq_key, id.to_be_bytes().to_vec());
+                let mut k = length_prefixed(NOTE, &note.consumer_id);
+                k.extend_from_slice(&id.to_be_bytes());
+                st.put(k, NoteRecord::of(id, note).encode_to_vec());
+                return Ok(Applied::Noted(id));
+            }
+        }
+        Ok(Applied::Done)
+    }
+
+    fn exclusions_at(&self, st: &Staging, k: &[u8]) -> Result<ExclusionRecord, StoreError> {
+        match st.get(k)? {
+            Some(v) => decode(k, &v),
+            None => Ok(ExclusionRecord::default()),
+        }
+    }
+}
+
+impl Store for SledStore {
+    fn commit(&self, jobs: &[Vec<WriteOp>]) -> Result<Vec<JobOutcome>, StoreError> {
+        let mut st = Staging::new(&self.tree);
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        'jobs: for job in jobs {
+            let mut applied = Vec::with_capacity(job.len());
+            for op in job {
+                match self.stage(op, &mut st) {
+                    Ok(a) => applied.push(a),
+                    Err(StageError::Rejected(r)) => {
+                        st.drop_job();
+                        outcomes.push(Err(r));
+                        continue 'jobs;
+                    }
+                    Err(StageError::Store(e)) => return Err(e),
+                }
+            }
+            st.keep_job();
+            outcomes.push(Ok(applied));
+        }
+        // A group that writes nothing (only duplicates, only refusals) needs no flush:
+        // what it read was made durable by an earlier group, unless a flush failed.
+        let batch = st.into_batch();
+        if batch.is_some() || self.flush_failed.load(Ordering::Relaxed) {
+            if let Some(batch) = batch {
+                self.tree.apply_batch(batch)?;
+            }
             let flushed = self.db.flush();
             self.flush_failed.store(flushed.is_err(), Ordering::Relaxed);
             flushed?;
         }
-        Ok(applied)
+        Ok(outcomes)
     }
 
     fn consumer(&self, id: &str) -> Result<Option<Consumer>, StoreError> {
@@ -206,6 +422,55 @@ impl Store for SledStore {
         let rules = decode::<pb::RuleSet>(&k, &v)?;
         let draft = rule_set_draft_from(&rules).map_err(|e| corrupt(&k, e))?;
         Ok(Some((rules.version, draft)))
+    }
+
+    fn for_each_exclusions(&self, f: &mut dyn FnMut(String, Exclusions)) -> Result<(), StoreError> {
+        for item in self.tree.scan_prefix([EXCLUSIONS]) {
+            let (k, v) = item?;
+            let record: ExclusionRecord = decode(&k, &v)?;
+            f(String::from_utf8_lossy(&k[1..]).into_owned(), record.to_domain());
+        }
+        Ok(())
+    }
+
+    fn for_each_opt_out(&self, f: &mut dyn FnMut(PhoneNumber, DateTime<Utc>)) -> Result<(), StoreError> {
+        for item in self.tree.scan_prefix([OPT_OUT]) {
+            let (k, v) = item?;
+            let digits = k
+                .get(1..9)
+                .and_then(|d| d.try_into().ok())
+                .ok_or_else(|| corrupt(&k, "malformed key"))?;
+            let record: OptOutRecord = decode(&k, &v)?;
+            let at = DateTime::from_timestamp_millis(record.at_ms).ok_or_else(|| corrupt(&k, "bad time"))?;
+            f(PhoneNumber::from_u64(u64::from_be_bytes(digits)), at);
+        }
+        Ok(())
+    }
+
+    fn for_each_callback(&self, f: &mut dyn FnMut(Callback)) -> Result<(), StoreError> {
+        for item in self.tree.scan_prefix([CALLBACK]) {
+            let (k, v) = item?;
+            f(decode::<CallbackRecord>(&k, &v)?.to_domain());
+        }
+        Ok(())
+    }
+
+    fn prompt(&self, token: &str) -> Result<Option<Prompt>, StoreError> {
+        let k = key(PROMPT, token);
+        Ok(match self.tree.get(&k)? {
+            Some(v) => Some(decode::<PromptRecord>(&k, &v)?.to_domain()),
+            None => None,
+        })
+    }
+
+    fn notes_of(&self, consumer_id: &str) -> Result<Vec<AuditNote>, StoreError> {
+        let mut notes = Vec::new();
+        for item in self.tree.scan_prefix(length_prefixed(NOTE, consumer_id)) {
+            let (k, v) = item?;
+            let record: NoteRecord = decode(&k, &v)?;
+            notes.push(record.to_domain().ok_or_else(|| corrupt(&k, "unknown note kind"))?);
+        }
+        Ok(notes)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

@@ -1,0 +1,301 @@
+//! What people do to decisions: prompts and their answers, exempt operators, callbacks,
+//! exclusions and STOP replies — each with its audit note, written in the same durable
+//! job as the change it records.
+
+use chrono::{DateTime, Utc};
+
+use super::engine::{Engine, EngineError};
+use crate::domain::audit::{AuditNote, NoteDraft, NoteKind};
+use crate::domain::callback::Callback;
+use crate::domain::decision::{Decision, Request};
+use crate::domain::exclusions::ExclusionStatus;
+use crate::domain::keywords::{TextKeyword, parse_keyword};
+use crate::domain::prompt::{Prompt, PromptRejection};
+use crate::domain::{ExcludedBy, Exclusions, PhoneNumber, ReasonCode, Verdict};
+use crate::store::{Applied, Rejected, WriteOp};
+
+/// A decision, and the token when it is a PROMPT.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub decision: Decision,
+    pub prompt_token: Option<String>,
+}
+
+/// What an inbound text did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundOutcome {
+    pub phone: PhoneNumber,
+    pub keyword: Option<&'static str>,
+    /// Whether the number is excluded BY_CUSTOMER after the text.
+    pub excluded: bool,
+    pub consumer_ids: Vec<String>,
+}
+
+fn who(operator_id: &str) -> &str {
+    if operator_id.is_empty() {
+        "(no operator id)"
+    } else {
+        operator_id
+    }
+}
+
+fn note(consumer_id: &str, operator_id: &str, kind: NoteKind, text: String) -> WriteOp {
+    WriteOp::Note(NoteDraft {
+        consumer_id: consumer_id.to_string(),
+        at: Utc::now(),
+        operator_id: operator_id.to_string(),
+        kind,
+        text,
+    })
+}
+
+fn note_id(applied: &[Applied]) -> Option<u64> {
+    applied.iter().find_map(|a| match a {
+        Applied::Noted(id) => Some(*id),
+        _ => None,
+    })
+}
+
+impl Engine {
+    /// Decides, then writes what a person's decision needs: a PROMPT gets a single-use
+    /// token and a note that the operator was notified; an exempt operator's ALLOW past
+    /// findings gets a note. A machine's decision writes nothing.
+    pub async fn check(&self, consumer_id: &str, req: &Request<'_>) -> Result<Checked, EngineError> {
+        let decision = self.decide(consumer_id, req)?;
+        let op = req.operator_id;
+        let prompt_token = match decision.verdict {
+            Verdict::Prompt => {
+                let findings = decision.findings();
+                let token = uuid::Uuid::new_v4().simple().to_string();
+                let prompt = Prompt::new(consumer_id, op, Utc::now(), self.inner.prompt_ttl, findings.clone());
+                let text = format!("Operator {} was notified: {findings}.", who(op));
+                let issue = WriteOp::IssuePrompt {
+                    token: token.clone(),
+                    prompt,
+                };
+                self.commit(vec![issue, note(consumer_id, op, NoteKind::PromptIssued, text)])
+                    .await?;
+                Some(token)
+            }
+            Verdict::Allow if decision.has(ReasonCode::SuppressedForOperator) => {
+                let text = format!("Operator {} is exempt; not enforced: {}.", who(op), decision.findings());
+                self.commit(vec![note(consumer_id, op, NoteKind::SuppressedForOperator, text)])
+                    .await?;
+                None
+            }
+            _ => None,
+        };
+        Ok(Checked { decision, prompt_token })
+    }
+
+    /// The agent's answer to a prompt: ALLOW when they proceed, DENY when they decline,
+    /// and a note either way. The token is used up; a reused, expired, unknown or other
+    /// operator's token is refused and nothing is written.
+    pub async fn confirm_override(
+        &self,
+        token: &str,
+        operator_id: &str,
+        proceed: bool,
+    ) -> Result<(Verdict, u64), EngineError> {
+        let now = Utc::now();
+        let prompt = self
+            .inner
+            .store
+            .prompt(token)?
+            .ok_or(Rejected::Prompt(PromptRejection::Unknown))?;
+        prompt.check_answer(operator_id, now).map_err(Rejected::from)?;
+        let (verdict, kind, text) = if proceed {
+            (
+                Verdict::Allow,
+                NoteKind::OverrideConfirmed,
+                format!("Operator {} overrode: {}.", who(operator_id), prompt.findings),
+            )
+        } else {
+            (
+                Verdict::Deny,
+                NoteKind::OverrideDeclined,
+                format!(
+                    "Operator {} declined to override: {}.",
+                    who(operator_id),
+                    prompt.findings
+                ),
+            )
+        };
+        let answer = WriteOp::AnswerPrompt {
+            token: token.to_string(),
+            operator_id: operator_id.to_string(),
+            now,
+        };
+        let applied = self
+            .commit(vec![answer, note(&prompt.consumer_id, operator_id, kind, text)])
+            .await?;
+        Ok((verdict, note_id(&applied).expect("a note was written")))
+    }
+
+    /// Lifts frequency and hold controls for calls to `phone` from `callback_at` until the
+    /// next call to it is recorded.
+    pub async fn schedule_callback(
+        &self,
+        consumer_id: &str,
+        phone: PhoneNumber,
+        callback_at: DateTime<Utc>,
+        operator_id: &str,
+    ) -> Result<Callback, EngineError> {
+        self.require_consumer(consumer_id)?;
+        let callback = Callback {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            consumer_id: consumer_id.to_string(),
+            phone,
+            callback_at,
+            operator_id: operator_id.to_string(),
+        };
+        let text = format!(
+            "Callback to {phone} requested for {}: frequency and hold limits lifted from then until the next call to it.",
+            callback_at.to_rfc3339()
+        );
+        let ops = vec![
+            WriteOp::PutCallback(callback.clone()),
+            note(consumer_id, operator_id, NoteKind::CallbackScheduled, text),
+        ];
+        self.commit(ops).await?;
+        Ok(callback)
+    }
+
+    /// Replaces the three account-level exclusion flags.
+    pub async fn set_exclusions(
+        &self,
+        consumer_id: &str,
+        flags: Exclusions,
+        operator_id: &str,
+    ) -> Result<ExclusionStatus, EngineError> {
+        self.require_consumer(consumer_id)?;
+        let on = |b: bool| if b { "on" } else { "off" };
+        let text = format!(
+            "Exclusions set: bankruptcy {}, disable texting and auto calls {}, disable auto communications {}.",
+            on(flags.bankruptcy),
+            on(flags.disable_text_and_auto_calls),
+            on(flags.disable_auto_communications)
+        );
+        let set = WriteOp::SetExclusionFlags {
+            consumer_id: consumer_id.to_string(),
+            flags,
+        };
+        self.commit(vec![
+            set,
+            note(consumer_id, operator_id, NoteKind::ExclusionsChanged, text),
+        ])
+        .await?;
+        self.exclusion_status(consumer_id)
+    }
+
+    /// Sets or clears a per-number exclusion. A user may exclude BY_USER (set or clear) and
+    /// record a consumer's spoken opt-out BY_CUSTOMER; a BY_CUSTOMER exclusion is cleared
+    /// only by the consumer's own START reply.
+    pub async fn exclude_phone(
+        &self,
+        consumer_id: &str,
+        phone: PhoneNumber,
+        by: ExcludedBy,
+        excluded: bool,
+        operator_id: &str,
+    ) -> Result<ExclusionStatus, EngineError> {
+        self.require_consumer(consumer_id)?;
+        let (op, kind, text) = match (by, excluded) {
+            (ExcludedBy::User, true) => (
+                WriteOp::SetUserExclusion {
+                    consumer_id: consumer_id.to_string(),
+                    phone,
+                    excluded,
+                },
+                NoteKind::PhoneExcluded,
+                format!("{phone} excluded by operator {}.", who(operator_id)),
+            ),
+            (ExcludedBy::User, false) => (
+                WriteOp::SetUserExclusion {
+                    consumer_id: consumer_id.to_string(),
+                    phone,
+                    excluded,
+                },
+                NoteKind::PhoneIncluded,
+                format!("{phone}: exclusion by a user cleared by operator {}.", who(operator_id)),
+            ),
+            (ExcludedBy::Customer, true) => (
+                WriteOp::SetOptOut {
+                    phone,
+                    at: Some(Utc::now()),
+                },
+                NoteKind::OptedOut,
+                format!(
+                    "Operator {} recorded that the consumer opted {phone} out.",
+                    who(operator_id)
+                ),
+            ),
+            (ExcludedBy::Customer, false) => {
+                return Err(EngineError::Precondition(format!(
+                    "{phone} is excluded by the consumer: only the consumer's START reply clears that"
+                )));
+            }
+        };
+        self.commit(vec![op, note(consumer_id, operator_id, kind, text)])
+            .await?;
+        self.exclusion_status(consumer_id)
+    }
+
+    /// A text from a consumer: a STOP-type keyword excludes the number BY_CUSTOMER, a
+    /// START-type keyword clears that; anything else changes nothing.
+    pub async fn inbound_text(
+        &self,
+        phone: PhoneNumber,
+        body: &str,
+        at: DateTime<Utc>,
+    ) -> Result<InboundOutcome, EngineError> {
+        let keyword = parse_keyword(body);
+        let consumer_ids = self.inner.book.consumers_with(phone);
+        let (change, kind, word) = match keyword {
+            None => {
+                let excluded = self.inner.book.opted_out_at(phone).is_some();
+                return Ok(InboundOutcome {
+                    phone,
+                    keyword: None,
+                    excluded,
+                    consumer_ids,
+                });
+            }
+            Some(TextKeyword::Stop(word)) => (Some(at), NoteKind::OptedOut, word),
+            Some(TextKeyword::Start(word)) => (None, NoteKind::OptedIn, word),
+        };
+        let text = match change {
+            Some(_) => format!("The consumer texted {word} from {phone}: the number is excluded."),
+            None => format!("The consumer texted {word} from {phone}: the consumer's exclusion is cleared."),
+        };
+        let mut ops = vec![WriteOp::SetOptOut { phone, at: change }];
+        ops.extend(consumer_ids.iter().map(|id| note(id, "", kind, text.clone())));
+        self.commit(ops).await?;
+        Ok(InboundOutcome {
+            phone,
+            keyword: Some(word),
+            excluded: change.is_some(),
+            consumer_ids,
+        })
+    }
+
+    pub fn exclusion_status(&self, consumer_id: &str) -> Result<ExclusionStatus, EngineError> {
+        self.inner
+            .book
+            .exclusion_status(consumer_id)
+            .ok_or_else(|| EngineError::NotFound(format!("no consumer {consumer_id:?}")))
+    }
+
+    /// A consumer's audit notes, oldest first. There is no way to edit or delete one.
+    pub fn audit_notes(&self, consumer_id: &str) -> Result<Vec<AuditNote>, EngineError> {
+        Ok(self.inner.store.notes_of(consumer_id)?)
+    }
+
+    fn require_consumer(&self, consumer_id: &str) -> Result<(), EngineError> {
+        if self.inner.book.exists(consumer_id) {
+            Ok(())
+        } else {
+            Err(EngineError::NotFound(format!("no consumer {consumer_id:?}")))
+        }
+    }
+}

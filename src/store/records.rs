@@ -1,0 +1,158 @@
+//! The store's own records: protobuf messages declared in Rust (prost derive), for what has
+//! no message in the public contract. Tags are never reused, so old stores stay readable.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::audit::{AuditNote, NoteDraft, NoteKind};
+use crate::domain::callback::Callback;
+use crate::domain::prompt::Prompt;
+use crate::domain::{Exclusions, PhoneNumber};
+
+fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ExclusionRecord {
+    #[prost(bool, tag = "1")]
+    pub bankruptcy: bool,
+    #[prost(bool, tag = "2")]
+    pub disable_text_and_auto_calls: bool,
+    #[prost(bool, tag = "3")]
+    pub disable_auto_communications: bool,
+    /// Numbers excluded BY_USER, as E.164 digits.
+    #[prost(uint64, repeated, tag = "4")]
+    pub user_excluded: Vec<u64>,
+}
+
+impl ExclusionRecord {
+    pub fn to_domain(&self) -> Exclusions {
+        Exclusions {
+            bankruptcy: self.bankruptcy,
+            disable_text_and_auto_calls: self.disable_text_and_auto_calls,
+            disable_auto_communications: self.disable_auto_communications,
+            user_excluded: self.user_excluded.iter().map(|d| PhoneNumber::from_u64(*d)).collect(),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct OptOutRecord {
+    #[prost(int64, tag = "1")]
+    pub at_ms: i64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PromptRecord {
+    #[prost(string, tag = "1")]
+    pub consumer_id: String,
+    #[prost(string, tag = "2")]
+    pub operator_id: String,
+    #[prost(int64, tag = "3")]
+    pub issued_at_ms: i64,
+    #[prost(int64, tag = "4")]
+    pub expires_at_ms: i64,
+    #[prost(string, tag = "5")]
+    pub findings: String,
+    #[prost(bool, tag = "6")]
+    pub used: bool,
+}
+
+impl PromptRecord {
+    pub fn of(p: &Prompt) -> Self {
+        PromptRecord {
+            consumer_id: p.consumer_id.clone(),
+            operator_id: p.operator_id.clone(),
+            issued_at_ms: p.issued_at.timestamp_millis(),
+            expires_at_ms: p.expires_at.timestamp_millis(),
+            findings: p.findings.clone(),
+            used: p.used,
+        }
+    }
+    pub fn to_domain(&self) -> Prompt {
+        Prompt {
+            consumer_id: self.consumer_id.clone(),
+            operator_id: self.operator_id.clone(),
+            issued_at: from_ms(self.issued_at_ms),
+            expires_at: from_ms(self.expires_at_ms),
+            findings: self.findings.clone(),
+            used: self.used,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CallbackRecord {
+    #[prost(string, tag = "1")]
+    pub id: String,
+    #[prost(string, tag = "2")]
+    pub consumer_id: String,
+    #[prost(uint64, tag = "3")]
+    pub phone: u64,
+    #[prost(int64, tag = "4")]
+    pub callback_at_ms: i64,
+    #[prost(string, tag = "5")]
+    pub operator_id: String,
+}
+
+impl CallbackRecord {
+    pub fn of(c: &Callback) -> Self {
+        CallbackRecord {
+            id: c.id.clone(),
+            consumer_id: c.consumer_id.clone(),
+            phone: c.phone.as_u64(),
+            callback_at_ms: c.callback_at.timestamp_millis(),
+            operator_id: c.operator_id.clone(),
+        }
+    }
+    pub fn to_domain(&self) -> Callback {
+        Callback {
+            id: self.id.clone(),
+            consumer_id: self.consumer_id.clone(),
+            phone: PhoneNumber::from_u64(self.phone),
+            callback_at: from_ms(self.callback_at_ms),
+            operator_id: self.operator_id.clone(),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct NoteRecord {
+    #[prost(uint64, tag = "1")]
+    pub id: u64,
+    #[prost(string, tag = "2")]
+    pub consumer_id: String,
+    #[prost(int64, tag = "3")]
+    pub at_ms: i64,
+    #[prost(string, tag = "4")]
+    pub operator_id: String,
+    #[prost(string, tag = "5")]
+    pub kind: String,
+    #[prost(string, tag = "6")]
+    pub text: String,
+}
+
+impl NoteRecord {
+    pub fn of(id: u64, n: &NoteDraft) -> Self {
+        NoteRecord {
+            id,
+            consumer_id: n.consumer_id.clone(),
+            at_ms: n.at.timestamp_millis(),
+            operator_id: n.operator_id.clone(),
+            kind: n.kind.name().to_string(),
+            text: n.text.clone(),
+        }
+    }
+    pub fn to_domain(&self) -> Option<AuditNote> {
+        Some(AuditNote {
+            id: self.id,
+            note: NoteDraft {
+                consumer_id: self.consumer_id.clone(),
+                at: from_ms(self.at_ms),
+                operator_id: self.operator_id.clone(),
+                kind: NoteKind::from_name(&self.kind)?,
+                text: self.text.clone(),
+            },
+        })
+    }
+}
