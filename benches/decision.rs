@@ -1,5 +1,6 @@
 //! One decision against a populated engine: 10,000 consumers in several states and zones,
-//! each with a week of calls, on the real sled store (populated through group commit).
+//! each with three numbers and up to a week of calls, on the real sled store (populated
+//! through group commit) — once bare, once with exclusions in place on every consumer.
 //!
 //! `cargo bench --bench decision`
 
@@ -9,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 use predial::domain::decision::Request;
-use predial::domain::{Channel, Consumer, Contact, Mode, Phone, PhoneNumber, Role, Verdict};
+use predial::domain::{Channel, Consumer, Contact, ExcludedBy, Exclusions, Mode, Phone, PhoneNumber, Role, Verdict};
 use predial::state::{Engine, EngineOptions};
 
 const CONSUMERS: usize = 10_000;
@@ -25,7 +26,10 @@ fn number(i: usize) -> PhoneNumber {
 }
 
 /// Consumer `i` has `i % 8` calls in the week before `at` (0..=7: ALLOW, WARN at 6, DENY at 7).
-fn populate(at: DateTime<Utc>) -> (tempfile::TempDir, Engine) {
+/// With `exclusions`, every consumer also has exclusions in place that the measured
+/// requests must check but that do not bind them: the bankruptcy flag (binds workflow
+/// communications only), a second number excluded by a user and a third opted out (STOP).
+fn populate(at: DateTime<Utc>, exclusions: bool) -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open_dir(dir.path(), EngineOptions::default()).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -53,6 +57,22 @@ fn populate(at: DateTime<Utc>) -> (tempfile::TempDir, Engine) {
                         ssn_hash: None,
                     };
                     engine.upsert_consumer(consumer).await.unwrap();
+                    if exclusions {
+                        let id = format!("c{i}");
+                        let flags = Exclusions {
+                            bankruptcy: true,
+                            ..Default::default()
+                        };
+                        engine.set_exclusions(&id, flags, "bench").await.unwrap();
+                        engine
+                            .exclude_phone(&id, number(CONSUMERS + i), ExcludedBy::User, true, "bench")
+                            .await
+                            .unwrap();
+                        engine
+                            .inbound_text(number(2 * CONSUMERS + i), "STOP", at)
+                            .await
+                            .unwrap();
+                    }
                     for k in 0..i % 8 {
                         let contact = Contact {
                             event_id: format!("e{i}-{k}"),
@@ -82,32 +102,33 @@ fn populate(at: DateTime<Utc>) -> (tempfile::TempDir, Engine) {
 fn bench(c: &mut Criterion) {
     // Tuesday June 9, 2026, 18:00 UTC: inside calling hours in every US zone.
     let at: DateTime<Utc> = "2026-06-09T18:00:00Z".parse().unwrap();
-    let (_dir, engine) = populate(at);
-    let mut group = c.benchmark_group("decision");
-    for (name, i, expected) in [
-        ("allow", 8 * 100 + 2, Verdict::Allow),
-        ("warn", 8 * 100 + 6, Verdict::Warn),
-        ("deny", 8 * 100 + 7, Verdict::Deny),
-    ] {
-        let id = format!("c{i}");
-        let phone = number(i);
-        let req = Request {
-            channel: Channel::Phone,
-            mode: Mode::Auto,
-            workflow: true,
-            phone: Some(phone),
-            purpose: None,
-            operator_id: "",
-            at,
-        };
-        let _ = engine.decide(&id, &req).unwrap();
-        let d = engine.decide(&id, &req).unwrap();
-        assert!(d.verdict >= expected, "{name}: {:?}", d);
-        group.bench_function(name, |b| {
-            b.iter(|| engine.decide(black_box(&id), black_box(&req)).unwrap())
-        });
+    for (group_name, exclusions) in [("decision", false), ("decision_with_exclusions", true)] {
+        let (_dir, engine) = populate(at, exclusions);
+        let mut group = c.benchmark_group(group_name);
+        let cases = [
+            ("allow", 8 * 100 + 2, Verdict::Allow),
+            ("warn", 8 * 100 + 6, Verdict::Warn),
+            ("deny", 8 * 100 + 7, Verdict::Deny),
+        ];
+        for (name, i, expected) in cases {
+            let id = format!("c{i}");
+            let req = Request {
+                channel: Channel::Phone,
+                mode: Mode::Auto,
+                workflow: false,
+                phone: Some(number(i)),
+                purpose: None,
+                operator_id: "",
+                at,
+            };
+            let d = engine.decide(&id, &req).unwrap();
+            assert_eq!(d.verdict, expected, "{group_name}/{name}: {d:?}");
+            group.bench_function(name, |b| {
+                b.iter(|| engine.decide(black_box(&id), black_box(&req)).unwrap())
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(benches, bench);
