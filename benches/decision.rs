@@ -120,11 +120,12 @@ fn bench(c: &mut Criterion) {
                 purpose: None,
                 operator_id: "",
                 at,
+                caller: None,
             };
-            let d = engine.decide(&id, &req).unwrap();
+            let d = engine.decide(&id, &req, None).unwrap();
             assert_eq!(d.verdict, expected, "{group_name}/{name}: {d:?}");
             group.bench_function(name, |b| {
-                b.iter(|| engine.decide(black_box(&id), black_box(&req)).unwrap())
+                b.iter(|| engine.decide(black_box(&id), black_box(&req), None).unwrap())
             });
         }
         group.finish();

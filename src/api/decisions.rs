@@ -32,15 +32,15 @@ impl DecisionsService {
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
-/// Reads a `DialRequest`: the consumer id and the domain request borrowing from it.
-fn dial_request(r: &pb::DialRequest) -> Result<(&str, DialContext<'_>), FieldError> {
+/// Reads a `DialRequest`: the consumer id, the domain request borrowing from it, and the
+/// caller ID (the engine looks up its registration).
+fn dial_request(r: &pb::DialRequest) -> Result<(&str, DialContext<'_>, Option<PhoneNumber>), FieldError> {
     let consumer_id = validate_id(&r.consumer_id, "consumer_id")?;
     let channel: Channel = required_enum(r.channel, "channel")?;
     let phone = opt_phone(&r.phone, "phone")?;
     if matches!(channel, Channel::Phone | Channel::Text) && phone.is_none() {
         return Err(FieldError::new("phone", "is required for PHONE and TEXT"));
     }
-    opt_phone(&r.caller_id, "caller_id")?;
     let request = DialContext {
         channel,
         mode: enum_field::<Mode>(r.mode, "mode")?.unwrap_or_default(),
@@ -49,8 +49,9 @@ fn dial_request(r: &pb::DialRequest) -> Result<(&str, DialContext<'_>), FieldErr
         purpose: enum_field(r.call_purpose, "call_purpose")?,
         operator_id: r.operator_id.trim(),
         at: opt_timestamp_from(&r.at, "at")?.unwrap_or_else(Utc::now),
+        caller: None,
     };
-    Ok((consumer_id, request))
+    Ok((consumer_id, request, opt_phone(&r.caller_id, "caller_id")?))
 }
 
 /// Names the request in a bad-input message, so a dialer can find it in its stream.
@@ -64,8 +65,11 @@ fn invalid_request(r: &pb::DialRequest, e: FieldError) -> Status {
 
 /// One decision, as every decision RPC answers it: a PROMPT comes with its token.
 pub(crate) async fn check(engine: &Engine, r: &pb::DialRequest) -> Result<pb::DialDecision, Status> {
-    let (consumer_id, request) = dial_request(r).map_err(|e| invalid_request(r, e))?;
-    let checked = engine.check(consumer_id, &request).await.map_err(engine_error)?;
+    let (consumer_id, request, caller_id) = dial_request(r).map_err(|e| invalid_request(r, e))?;
+    let checked = engine
+        .check(consumer_id, &request, caller_id)
+        .await
+        .map_err(engine_error)?;
     Ok(decision_to(
         &checked.decision,
         &r.request_id,

@@ -35,6 +35,18 @@ pub struct Subject<'a> {
     pub group: Option<&'a History>,
     /// A scheduled callback lifts frequency and hold controls for the request's number.
     pub callback_active: bool,
+    /// The request's number is on a Do Not Call list and the consumer gave no
+    /// telemarketing consent for it.
+    pub do_not_call: bool,
+}
+
+/// What the calling programs know of the request's caller ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallerFacts {
+    /// The purpose the caller ID is registered with.
+    pub purpose: CallPurpose,
+    /// Whether its program places calls at the request's instant.
+    pub program_active: bool,
 }
 
 /// The request, validated.
@@ -47,6 +59,8 @@ pub struct Request<'a> {
     pub purpose: Option<CallPurpose>,
     pub operator_id: &'a str,
     pub at: DateTime<Utc>,
+    /// The caller ID's registration, when it is one of a calling program's numbers.
+    pub caller: Option<CallerFacts>,
 }
 
 /// One finding.
@@ -126,6 +140,33 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
     for code in exclusion_findings(s.exclusions, s.opted_out, contacting) {
         excluded = true;
         d.add(code, None, exclusion_message(code).into());
+    }
+    if let Some(caller) = req
+        .caller
+        .filter(|_| matches!(req.channel, Channel::Phone | Channel::Text))
+    {
+        for (hit, code, message) in [
+            (
+                caller.purpose == CallPurpose::DoNotOriginate,
+                ReasonCode::DoNotOriginate,
+                "The caller ID is registered Do Not Originate: it never places calls.",
+            ),
+            (
+                !caller.program_active,
+                ReasonCode::ProgramNotActive,
+                "The caller ID's calling program is not active now.",
+            ),
+            (
+                caller.purpose == CallPurpose::Telemarketing && s.do_not_call,
+                ReasonCode::DoNotCallListed,
+                "The number is on a Do Not Call list and the consumer gave no telemarketing consent.",
+            ),
+        ] {
+            if hit {
+                excluded = true;
+                d.add(code, None, message.into());
+            }
+        }
     }
 
     let ctx = Context::new(rules, s, req);
@@ -261,6 +302,7 @@ pub fn tightest_tally(rules: &RuleSet, subject: &Subject, channel: Channel, at: 
         purpose: None,
         operator_id: "",
         at,
+        caller: None,
     };
     let ctx = Context::new(rules, subject, &req);
     ctx.controls()

@@ -56,6 +56,7 @@ fn request(at: &str) -> Request<'static> {
         purpose: None,
         operator_id: "",
         at: utc(at),
+        caller: None,
     }
 }
 
@@ -121,6 +122,7 @@ impl Case {
             own: &self.own,
             group: self.group.as_ref(),
             callback_active: false,
+            do_not_call: false,
         };
         decide(rules, Some(&subject), req)
     }
@@ -504,6 +506,7 @@ fn a_callback_lifts_frequency_and_hold_but_not_calling_hours() {
         own: &case.own,
         group: None,
         callback_active: true,
+        do_not_call: false,
     };
     let d = decide(&regf(), Some(&subject), &request("2026-06-02T15:00:00Z"));
     assert_eq!(

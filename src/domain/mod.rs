@@ -25,6 +25,7 @@ pub mod hours;
 pub mod keywords;
 pub mod kinds;
 pub mod phone;
+pub mod programs;
 pub mod prompt;
 pub mod rules;
 pub mod time;
@@ -34,7 +35,7 @@ pub mod window;
 mod decision_tests;
 
 pub use consumer::{Consumer, Phone, Profile};
-pub use decision::{Decision, Reason, Request, Subject, decide};
+pub use decision::{CallerFacts, Decision, Reason, Request, Subject, decide};
 pub use error::{FieldError, FieldErrors};
 pub use exclusions::Exclusions;
 pub use history::{Contact, ContactRec, History};

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
 
 use crate::domain::consumer::{validate_id, validate_region};
+use crate::domain::programs::Program;
 use crate::domain::rules::{ControlDraft, RuleSetDraft};
 use crate::domain::time::parse_zone;
 use crate::domain::{self, Consumer, Contact, FieldError, Phone, PhoneNumber};
@@ -340,6 +341,38 @@ pub fn rule_set_to(draft: &RuleSetDraft, version: u64) -> pb::RuleSet {
             .collect(),
         holidays: draft.holidays.clone(),
         exempt_operator_ids: draft.exempt_operator_ids.clone(),
+    }
+}
+
+/// A program, validated (display name ≤ 32, shorthand ≤ 15, printable; start < end).
+pub fn program_from(p: &pb::Program) -> Result<Program, FieldError> {
+    Program {
+        id: p.id.clone(),
+        business_unit: p.business_unit.clone(),
+        program_type: p.program_type.clone(),
+        name: p.name.clone(),
+        call_purpose: enum_field(p.call_purpose, "call_purpose")?,
+        description: p.description.clone(),
+        display_name: p.display_name.clone(),
+        shorthand_display: p.shorthand_display.clone(),
+        start: opt_timestamp_from(&p.start, "start")?,
+        end: opt_timestamp_from(&p.end, "end")?,
+    }
+    .validated()
+}
+
+pub fn program_to(p: &Program) -> pb::Program {
+    pb::Program {
+        id: p.id.clone(),
+        business_unit: p.business_unit.clone(),
+        program_type: p.program_type.clone(),
+        name: p.name.clone(),
+        call_purpose: p.call_purpose.map_or(0, WireEnum::to_wire),
+        description: p.description.clone(),
+        display_name: p.display_name.clone(),
+        shorthand_display: p.shorthand_display.clone(),
+        start: p.start.map(timestamp_to),
+        end: p.end.map(timestamp_to),
     }
 }
 

@@ -60,8 +60,13 @@ impl Engine {
     /// Decides, then writes what a person's decision needs: a PROMPT gets a single-use
     /// token and a note that the operator was notified; an exempt operator's ALLOW past
     /// findings gets a note. A machine's decision writes nothing.
-    pub async fn check(&self, consumer_id: &str, req: &Request<'_>) -> Result<Checked, EngineError> {
-        let decision = self.decide(consumer_id, req)?;
+    pub async fn check(
+        &self,
+        consumer_id: &str,
+        req: &Request<'_>,
+        caller_id: Option<PhoneNumber>,
+    ) -> Result<Checked, EngineError> {
+        let decision = self.decide(consumer_id, req, caller_id)?;
         let op = req.operator_id;
         let prompt_token = match decision.verdict {
             Verdict::Prompt => {

@@ -25,6 +25,8 @@ pub struct Entry {
     pub exclusions: Exclusions,
     /// Callbacks not yet consumed: the number and from when (ms).
     pub callbacks: Vec<(PhoneNumber, i64)>,
+    /// Numbers the consumer gave prior express consent to telemarketing calls on.
+    pub consents: Vec<PhoneNumber>,
     pub history: History,
 }
 
@@ -44,6 +46,8 @@ pub struct Lookup {
     pub at_ms: i64,
     /// Memory must hold every contact from here on, or the store is asked instead.
     pub needed_from_ms: i64,
+    /// The number is on a Do Not Call list.
+    pub do_not_call_listed: bool,
 }
 
 /// Everything a decision reads of a consumer but its contacts, copied out of memory.
@@ -53,6 +57,7 @@ pub struct Snapshot {
     pub exclusions: Exclusions,
     pub opted_out: bool,
     pub callback_active: bool,
+    pub do_not_call: bool,
     /// The consumer's group, members included; empty with no group.
     pub members: Vec<Arc<str>>,
 }
@@ -69,6 +74,10 @@ pub struct Book {
 
 fn callback_active(entry: &Entry, phone: Option<PhoneNumber>, at_ms: i64) -> bool {
     phone.is_some_and(|p| entry.callbacks.iter().any(|(n, from)| *n == p && at_ms >= *from))
+}
+
+fn do_not_call(entry: &Entry, q: &Lookup) -> bool {
+    q.do_not_call_listed && q.phone.is_some_and(|p| !entry.consents.contains(&p))
 }
 
 impl Book {
@@ -94,6 +103,7 @@ impl Book {
             own: &entry.history,
             group: group_history,
             callback_active: callback_active(&entry, q.phone, q.at_ms),
+            do_not_call: do_not_call(&entry, &q),
         };
         Some(f(Some(&subject)))
     }
@@ -108,6 +118,7 @@ impl Book {
                 exclusions: entry.exclusions.clone(),
                 opted_out: q.phone.is_some_and(|p| self.opt_outs.contains_key(&p)),
                 callback_active: callback_active(&entry, q.phone, q.at_ms),
+                do_not_call: do_not_call(&entry, &q),
                 members: Vec::new(),
             }
         };
@@ -224,8 +235,21 @@ impl Book {
                 entry.callbacks.retain(|(n, _)| *n != cb.phone);
                 entry.callbacks.push((cb.phone, cb.callback_at.timestamp_millis()));
             }
-            // Duplicates change nothing; rule sets are the engine's; prompts and notes
-            // live in the store alone.
+            WriteOp::SetConsent {
+                consumer_id,
+                phone,
+                telemarketing,
+                ..
+            } => {
+                let mut entry = self.consumers.entry(Arc::from(consumer_id.as_str())).or_default();
+                entry.consents.retain(|n| n != phone);
+                if *telemarketing {
+                    entry.consents.push(*phone);
+                }
+            }
+            // Duplicates change nothing; rule sets are the engine's; programs are the
+            // registry's; prompts and notes live in the store alone.
+            WriteOp::PutProgram(_) | WriteOp::AddProgramNumbers { .. } | WriteOp::AddDoNotCall(_) => {}
             WriteOp::RecordContact(_)
             | WriteOp::PutRuleSet(_)
             | WriteOp::IssuePrompt { .. }

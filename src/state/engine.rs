@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Duration, Utc};
 
 use super::book::{Book, Lookup};
+use super::registry::Registry;
 use super::rules::ActiveRules;
 use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
 use crate::domain::window::reach_ms;
@@ -70,6 +71,7 @@ pub struct Engine {
 
 pub(super) struct Inner {
     pub(super) book: Arc<Book>,
+    pub(super) registry: Arc<Registry>,
     pub(super) rules: Arc<ActiveRules>,
     pub(super) store: Arc<dyn Store>,
     pub(super) commits: GroupCommit,
@@ -92,13 +94,15 @@ impl Engine {
             None => None,
         };
         let book = Arc::new(Book::default());
+        let registry = Arc::new(Registry::default());
         let rules = Arc::new(ActiveRules::new(
             stored.clone().unwrap_or_else(|| RuleSet::regulation_f(0)),
         ));
-        let applier = applier(book.clone(), rules.clone(), store.clone());
+        let applier = applier(book.clone(), registry.clone(), rules.clone(), store.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
                 book,
+                registry,
                 rules,
                 store: store.clone(),
                 commits: GroupCommit::start(store.clone(), applier),
@@ -147,6 +151,26 @@ impl Engine {
             book.apply(&WriteOp::SetOptOut { phone, at: Some(at) }, &Applied::Done, 0)
         })?;
         store.for_each_callback(&mut |cb| book.apply(&WriteOp::PutCallback(cb), &Applied::Done, 0))?;
+        store.for_each_consent(&mut |consumer_id, phone| {
+            let op = WriteOp::SetConsent {
+                consumer_id,
+                phone,
+                telemarketing: true,
+                at: Utc::now(),
+            };
+            book.apply(&op, &Applied::Done, 0);
+        })?;
+        let registry = &engine.inner.registry;
+        store.for_each_program(&mut |p| registry.apply(&WriteOp::PutProgram(p)))?;
+        store.for_each_program_number(&mut |program_id, n| {
+            registry.apply(&WriteOp::AddProgramNumbers {
+                program_id,
+                numbers: vec![n],
+            })
+        })?;
+        let mut listed = Vec::new();
+        store.for_each_do_not_call(&mut |n| listed.push(n))?;
+        registry.apply(&WriteOp::AddDoNotCall(listed));
         reload_histories(book, &*store, engine.inner.rules.current().retention_days)?;
         tracing::info!(
             consumers,
@@ -159,10 +183,24 @@ impl Engine {
     /// Decides a request about `consumer_id`. From memory, unless the request asks about
     /// an instant so far before the consumer's newest contacts that memory no longer holds
     /// all the contacts it needs; then from the store's full history.
-    pub fn decide(&self, consumer_id: &str, req: &Request) -> Result<Decision, EngineError> {
+    ///
+    /// `caller_id` is looked up in the calling programs: its registration is checked, and
+    /// its purpose stands in for a request that names none.
+    pub fn decide(
+        &self,
+        consumer_id: &str,
+        req: &Request,
+        caller_id: Option<PhoneNumber>,
+    ) -> Result<Decision, EngineError> {
+        let caller = caller_id.and_then(|c| self.inner.registry.caller_facts(c, req.at));
+        let req = Request {
+            caller,
+            purpose: req.purpose.or(caller.map(|c| c.purpose)),
+            ..*req
+        };
         let rules = self.inner.rules.load();
         self.with_subject(consumer_id, req.phone, req.at, &rules, &|subject| {
-            decide(&rules, subject, req)
+            decide(&rules, subject, &req)
         })
     }
 
@@ -177,6 +215,7 @@ impl Engine {
     ) -> Result<R, EngineError> {
         let at_ms = at.timestamp_millis();
         let q = Lookup {
+            do_not_call_listed: phone.is_some_and(|p| self.inner.registry.is_do_not_call(p)),
             phone,
             at_ms,
             needed_from_ms: at_ms.saturating_sub(reach_ms(rules.retention_days)),
@@ -199,6 +238,7 @@ impl Engine {
             own: &own,
             group: group.as_ref(),
             callback_active: s.callback_active,
+            do_not_call: s.do_not_call,
         };
         Ok(f(Some(&subject)))
     }
@@ -277,7 +317,7 @@ impl Engine {
 
 /// How a durable write reaches memory. A new rule set that looks back further than the
 /// active one first reloads the contacts it needs, then goes live.
-fn applier(book: Arc<Book>, rules: Arc<ActiveRules>, store: Arc<dyn Store>) -> Applier {
+fn applier(book: Arc<Book>, registry: Arc<Registry>, rules: Arc<ActiveRules>, store: Arc<dyn Store>) -> Applier {
     Arc::new(move |op, applied| match op {
         WriteOp::PutRuleSet(new) => {
             let active = rules.current();
@@ -288,6 +328,7 @@ fn applier(book: Arc<Book>, rules: Arc<ActiveRules>, store: Arc<dyn Store>) -> A
             }
             rules.install(new.clone());
         }
+        WriteOp::PutProgram(_) | WriteOp::AddProgramNumbers { .. } | WriteOp::AddDoNotCall(_) => registry.apply(op),
         _ => book.apply(op, applied, reach_ms(rules.load().retention_days)),
     })
 }

@@ -4,9 +4,13 @@
 mod agents;
 mod book;
 mod engine;
+mod programs;
+mod registry;
 mod rules;
 
 pub use agents::{Checked, InboundOutcome};
 pub use book::{Book, Entry, Group, Lookup, Snapshot};
 pub use engine::{Engine, EngineError, EngineOptions, Recorded};
+pub use programs::NumbersAdded;
+pub use registry::Registry;
 pub use rules::ActiveRules;

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::audit::{AuditNote, NoteDraft};
 use crate::domain::callback::Callback;
+use crate::domain::programs::{Program, ProgramNumber};
 use crate::domain::prompt::{Prompt, PromptRejection};
 use crate::domain::{Consumer, Contact, Exclusions, PhoneNumber, RuleSet, RuleSetDraft};
 
@@ -60,6 +61,23 @@ pub enum WriteOp {
     },
     /// Appends an audit note; [`Applied::Noted`] gives its id.
     Note(NoteDraft),
+    /// Creates or replaces a calling program.
+    PutProgram(Program),
+    /// Registers caller-ID numbers with a program (a number moves if it had another).
+    AddProgramNumbers {
+        program_id: String,
+        numbers: Vec<ProgramNumber>,
+    },
+    /// Adds numbers to the Do Not Call list.
+    AddDoNotCall(Vec<PhoneNumber>),
+    /// Gives (or withdraws) a consumer's prior express consent to telemarketing calls to a
+    /// number.
+    SetConsent {
+        consumer_id: String,
+        phone: PhoneNumber,
+        telemarketing: bool,
+        at: DateTime<Utc>,
+    },
 }
 
 /// What a write did.
@@ -135,6 +153,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every callback not yet consumed, for start-up.
     fn for_each_callback(&self, f: &mut dyn FnMut(Callback)) -> Result<(), StoreError>;
+
+    /// Every program and its numbers, for start-up.
+    fn for_each_program(&self, f: &mut dyn FnMut(Program)) -> Result<(), StoreError>;
+    fn for_each_program_number(&self, f: &mut dyn FnMut(String, ProgramNumber)) -> Result<(), StoreError>;
+
+    /// The Do Not Call list, for start-up.
+    fn for_each_do_not_call(&self, f: &mut dyn FnMut(PhoneNumber)) -> Result<(), StoreError>;
+
+    /// Every telemarketing consent given: consumer id and number.
+    fn for_each_consent(&self, f: &mut dyn FnMut(String, PhoneNumber)) -> Result<(), StoreError>;
 
     fn prompt(&self, token: &str) -> Result<Option<Prompt>, StoreError>;
 

@@ -156,3 +156,20 @@ impl NoteRecord {
         })
     }
 }
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ProgramNumberRecord {
+    #[prost(string, tag = "1")]
+    pub program_id: String,
+    /// `predial.v1.CallPurpose`.
+    #[prost(int32, tag = "2")]
+    pub call_purpose: i32,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ConsentRecord {
+    #[prost(bool, tag = "1")]
+    pub telemarketing: bool,
+    #[prost(int64, tag = "2")]
+    pub at_ms: i64,
+}

@@ -12,6 +12,10 @@
 //! - `t` + token → a prompt
 //! - `n` + len16(consumer id) + consumer id + note id → an audit note
 //! - `m` + name → counters (`note-seq`)
+//! - `p` + program id → `predial.v1.Program`
+//! - `q` + number → the program and purpose of a caller-ID number
+//! - `d` + number → (empty): the Do Not Call list
+//! - `s` + len16(consumer id) + consumer id + number → telemarketing consent
 //!
 //! One tree means one [`sled::Batch`] per group commit: every write of the group lands
 //! together or not at all, and one `flush` makes them durable. Jobs are staged one over
@@ -26,14 +30,20 @@ use prost::Message;
 
 use chrono::{DateTime, Utc};
 
-use super::records::{CallbackRecord, ExclusionRecord, NoteRecord, OptOutRecord, PromptRecord};
+use super::records::{
+    CallbackRecord, ConsentRecord, ExclusionRecord, NoteRecord, OptOutRecord, ProgramNumberRecord, PromptRecord,
+};
 use super::{Applied, JobOutcome, Recent, Rejected, Store, StoreError, WriteOp};
 use crate::domain::audit::AuditNote;
 use crate::domain::callback::Callback;
+use crate::domain::programs::{Program, ProgramNumber};
 use crate::domain::prompt::{Prompt, PromptRejection};
 use crate::domain::{Channel, Exclusions, PhoneNumber};
 use crate::domain::{Consumer, Contact, RuleSetDraft};
-use crate::proto::convert::{consumer_from, consumer_to, contact_from, contact_to, rule_set_draft_from, rule_set_to};
+use crate::proto::convert::{
+    WireEnum, consumer_from, consumer_to, contact_from, contact_to, program_from, program_to, required_enum,
+    rule_set_draft_from, rule_set_to,
+};
 use crate::proto::v1 as pb;
 
 const CONSUMER: u8 = b'c';
@@ -46,6 +56,10 @@ const CALLBACK: u8 = b'k';
 const PROMPT: u8 = b't';
 const NOTE: u8 = b'n';
 const META: u8 = b'm';
+const PROGRAM: u8 = b'p';
+const PROGRAM_NUMBER: u8 = b'q';
+const DO_NOT_CALL: u8 = b'd';
+const CONSENT: u8 = b's';
 
 pub struct SledStore {
     db: sled::Db,
@@ -122,6 +136,15 @@ fn history_key_time(k: &[u8]) -> Option<i64> {
     let len = u16::from_be_bytes(k.get(1..3)?.try_into().ok()?) as usize;
     let t = k.get(3 + len..11 + len)?;
     Some((u64::from_be_bytes(t.try_into().ok()?) ^ (1 << 63)) as i64)
+}
+
+/// The number stored big-endian at `at` in a key.
+fn key_number(k: &[u8], at: usize) -> Result<PhoneNumber, StoreError> {
+    let digits = k
+        .get(at..at + 8)
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| corrupt(k, "malformed key"))?;
+    Ok(PhoneNumber::from_u64(u64::from_be_bytes(digits)))
 }
 
 fn corrupt(k: &[u8], message: impl ToString) -> StoreError {
@@ -309,6 +332,35 @@ impl SledStore {
                 st.put(k, NoteRecord::of(id, note).encode_to_vec());
                 return Ok(Applied::Noted(id));
             }
+            WriteOp::PutProgram(p) => st.put(key(PROGRAM, &p.id), program_to(p).encode_to_vec()),
+            WriteOp::AddProgramNumbers { program_id, numbers } => {
+                for n in numbers {
+                    let record = ProgramNumberRecord {
+                        program_id: program_id.clone(),
+                        call_purpose: n.purpose.to_wire(),
+                    };
+                    st.put(number_key(PROGRAM_NUMBER, n.number), record.encode_to_vec());
+                }
+            }
+            WriteOp::AddDoNotCall(numbers) => {
+                for n in numbers {
+                    st.put(number_key(DO_NOT_CALL, *n), Vec::new());
+                }
+            }
+            WriteOp::SetConsent {
+                consumer_id,
+                phone,
+                telemarketing,
+                at,
+            } => {
+                let mut k = length_prefixed(CONSENT, consumer_id);
+                k.extend_from_slice(&phone.as_u64().to_be_bytes());
+                let record = ConsentRecord {
+                    telemarketing: *telemarketing,
+                    at_ms: at.timestamp_millis(),
+                };
+                st.put(k, record.encode_to_vec());
+            }
         }
         Ok(Applied::Done)
     }
@@ -451,6 +503,46 @@ impl Store for SledStore {
         for item in self.tree.scan_prefix([CALLBACK]) {
             let (k, v) = item?;
             f(decode::<CallbackRecord>(&k, &v)?.to_domain());
+        }
+        Ok(())
+    }
+
+    fn for_each_program(&self, f: &mut dyn FnMut(Program)) -> Result<(), StoreError> {
+        for item in self.tree.scan_prefix([PROGRAM]) {
+            let (k, v) = item?;
+            f(program_from(&decode::<pb::Program>(&k, &v)?).map_err(|e| corrupt(&k, e))?);
+        }
+        Ok(())
+    }
+
+    fn for_each_program_number(&self, f: &mut dyn FnMut(String, ProgramNumber)) -> Result<(), StoreError> {
+        for item in self.tree.scan_prefix([PROGRAM_NUMBER]) {
+            let (k, v) = item?;
+            let number = key_number(&k, 1)?;
+            let record: ProgramNumberRecord = decode(&k, &v)?;
+            let purpose = required_enum(record.call_purpose, "call_purpose").map_err(|e| corrupt(&k, e))?;
+            f(record.program_id, ProgramNumber { number, purpose });
+        }
+        Ok(())
+    }
+
+    fn for_each_do_not_call(&self, f: &mut dyn FnMut(PhoneNumber)) -> Result<(), StoreError> {
+        for item in self.tree.scan_prefix([DO_NOT_CALL]) {
+            let (k, _) = item?;
+            f(key_number(&k, 1)?);
+        }
+        Ok(())
+    }
+
+    fn for_each_consent(&self, f: &mut dyn FnMut(String, PhoneNumber)) -> Result<(), StoreError> {
+        for item in self.tree.scan_prefix([CONSENT]) {
+            let (k, v) = item?;
+            let record: ConsentRecord = decode(&k, &v)?;
+            let len = u16::from_be_bytes([k[1], k[2]]) as usize;
+            let number = key_number(&k, 3 + len)?;
+            if record.telemarketing {
+                f(String::from_utf8_lossy(&k[3..3 + len]).into_owned(), number);
+            }
         }
         Ok(())
     }
