@@ -21,6 +21,12 @@ struct Cli {
 enum Command {
     /// Serve the gRPC API on the embedded store.
     Serve(ServeArgs),
+    /// Print the US federal holidays of a year (observed days) as a JSON list, for a rule
+    /// set's `holidays`.
+    Holidays {
+        #[arg(long)]
+        year: i32,
+    },
 }
 
 #[derive(clap::Args)]
@@ -92,6 +98,14 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Holidays { year } => {
+            let days: Vec<String> = predial::domain::calendar::us_federal_holidays(year)
+                .iter()
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .collect();
+            println!("{}", serde_json::to_string(&days).expect("strings serialise"));
+            ExitCode::SUCCESS
+        }
         Command::Serve(args) => {
             let options = match serve_options(args) {
                 Ok(o) => o,

@@ -242,7 +242,7 @@ async fn ping_and_ping_stream_echo_their_payload() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn consumers_read_back_as_normalised_and_rpcs_not_built_yet_say_so() {
+async fn consumers_read_back_as_normalised() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let mut accounts = server.accounts().await;

@@ -43,8 +43,3 @@ pub(crate) fn engine_error(e: EngineError) -> Status {
         }
     }
 }
-
-/// An RPC of the contract whose behaviour a later change fills in.
-pub(crate) fn not_yet(rpc: &str) -> Status {
-    Status::unimplemented(format!("{rpc} is not implemented yet"))
-}

@@ -170,7 +170,7 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
     }
 
     let ctx = Context::new(rules, s, req);
-    let (mut violated, mut near, mut unknown_zone) = (false, false, false);
+    let (mut violated, mut near, mut unknown_zone, mut needs_reauth) = (false, false, false, false);
     let mut tightest: Option<(u32, Tally, u32)> = None;
     for control in ctx.controls() {
         let history = ctx.history_for(control);
@@ -230,6 +230,13 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
                 d.add(ReasonCode::OutsideCallingHours, Some(control), message);
             }
         }
+        if let (Channel::Text, Some(days)) = (req.channel, control.sms_reauth_days) {
+            if let Some(message) = sms_reauth_finding(s.profile, req, days) {
+                violated = true;
+                needs_reauth = true;
+                d.add(ReasonCode::SmsReauthRequired, Some(control), message);
+            }
+        }
         if control.has_restricted_days() {
             if let Some((tz, day)) = restricted_in(control, rules, req.at, ctx.day_zones()) {
                 violated = true;
@@ -279,7 +286,8 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
     if unknown_zone || excluded {
         d.verdict = Verdict::Deny;
     }
-    d.next_allowed_at = if unknown_zone {
+    // No time helps a missing SMS authorization: only a new one does.
+    d.next_allowed_at = if unknown_zone || needs_reauth {
         None
     } else if violated {
         ctx.clear_from(req.at)
@@ -309,6 +317,25 @@ pub fn tightest_tally(rules: &RuleSet, subject: &Subject, channel: Channel, at: 
         .map(|c| (tally(c, ctx.history_for(c), at, ctx.day_zone), c.max_total_contacts))
         .min_by_key(|(t, max)| max.saturating_sub(t.attempts))
         .unwrap_or_default()
+}
+
+/// Why a text to the request's number needs a new SMS authorization, if it does: none is on
+/// record, or the last is `days` days old or older at the request's instant.
+fn sms_reauth_finding(profile: &Profile, req: &Request, days: u32) -> Option<String> {
+    let phone = req.phone?;
+    let authorized = profile.phone(phone).and_then(|p| p.sms_authorized_at_ms);
+    match authorized {
+        None => Some(format!("{phone} has no SMS authorization on record")),
+        Some(ms) if req.at.timestamp_millis() >= ms + days as i64 * 86_400_000 => {
+            let when = DateTime::from_timestamp_millis(ms)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            Some(format!(
+                "{phone} was authorized for texts on {when}; authorization lapses after {days} days"
+            ))
+        }
+        Some(_) => None,
+    }
 }
 
 /// "7 calls in the last 7 days; the limit is 7 — call anyway?"

@@ -527,3 +527,53 @@ fn the_answer_is_the_same_whenever_it_is_asked_for_the_same_instant() {
     let later = case.decide(&regf(), &request("2026-06-08T18:00:00Z"));
     assert_eq!(later.attempts, 6);
 }
+
+#[test]
+fn a_text_needs_an_sms_authorization_younger_than_the_reauth_days() {
+    let rules = one(ControlDraft {
+        channel: Some(Channel::Text),
+        max_total_contacts: 9,
+        sms_reauth_days: 30,
+        ..Default::default()
+    });
+    let mut case = Case::new(vec![]);
+    let text = Request {
+        channel: Channel::Text,
+        ..request("2026-06-02T15:00:00Z")
+    };
+    let d = case.decide(&rules, &text);
+    assert_eq!(
+        (d.verdict, codes(&d), d.next_allowed_at),
+        (Verdict::Deny, vec![ReasonCode::SmsReauthRequired], None)
+    );
+    // Authorized 30 days minus a second before: fine. One day past the limit: not.
+    let authorized = |at: &str| {
+        vec![PhoneProfile {
+            number: number(),
+            time_zone: None,
+            sms_authorized_at_ms: Some(utc(at).timestamp_millis()),
+        }]
+        .into()
+    };
+    case.profile.phones = authorized("2026-05-03T15:00:01Z");
+    assert_eq!(case.decide(&rules, &text).verdict, Verdict::Allow);
+    case.profile.phones = authorized("2026-05-02T15:00:00Z");
+    let d = case.decide(&rules, &text);
+    assert_eq!(codes(&d), [ReasonCode::SmsReauthRequired]);
+    assert_eq!(
+        case.decide(
+            &rules,
+            &Request {
+                mode: Mode::Manual,
+                ..text
+            }
+        )
+        .verdict,
+        Verdict::Prompt
+    );
+    // Calls are not texts.
+    assert_eq!(
+        case.decide(&regf(), &request("2026-06-02T15:00:00Z")).verdict,
+        Verdict::Allow
+    );
+}

@@ -15,6 +15,7 @@
 //! - [`decision`]: the decision function itself.
 
 pub mod audit;
+pub mod calendar;
 pub mod callback;
 pub mod consumer;
 pub mod decision;

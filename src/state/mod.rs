@@ -3,6 +3,7 @@
 
 mod agents;
 mod book;
+mod compliance;
 mod engine;
 mod programs;
 mod registry;
@@ -10,6 +11,7 @@ mod rules;
 
 pub use agents::{Checked, InboundOutcome};
 pub use book::{Book, Entry, Group, Lookup, Snapshot};
+pub use compliance::{ComplianceAnswer, ComplianceKind};
 pub use engine::{Engine, EngineError, EngineOptions, Recorded};
 pub use programs::NumbersAdded;
 pub use registry::Registry;
