@@ -276,5 +276,6 @@ async fn consumers_read_back_as_normalised() {
         .query(pb::ComplianceQuery::default())
         .await
         .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(status.message().starts_with("consumer_id:"), "{}", status.message());
 }
