@@ -438,3 +438,30 @@ async fn a_caller_ids_purpose_selects_the_telemarketing_rules() {
         "no purpose: the telemarketing rule does not bind"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_number_with_no_zone_on_record_is_held_to_every_zone_of_its_area_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    // No time zone anywhere: only the number's area code (850: Central and Eastern).
+    let c = consumer("c1", "FL", "", "+18505550100");
+    server.accounts().await.upsert_consumer(c).await.unwrap();
+    let mut decisions = server.decisions().await;
+    let at = |t: &str| dial("r", "c1", "+18505550100", pb::Mode::Auto, t);
+    let early = decisions.check(at("2026-06-02T12:30:00Z")).await.unwrap().into_inner(); // 08:30 ET, 07:30 CT
+    assert_eq!(reason_codes(&early), [pb::ReasonCode::OutsideCallingHours]);
+    assert_eq!(early.next_allowed_at, Some(ts("2026-06-02T13:00:00Z")));
+    let late = decisions.check(at("2026-06-03T01:30:00Z")).await.unwrap().into_inner(); // 21:30 ET
+    assert_eq!(reason_codes(&late), [pb::ReasonCode::OutsideCallingHours]);
+    let midday = decisions.check(at("2026-06-02T16:00:00Z")).await.unwrap().into_inner();
+    assert_eq!(verdict(&midday), pb::Verdict::Allow);
+    // A toll-free number says nothing of where it rings.
+    let c = consumer("c2", "FL", "", "+18005550100");
+    server.accounts().await.upsert_consumer(c).await.unwrap();
+    let d = decisions
+        .check(dial("r", "c2", "+18005550100", pb::Mode::Auto, "2026-06-02T16:00:00Z"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(reason_codes(&d).contains(&pb::ReasonCode::UnknownTimeZone));
+}

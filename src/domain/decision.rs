@@ -17,6 +17,7 @@ use super::exclusions::{Contacting, Exclusions, exclusion_findings, exclusion_me
 use super::history::History;
 use super::hours::{RestrictedDay, Zones, next_inside, next_unrestricted, outside_in, restricted_in};
 use super::kinds::{CallPurpose, Channel, Mode, ReasonCode, Verdict};
+use super::nanp;
 use super::phone::PhoneNumber;
 use super::rules::{ContactControl, RuleSet};
 use super::time::{format_time_of_day, local_datetime, start_of_day, weekday_name};
@@ -363,12 +364,17 @@ impl<'a> Context<'a> {
     fn new(rules: &'a RuleSet, subject: &'a Subject<'a>, req: &'a Request<'a>) -> Self {
         let p = subject.profile;
         let phone_zone = req.phone.and_then(|n| p.phone(n)).and_then(|ph| ph.time_zone);
+        let mut zones = Zones::of([phone_zone, p.time_zone, p.address_time_zone]);
+        if zones.is_empty() {
+            // No zone on record: every zone the number's area code spans.
+            zones = Zones::of(req.phone.map_or(&[][..], nanp::zones_of).iter().copied().map(Some));
+        }
         Context {
             rules,
             subject,
             req,
             day_zone: p.day_zone(),
-            zones: Zones::of([phone_zone, p.time_zone, p.address_time_zone]),
+            zones,
         }
     }
 

@@ -312,6 +312,41 @@ fn no_known_zone_denies_with_unknown_time_zone_and_no_next_time() {
 }
 
 #[test]
+fn with_no_zone_on_record_the_area_codes_zones_are_used_all_of_them() {
+    let mut case = Case::new(vec![]);
+    case.profile = profile(None);
+    let panhandle = PhoneNumber::parse("+18505550100").unwrap();
+    let req = |at| Request {
+        phone: Some(panhandle),
+        ..request(at)
+    };
+    // 08:30 Eastern is 07:30 Central: outside in Chicago.
+    let d = case.decide(&regf(), &req("2026-06-02T12:30:00Z"));
+    assert_eq!(codes(&d), [ReasonCode::OutsideCallingHours]);
+    assert!(
+        d.reasons[0].message.contains("America/Chicago"),
+        "{}",
+        d.reasons[0].message
+    );
+    assert_eq!(d.next_allowed_at, Some(utc("2026-06-02T13:00:00Z")));
+    // 20:30 Central is 21:30 Eastern: outside in New York.
+    assert_eq!(
+        case.decide(&regf(), &req("2026-06-03T01:30:00Z")).verdict,
+        Verdict::Deny
+    );
+    assert_eq!(
+        case.decide(&regf(), &req("2026-06-02T15:00:00Z")).verdict,
+        Verdict::Allow
+    );
+    // A toll-free number has no zone: unknown.
+    let toll_free = Request {
+        phone: Some(PhoneNumber::parse("+18005550100").unwrap()),
+        ..request("2026-06-02T15:00:00Z")
+    };
+    assert!(case.decide(&regf(), &toll_free).has(ReasonCode::UnknownTimeZone));
+}
+
+#[test]
 fn an_unknown_consumer_is_an_answer_not_an_error() {
     let d = decide(&regf(), None, &request("2026-06-02T15:00:00Z"));
     assert_eq!(

@@ -10,19 +10,19 @@ use chrono_tz::Tz;
 use super::rules::{CallingHours, ContactControl, RuleSet};
 use super::time::{first_instant_at_or_after, local_date, local_datetime, start_of_day};
 
-/// Up to three distinct zones, without allocating.
+/// Up to four distinct zones, without allocating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Zones {
-    list: [Option<Tz>; 3],
+    list: [Option<Tz>; 4],
 }
 
 impl Zones {
-    /// The distinct zones among `candidates`, in order.
-    pub fn of(candidates: [Option<Tz>; 3]) -> Zones {
+    /// The distinct zones among `candidates`, in order (the first four).
+    pub fn of(candidates: impl IntoIterator<Item = Option<Tz>>) -> Zones {
         let mut zones = Zones::default();
         let mut n = 0;
         for tz in candidates.into_iter().flatten() {
-            if !zones.iter().any(|z| z == tz) {
+            if n < zones.list.len() && !zones.iter().any(|z| z == tz) {
                 zones.list[n] = Some(tz);
                 n += 1;
             }

@@ -25,6 +25,7 @@ pub mod history;
 pub mod hours;
 pub mod keywords;
 pub mod kinds;
+pub mod nanp;
 pub mod phone;
 pub mod programs;
 pub mod prompt;
