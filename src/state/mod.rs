@@ -4,6 +4,7 @@
 mod agents;
 mod book;
 mod compliance;
+mod dnc;
 mod engine;
 mod programs;
 mod registry;
@@ -12,6 +13,7 @@ mod rules;
 pub use agents::{Checked, InboundOutcome};
 pub use book::{Book, Entry, Group, Lookup, Snapshot};
 pub use compliance::{ComplianceAnswer, ComplianceKind};
+pub use dnc::DoNotCallSet;
 pub use engine::{Engine, EngineError, EngineOptions, Recorded};
 pub use programs::NumbersAdded;
 pub use registry::Registry;

@@ -93,6 +93,11 @@ impl Engine {
         self.inner.registry.do_not_call_len()
     }
 
+    /// Heap bytes of the in-memory Do Not Call set.
+    pub fn do_not_call_bytes(&self) -> usize {
+        self.inner.registry.do_not_call_bytes()
+    }
+
     /// Records (or withdraws) a consumer's prior express consent to telemarketing calls.
     pub async fn set_consent(
         &self,

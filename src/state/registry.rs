@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use dashmap::{DashMap, DashSet};
+use dashmap::DashMap;
+
+use super::dnc::DoNotCallSet;
 
 use crate::domain::programs::Program;
 use crate::domain::{CallPurpose, CallerFacts, PhoneNumber};
@@ -16,8 +18,8 @@ pub struct Registry {
     programs: DashMap<Arc<str>, Program>,
     /// Caller-ID number → its program and purpose.
     callers: DashMap<PhoneNumber, (Arc<str>, CallPurpose)>,
-    /// Numbers on a Do Not Call list (one `u64` each).
-    do_not_call: DashSet<u64>,
+    /// Numbers on a Do Not Call list.
+    do_not_call: DoNotCallSet,
 }
 
 impl Registry {
@@ -32,11 +34,16 @@ impl Registry {
     }
 
     pub fn is_do_not_call(&self, number: PhoneNumber) -> bool {
-        self.do_not_call.contains(&number.as_u64())
+        self.do_not_call.contains(number)
     }
 
     pub fn do_not_call_len(&self) -> usize {
         self.do_not_call.len()
+    }
+
+    /// Heap bytes of the Do Not Call set.
+    pub fn do_not_call_bytes(&self) -> usize {
+        self.do_not_call.heap_bytes()
     }
 
     pub fn program(&self, id: &str) -> Option<Program> {
@@ -62,11 +69,7 @@ impl Registry {
                     self.callers.insert(n.number, (id.clone(), n.purpose));
                 }
             }
-            WriteOp::AddDoNotCall(numbers) => {
-                for n in numbers {
-                    self.do_not_call.insert(n.as_u64());
-                }
-            }
+            WriteOp::AddDoNotCall(numbers) => self.do_not_call.extend(numbers),
             _ => {}
         }
     }

@@ -11,10 +11,10 @@
 //! - `k` + len16(consumer id) + consumer id + number → a callback not yet consumed
 //! - `t` + token → a prompt
 //! - `n` + len16(consumer id) + consumer id + note id → an audit note
-//! - `m` + name → counters (`note-seq`)
+//! - `m` + name → counters (`note-seq`, `dnc-seq`)
 //! - `p` + program id → `predial.v1.Program`
 //! - `q` + number → the program and purpose of a caller-ID number
-//! - `d` + number → (empty): the Do Not Call list
+//! - `d` + chunk number → a chunk of the Do Not Call list (numbers as big-endian u64s)
 //! - `s` + len16(consumer id) + consumer id + number → telemarketing consent
 //!
 //! One tree means one [`sled::Batch`] per group commit: every write of the group lands
@@ -221,6 +221,17 @@ impl<'a> Staging<'a> {
     }
 }
 
+/// The next value of counter `name` (from 1), staged with the job.
+fn next_seq(st: &mut Staging, name: &str) -> Result<u64, StoreError> {
+    let k = key(META, name);
+    let last = st
+        .get(&k)?
+        .and_then(|v| v.try_into().ok())
+        .map_or(0, u64::from_be_bytes);
+    st.put(k, (last + 1).to_be_bytes().to_vec());
+    Ok(last + 1)
+}
+
 enum StageError {
     Rejected(Rejected),
     Store(StoreError),
@@ -343,9 +354,16 @@ impl SledStore {
                 }
             }
             WriteOp::AddDoNotCall(numbers) => {
+                // One record per chunk of numbers, not per number: an import of millions is
+                // a few hundred writes. Chunks may overlap; the set in memory dedups.
+                let seq = next_seq(st, "dnc-seq")?;
+                let mut packed = Vec::with_capacity(numbers.len() * 8);
                 for n in numbers {
-                    st.put(number_key(DO_NOT_CALL, *n), Vec::new());
+                    packed.extend_from_slice(&n.as_u64().to_be_bytes());
                 }
+                let mut k = vec![DO_NOT_CALL];
+                k.extend_from_slice(&seq.to_be_bytes());
+                st.put(k, packed);
             }
             WriteOp::SetConsent {
                 consumer_id,
@@ -528,8 +546,15 @@ impl Store for SledStore {
 
     fn for_each_do_not_call(&self, f: &mut dyn FnMut(PhoneNumber)) -> Result<(), StoreError> {
         for item in self.tree.scan_prefix([DO_NOT_CALL]) {
-            let (k, _) = item?;
-            f(key_number(&k, 1)?);
+            let (k, v) = item?;
+            if v.len() % 8 != 0 {
+                return Err(corrupt(&k, "a Do Not Call chunk is not whole numbers"));
+            }
+            for digits in v.chunks_exact(8) {
+                f(PhoneNumber::from_u64(u64::from_be_bytes(
+                    digits.try_into().expect("8 bytes"),
+                )));
+            }
         }
         Ok(())
     }

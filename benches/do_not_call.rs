@@ -1,0 +1,142 @@
+//! The Do Not Call list: import rate, memory per number at 10 million, lookups, and a
+//! telemarketing decision against a populated list.
+//!
+//! `cargo bench --bench do_not_call` — the import and memory figures are printed first
+//! (one-shot measurements), then criterion measures lookups and decisions.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+use predial::domain::decision::Request;
+use predial::domain::programs::{Program, ProgramNumber};
+use predial::domain::{CallPurpose, Channel, Consumer, Mode, Phone, PhoneNumber, Role, Verdict};
+use predial::state::{DoNotCallSet, Engine, EngineOptions};
+
+/// A spread of NANP numbers: area codes 201–989, pseudo-random suffixes.
+fn numbers(count: usize, seed: u64) -> Vec<PhoneNumber> {
+    let mut x = seed | 1;
+    (0..count)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let area = 201 + (x % 789);
+            let suffix = (x >> 20) % 10_000_000;
+            PhoneNumber::from_u64(10_000_000_000 + area * 10_000_000 + suffix)
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    // In memory: 10 million numbers in 50,000-number chunks, as an import applies them.
+    let ten_million = numbers(10_000_000, 7);
+    let set = DoNotCallSet::default();
+    let started = Instant::now();
+    for chunk in ten_million.chunks(50_000) {
+        set.extend(chunk);
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "in-memory set: {} numbers in {:.2} s ({:.0} numbers/s), {:.2} bytes/number",
+        set.len(),
+        elapsed.as_secs_f64(),
+        set.len() as f64 / elapsed.as_secs_f64(),
+        set.heap_bytes() as f64 / set.len() as f64
+    );
+
+    // Durable: the same 10 million through the engine (sled, group commit), as
+    // ImportDoNotCall applies them once the stream is read and checked.
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open_dir(dir.path(), EngineOptions::default()).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    runtime
+        .block_on(engine.import_do_not_call(ten_million.clone()))
+        .unwrap();
+    let elapsed = started.elapsed();
+    println!(
+        "durable import: {} numbers in {:.2} s ({:.0} numbers/s), {:.2} bytes/number in memory",
+        ten_million.len(),
+        elapsed.as_secs_f64(),
+        ten_million.len() as f64 / elapsed.as_secs_f64(),
+        engine.do_not_call_bytes() as f64 / engine.do_not_call_len() as f64
+    );
+    let million = &ten_million[..1_000_000];
+
+    let mut group = c.benchmark_group("do_not_call");
+    let listed = ten_million[123_456];
+    let unlisted = PhoneNumber::from_u64(19_999_999_999);
+    group.bench_function("lookup_listed_in_10M", |b| b.iter(|| set.contains(black_box(listed))));
+    group.bench_function("lookup_unlisted_in_10M", |b| {
+        b.iter(|| set.contains(black_box(unlisted)))
+    });
+
+    // A telemarketing caller ID dialing a listed and an unlisted number, 10M listed.
+    let at: DateTime<Utc> = "2026-06-09T18:00:00Z".parse().unwrap();
+    let caller = PhoneNumber::parse("+15556000001").unwrap();
+    runtime.block_on(async {
+        let program = Program {
+            id: "tm".into(),
+            business_unit: String::new(),
+            program_type: String::new(),
+            name: "Telemarketing".into(),
+            call_purpose: Some(CallPurpose::Telemarketing),
+            description: String::new(),
+            display_name: "ACME".into(),
+            shorthand_display: "ACME".into(),
+            start: None,
+            end: None,
+        };
+        engine.create_program(program).await.unwrap();
+        let row = ProgramNumber {
+            number: caller,
+            purpose: CallPurpose::Telemarketing,
+        };
+        engine.add_numbers("tm", vec![Ok(row)]).await.unwrap();
+        for (id, number) in [("listed", million[500]), ("unlisted", unlisted)] {
+            let consumer = Consumer {
+                id: id.into(),
+                role: Role::Debtor,
+                group_id: None,
+                state: Some("NY".into()),
+                country: Some("US".into()),
+                time_zone: Some(chrono_tz::America::New_York),
+                address_time_zone: None,
+                phones: vec![Phone {
+                    number,
+                    time_zone: None,
+                    sms_authorized_at: None,
+                }],
+                emails: vec![],
+                ssn_hash: None,
+            };
+            engine.upsert_consumer(consumer).await.unwrap();
+        }
+    });
+    for (id, number, expected) in [
+        ("listed", million[500], Verdict::Deny),
+        ("unlisted", unlisted, Verdict::Allow),
+    ] {
+        let req = Request {
+            channel: Channel::Phone,
+            mode: Mode::Auto,
+            workflow: false,
+            phone: Some(number),
+            purpose: None,
+            operator_id: "",
+            at,
+            caller: None,
+        };
+        assert_eq!(engine.decide(id, &req, Some(caller)).unwrap().verdict, expected);
+        group.bench_function(format!("telemarketing_decision_{id}"), |b| {
+            b.iter(|| engine.decide(black_box(id), black_box(&req), Some(caller)).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
