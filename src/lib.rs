@@ -15,11 +15,13 @@
 //!   group commit: every write is on disk before it is acknowledged.
 //! - [`api`]: the tonic services — protobuf in, validation, domain call, protobuf out.
 //! - [`server`]: starting, serving and shutting down, in one place.
-//! - [`proto`]: the code generated from `proto/`.
+//! - [`proto`]: the code generated from `proto/`, and the conversions to and from it.
+//! - [`bench`]: `predial bench`, the load generator.
 //!
 //! The binary (`src/main.rs`) is the `predial` command line: `predial serve`.
 
 pub mod api;
+pub mod bench;
 pub mod domain;
 pub mod proto;
 pub mod server;

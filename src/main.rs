@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
+use predial::bench::{self, BenchOptions, Workload};
 use predial::server::{ServeOptions, run};
 
 #[derive(Parser)]
@@ -21,6 +22,9 @@ struct Cli {
 enum Command {
     /// Serve the gRPC API on the embedded store.
     Serve(ServeArgs),
+    /// Load-test a server (or one started on a temporary store) and print throughput and
+    /// latency percentiles.
+    Bench(BenchArgs),
     /// Print the US federal holidays of a year (observed days) as a JSON list, for a rule
     /// set's `holidays`.
     Holidays {
@@ -50,6 +54,42 @@ struct ServeArgs {
     /// Seconds a click-to-dial prompt token can be answered (default 300).
     #[arg(long)]
     prompt_ttl_seconds: Option<u64>,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    #[arg(long, value_enum, default_value = "candial")]
+    workload: Workload,
+    /// Streams (candial, ping-stream).
+    #[arg(long, default_value_t = 4)]
+    streams: usize,
+    /// Requests in flight per stream.
+    #[arg(long, default_value_t = 32)]
+    window: usize,
+    /// Concurrent callers (check, record, mixed, ping).
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Consumers to populate the book with before measuring.
+    #[arg(long, default_value_t = 10_000)]
+    consumers: usize,
+    /// Seconds to measure.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// A running server; with none, one is started on a temporary store.
+    #[arg(long)]
+    addr: Option<SocketAddr>,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Alternate the workload with its baseline (ping-stream or ping) and report the ratio.
+    #[arg(long)]
+    compare_baseline: bool,
+    /// mixed: one RecordContact per this many decisions.
+    #[arg(long, default_value_t = 10)]
+    record_every: usize,
+    /// Connections shared by the callers.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
 }
 
 /// The `--config` file: the same settings as the flags.
@@ -98,6 +138,38 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Bench(args) => {
+            let options = BenchOptions {
+                workload: args.workload,
+                streams: args.streams,
+                window: args.window,
+                concurrency: args.concurrency,
+                consumers: args.consumers,
+                duration: Duration::from_secs_f64(args.duration.max(0.1)),
+                addr: args.addr,
+                compare_baseline: args.compare_baseline,
+                record_every: args.record_every,
+                connections: args.connections,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            match runtime.block_on(bench::run(options)) {
+                Ok(report) if args.json => {
+                    println!("{}", report.to_json());
+                    ExitCode::SUCCESS
+                }
+                Ok(report) => {
+                    println!("{}", report.to_text());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("predial bench: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Holidays { year } => {
             let days: Vec<String> = predial::domain::calendar::us_federal_holidays(year)
                 .iter()

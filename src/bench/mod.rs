@@ -1,0 +1,155 @@
+//! `predial bench`: the load generator.
+//!
+//! It drives a running server (`--addr`) or starts one itself on a temporary store,
+//! populates a realistic book (`--consumers`), runs one workload for `--duration` and prints
+//! throughput and latency percentiles (hdrhistogram), or one JSON object with `--json`.
+//! `--compare-baseline` alternates the workload with its transport baseline on the same
+//! server and connection settings (`ping-stream` for `candial`, `ping` for the unary ones)
+//! and reports the ratio.
+//!
+//! - [`populate`]: the book — consumers, groups, phones, states, zones, a week of calls.
+//! - [`workloads`]: what each workload sends and how latency is taken.
+//! - [`report`]: percentiles, text and JSON.
+
+pub mod populate;
+pub mod report;
+pub mod workloads;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tonic::transport::{Channel, Endpoint};
+
+pub use report::Report;
+pub use workloads::Workload;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub workload: Workload,
+    /// Streams for `candial` and `ping-stream`.
+    pub streams: usize,
+    /// Requests in flight on each stream.
+    pub window: usize,
+    /// Concurrent callers for the unary workloads.
+    pub concurrency: usize,
+    pub consumers: usize,
+    pub duration: Duration,
+    /// A running server; with none, one is started on a temporary store.
+    pub addr: Option<SocketAddr>,
+    pub compare_baseline: bool,
+    /// `mixed`: one RecordContact per this many decisions.
+    pub record_every: usize,
+    /// Connections the callers share.
+    pub connections: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("cannot start a server: {0}")]
+    Start(String),
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        source: tonic::transport::Error,
+    },
+    #[error("populating the book failed: {0}")]
+    Populate(tonic::Status),
+}
+
+/// A server this process started, stopped when dropped.
+struct OwnServer {
+    child: Child,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server() -> Result<(OwnServer, SocketAddr), BenchError> {
+    use std::io::{BufRead, BufReader};
+    let data = tempfile::tempdir().map_err(|e| BenchError::Start(e.to_string()))?;
+    let exe: PathBuf = std::env::current_exe().map_err(|e| BenchError::Start(e.to_string()))?;
+    let mut child = Command::new(exe)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .env("RUST_LOG", "warn,predial::server=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| BenchError::Start(e.to_string()))?;
+    let stderr = child.stderr.take().expect("piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or_default();
+                    break addr
+                        .parse()
+                        .map_err(|_| BenchError::Start(format!("unreadable address in {line:?}")))?;
+                }
+            }
+            _ => {
+                let _ = child.kill();
+                return Err(BenchError::Start("the server exited before listening".into()));
+            }
+        }
+    };
+    // Keep draining the server's log so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    Ok((OwnServer { child, _data: data }, addr))
+}
+
+async fn connect(addr: SocketAddr, n: usize) -> Result<Vec<Channel>, BenchError> {
+    let mut channels = Vec::with_capacity(n);
+    for _ in 0..n.max(1) {
+        let channel = Endpoint::from_shared(format!("http://{addr}"))
+            .expect("a valid uri")
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .map_err(|source| BenchError::Connect { addr, source })?;
+        channels.push(channel);
+    }
+    Ok(channels)
+}
+
+/// Runs the benchmark: the workload's report, and with `compare_baseline` its baseline's
+/// folded in.
+pub async fn run(options: BenchOptions) -> Result<Report, BenchError> {
+    let (_own, addr) = match options.addr {
+        Some(addr) => (None, addr),
+        None => {
+            let (own, addr) = tokio::task::spawn_blocking(start_server)
+                .await
+                .expect("start-up thread")?;
+            (Some(own), addr)
+        }
+    };
+    let channels = connect(addr, options.connections).await?;
+    let book = populate::populate(&channels[0], options.consumers)
+        .await
+        .map_err(BenchError::Populate)?;
+    if !options.compare_baseline {
+        return Ok(workloads::run(options.workload, &options, &channels, &book, options.duration).await);
+    }
+    // Alternate workload and baseline in slices, so both see the same machine weather.
+    let baseline = options.workload.baseline();
+    let rounds = 4u32;
+    let slice = options.duration / rounds;
+    let mut measured = Report::empty(options.workload);
+    let mut base = Report::empty(baseline);
+    for _ in 0..rounds {
+        measured.absorb(workloads::run(options.workload, &options, &channels, &book, slice).await);
+        base.absorb(workloads::run(baseline, &options, &channels, &book, slice).await);
+    }
+    measured.baseline = Some(Box::new(base));
+    Ok(measured)
+}

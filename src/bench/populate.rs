@@ -1,0 +1,109 @@
+//! The book a benchmark runs against: consumers in pairs (debtor and cosigner sharing a
+//! group), two numbers each, eight states in four zones, and up to four calls in the last
+//! six days — some of them right party contacts, so every verdict occurs.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use futures_util::{StreamExt, stream};
+use tonic::Status;
+use tonic::transport::Channel;
+
+use crate::proto::v1::{self as pb, accounts_client::AccountsClient, decisions_client::DecisionsClient};
+
+const STATES: [(&str, &str); 8] = [
+    ("NY", "America/New_York"),
+    ("MA", "America/New_York"),
+    ("FL", "America/New_York"),
+    ("IL", "America/Chicago"),
+    ("TX", "America/Chicago"),
+    ("CO", "America/Denver"),
+    ("AZ", "America/Phoenix"),
+    ("CA", "America/Los_Angeles"),
+];
+
+/// How many writes are in flight while populating.
+const IN_FLIGHT: usize = 64;
+
+/// The consumers a workload picks from: id and the number it dials.
+#[derive(Debug, Clone, Default)]
+pub struct Book {
+    pub consumers: Vec<(String, String)>,
+}
+
+pub fn consumer_id(i: usize) -> String {
+    format!("bench-c{i}")
+}
+
+pub fn number(i: usize, which: usize) -> String {
+    format!("+1555{:07}", 2 * i + which)
+}
+
+fn timestamp(t: SystemTime) -> prost_types::Timestamp {
+    prost_types::Timestamp::from(t)
+}
+
+/// Creates `n` consumers and their history, printing progress on stderr.
+pub async fn populate(channel: &Channel, n: usize) -> Result<Book, Status> {
+    let accounts = AccountsClient::new(channel.clone());
+    let decisions = DecisionsClient::new(channel.clone());
+    let now = SystemTime::now();
+    let step = (n / 10).max(1);
+    let mut done = 0usize;
+    let mut writes = stream::iter(0..n)
+        .map(|i| {
+            let (mut accounts, mut decisions) = (accounts.clone(), decisions.clone());
+            async move {
+                let (state, zone) = STATES[i % STATES.len()];
+                let consumer = pb::Consumer {
+                    id: consumer_id(i),
+                    role: if i % 2 == 0 {
+                        pb::Role::Debtor
+                    } else {
+                        pb::Role::Cosigner
+                    } as i32,
+                    group_id: format!("bench-g{}", i / 2),
+                    state: state.into(),
+                    country: "US".into(),
+                    time_zone: zone.into(),
+                    phones: (0..2)
+                        .map(|k| pb::Phone {
+                            number: number(i, k),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                };
+                accounts.upsert_consumer(consumer).await?;
+                for k in 0..i % 5 {
+                    let at = now - Duration::from_secs(86_400 * (1 + k as u64) + 3_600 * (i % 7) as u64);
+                    let event = pb::ContactEvent {
+                        event_id: format!("bench-e{i}-{k}"),
+                        consumer_id: consumer_id(i),
+                        channel: pb::Channel::Phone as i32,
+                        phone: number(i, 0),
+                        result_code: if i % 13 == 0 && k == 0 { 4 } else { 1 },
+                        occurred_at: Some(timestamp(at)),
+                        ..Default::default()
+                    };
+                    decisions.record_contact(event).await?;
+                }
+                Ok::<(), Status>(())
+            }
+        })
+        .buffer_unordered(IN_FLIGHT);
+    while let Some(result) = writes.next().await {
+        result?;
+        done += 1;
+        if done % step == 0 || done == n {
+            eprint!("\rpopulating: {done}/{n} consumers");
+            let _ = std::io::stderr().flush();
+        }
+    }
+    if n > 0 {
+        eprintln!();
+    }
+    Ok(Book {
+        consumers: (0..n).map(|i| (consumer_id(i), number(i, 0))).collect(),
+    })
+}

@@ -1,0 +1,254 @@
+//! The workloads and their baselines.
+//!
+//! Streaming workloads (`candial`, `ping-stream`) open `--streams` streams and keep
+//! `--window` requests in flight on each; a request's latency runs from its send to its
+//! answer (answers come in order). Unary workloads (`check`, `record`, `mixed`, `ping`) run
+//! `--concurrency` callers, each waiting for its answer before the next request. All share
+//! `--connections` connections, the same for a workload and its baseline.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+
+use super::BenchOptions;
+use super::populate::Book;
+use super::report::{Report, histogram};
+use crate::proto::v1::{self as pb, decisions_client::DecisionsClient};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// Bidirectional CanDial streams.
+    Candial,
+    /// Unary Check.
+    Check,
+    /// RecordContact, every acknowledgement durable.
+    Record,
+    /// Dialer-like: one RecordContact per `--record-every` Checks.
+    Mixed,
+    /// The unary baseline: an empty round trip.
+    Ping,
+    /// The streaming baseline.
+    PingStream,
+}
+
+impl Workload {
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Candial => "candial",
+            Workload::Check => "check",
+            Workload::Record => "record",
+            Workload::Mixed => "mixed",
+            Workload::Ping => "ping",
+            Workload::PingStream => "ping-stream",
+        }
+    }
+
+    /// The bare transport round trip this workload is measured against.
+    pub fn baseline(self) -> Workload {
+        match self {
+            Workload::Candial | Workload::PingStream => Workload::PingStream,
+            _ => Workload::Ping,
+        }
+    }
+
+    fn is_stream(self) -> bool {
+        matches!(self, Workload::Candial | Workload::PingStream)
+    }
+}
+
+/// What one caller or stream measured.
+struct Tally {
+    latencies: hdrhistogram::Histogram<u64>,
+    completed: u64,
+    errors: u64,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            latencies: histogram(),
+            completed: 0,
+            errors: 0,
+        }
+    }
+    fn record(&mut self, since: Instant, ok: bool) {
+        let us = since.elapsed().as_micros().clamp(1, 60_000_000) as u64;
+        self.latencies.record(us).expect("within bounds");
+        if ok {
+            self.completed += 1;
+        } else {
+            self.errors += 1;
+        }
+    }
+}
+
+fn dial(book: &Book, seq: u64) -> pb::DialRequest {
+    let (id, phone) = if book.consumers.is_empty() {
+        (String::from("bench-none"), String::from("+15550000000"))
+    } else {
+        book.consumers[fastrand::usize(..book.consumers.len())].clone()
+    };
+    pb::DialRequest {
+        request_id: seq.to_string(),
+        consumer_id: id,
+        channel: pb::Channel::Phone as i32,
+        phone,
+        mode: pb::Mode::Auto as i32,
+        workflow: true,
+        ..Default::default()
+    }
+}
+
+/// A run-unique event id prefix, so repeated runs against one server never collide.
+fn run_tag() -> String {
+    format!("{:x}", fastrand::u64(..))
+}
+
+fn contact(book: &Book, tag: &str, caller: usize, seq: u64) -> pb::ContactEvent {
+    let request = dial(book, seq);
+    pb::ContactEvent {
+        event_id: format!("bench-{tag}-{caller}-{seq}"),
+        consumer_id: request.consumer_id,
+        channel: pb::Channel::Phone as i32,
+        phone: request.phone,
+        result_code: 6, // busy: recorded, durable, and not counted, so the book stays the same
+        ..Default::default()
+    }
+}
+
+/// Runs `workload` for `duration`.
+pub async fn run(
+    workload: Workload,
+    options: &BenchOptions,
+    channels: &[Channel],
+    book: &Book,
+    duration: Duration,
+) -> Report {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let book = Arc::new(book.clone());
+    let tag = Arc::new(run_tag());
+    let callers = if workload.is_stream() {
+        options.streams
+    } else {
+        options.concurrency
+    };
+    let mut tasks = Vec::with_capacity(callers);
+    for caller in 0..callers.max(1) {
+        let client = DecisionsClient::new(channels[caller % channels.len()].clone());
+        let (book, tag) = (book.clone(), tag.clone());
+        let (window, record_every) = (options.window.max(1), options.record_every.max(1));
+        tasks.push(tokio::spawn(async move {
+            match workload {
+                Workload::Candial | Workload::PingStream => stream(workload, client, &book, window, deadline).await,
+                _ => unary(workload, client, &book, &tag, caller, record_every, deadline).await,
+            }
+        }));
+    }
+    let mut report = Report::empty(workload);
+    for task in tasks {
+        let tally = task.await.expect("a workload task");
+        report.latencies.add(&tally.latencies).expect("same bounds");
+        report.completed += tally.completed;
+        report.errors += tally.errors;
+    }
+    report.elapsed = started.elapsed();
+    report
+}
+
+async fn unary(
+    workload: Workload,
+    mut client: DecisionsClient<Channel>,
+    book: &Book,
+    tag: &str,
+    caller: usize,
+    record_every: usize,
+    deadline: Instant,
+) -> Tally {
+    let mut tally = Tally::new();
+    let mut seq = 0u64;
+    while Instant::now() < deadline {
+        seq += 1;
+        let t0 = Instant::now();
+        let ok = match workload {
+            Workload::Ping => client.ping(pb::PingRequest::default()).await.is_ok(),
+            Workload::Record => client.record_contact(contact(book, tag, caller, seq)).await.is_ok(),
+            Workload::Mixed if seq % record_every as u64 == 0 => {
+                client.record_contact(contact(book, tag, caller, seq)).await.is_ok()
+            }
+            _ => client.check(dial(book, seq)).await.is_ok(),
+        };
+        tally.record(t0, ok);
+    }
+    tally
+}
+
+/// One stream with `window` requests in flight.
+async fn stream(
+    workload: Workload,
+    mut client: DecisionsClient<Channel>,
+    book: &Book,
+    window: usize,
+    deadline: Instant,
+) -> Tally {
+    let mut tally = Tally::new();
+    let sent: Arc<Mutex<VecDeque<Instant>>> = Arc::default();
+    let permits = Arc::new(Semaphore::new(window));
+    macro_rules! drive {
+        ($request:expr, $call:ident) => {{
+            let (tx, rx) = mpsc::channel(window);
+            let (sender_sent, sender_permits) = (sent.clone(), permits.clone());
+            let book = book.clone();
+            let sender = tokio::spawn(async move {
+                let mut seq = 0u64;
+                while Instant::now() < deadline {
+                    let Ok(permit) = sender_permits.acquire().await else {
+                        break;
+                    };
+                    permit.forget();
+                    seq += 1;
+                    sender_sent.lock().expect("sent lock").push_back(Instant::now());
+                    #[allow(clippy::redundant_closure_call)]
+                    if tx.send(($request)(&book, seq)).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            match client.$call(ReceiverStream::new(rx)).await {
+                Ok(response) => {
+                    let mut answers = response.into_inner();
+                    loop {
+                        match answers.message().await {
+                            Ok(Some(_)) => {
+                                let t0 = sent
+                                    .lock()
+                                    .expect("sent lock")
+                                    .pop_front()
+                                    .expect("an answer follows a request");
+                                tally.record(t0, true);
+                                permits.add_permits(1);
+                            }
+                            Ok(None) => break,
+                            Err(_) => {
+                                tally.errors += 1;
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(_) => tally.errors += 1,
+            }
+            permits.close();
+            let _ = sender.await;
+        }};
+    }
+    match workload {
+        Workload::Candial => drive!(|book: &Book, seq| dial(book, seq), can_dial),
+        _ => drive!(|_: &Book, _| pb::PingRequest::default(), ping_stream),
+    }
+    tally
+}
