@@ -1,0 +1,85 @@
+//! Memory per consumer in the book, at 1,000,000 consumers: with no recent contacts, and
+//! with a month of history (30 calls each). Measured as the growth of the process's
+//! resident set (`/proc/self/statm`) while the book is filled through `Book::apply`, the
+//! path live writes and start-up take. Consumers come in pairs sharing a group, so every
+//! contact is also kept in its group's history.
+//!
+//! `cargo bench --bench memory` (Linux; prints, measures no time).
+
+use chrono::{DateTime, Duration, Utc};
+
+use predial::domain::{Channel, Consumer, Contact, Phone, PhoneNumber, Role};
+use predial::state::Book;
+use predial::store::{Applied, WriteOp};
+
+const CONSUMERS: usize = 1_000_000;
+const CALLS: usize = 30;
+
+fn resident_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("resident pages");
+    pages * 4096
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` and test discovery
+    }
+    let book = Book::default();
+    let reach = 33 * 86_400_000;
+    let before = resident_bytes();
+    for i in 0..CONSUMERS {
+        let consumer = Consumer {
+            id: format!("consumer-{i:08}"),
+            role: if i % 2 == 0 { Role::Debtor } else { Role::Cosigner },
+            group_id: Some(format!("group-{:08}", i / 2)),
+            state: Some("NY".into()),
+            country: Some("US".into()),
+            time_zone: Some(chrono_tz::America::New_York),
+            address_time_zone: None,
+            phones: vec![Phone {
+                number: PhoneNumber::from_u64(15_550_000_000 + i as u64),
+                time_zone: None,
+                sms_authorized_at: None,
+            }],
+            emails: vec![],
+            ssn_hash: None,
+        };
+        book.apply(&WriteOp::PutConsumer(consumer), &Applied::Done, reach);
+    }
+    let profiles = resident_bytes() - before;
+    println!(
+        "{CONSUMERS} consumers, no contacts: {:.0} bytes per consumer ({} MiB)",
+        profiles as f64 / CONSUMERS as f64,
+        profiles >> 20
+    );
+    let now: DateTime<Utc> = "2026-06-30T15:00:00Z".parse().unwrap();
+    for i in 0..CONSUMERS {
+        for k in 0..CALLS {
+            let contact = Contact {
+                event_id: String::new(),
+                consumer_id: format!("consumer-{i:08}"),
+                channel: Channel::Phone,
+                phone: Some(PhoneNumber::from_u64(15_550_000_000 + i as u64)),
+                email: None,
+                result_code: 1,
+                occurred_at: now - Duration::days(k as i64),
+                operator_id: String::new(),
+                caller_id: None,
+                template: String::new(),
+                inbound: false,
+            };
+            book.apply(&WriteOp::RecordContact(contact), &Applied::Done, reach);
+        }
+    }
+    let total = resident_bytes() - before;
+    println!(
+        "{CONSUMERS} consumers with {CALLS} calls each (a month): {:.0} bytes per consumer ({} MiB)",
+        total as f64 / CONSUMERS as f64,
+        total >> 20
+    );
+}
