@@ -1,7 +1,7 @@
 //! Starting, serving and stopping — in one place.
 //!
 //! [`run`] opens the store and rebuilds memory, binds, logs `listening on <addr>`, serves
-//! every service, and on SIGTERM or Ctrl-C stops accepting, ends open `CanDial` streams
+//! every service (with grpc.health.v1 and server reflection), and on SIGTERM or Ctrl-C stops accepting, ends open `CanDial` streams
 //! after the decision in hand, waits up to the drain time for in-flight calls, and flushes
 //! the store before returning.
 
@@ -21,6 +21,15 @@ use crate::proto::v1::{
     programs_server::ProgramsServer, rules_server::RulesServer,
 };
 use crate::state::{Engine, EngineError, EngineOptions};
+
+/// The services of the contract, by their full names.
+const SERVICES: [&str; 5] = [
+    "predial.v1.Decisions",
+    "predial.v1.Accounts",
+    "predial.v1.Rules",
+    "predial.v1.Programs",
+    "predial.v1.Compliance",
+];
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -50,6 +59,8 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
     #[error("start-up was interrupted: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("the reflection service cannot read the contract: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
 }
 
 /// Serves until SIGTERM or Ctrl-C.
@@ -102,8 +113,32 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
     })?;
     tracing::info!(data = %options.data.display(), rule_set_version = engine.rules().version, "listening on {addr}");
 
+    // grpc.health.v1 answers SERVING for each service (and "") while the server runs, and
+    // NOT_SERVING once shutdown begins; reflection lets generic gRPC tools list and call
+    // the API.
+    let (health, health_service) = tonic_health::server::health_reporter();
+    for name in SERVICES {
+        health
+            .set_service_status(name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::v1::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let stopping = stop.clone();
+    tokio::spawn(async move {
+        stopping.cancelled().await;
+        for name in SERVICES.iter().chain([&""]) {
+            health
+                .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+    });
+
     let server = Server::builder()
         .tcp_nodelay(true)
+        .add_service(health_service)
+        .add_service(reflection)
         .add_service(DecisionsServer::new(DecisionsService::new(
             engine.clone(),
             stop.clone(),
