@@ -65,14 +65,23 @@ fn invalid_request(r: &pb::DialRequest, e: FieldError) -> Status {
 
 /// One decision, as every decision RPC answers it: a PROMPT comes with its token.
 pub(crate) async fn check(engine: &Engine, r: &pb::DialRequest) -> Result<pb::DialDecision, Status> {
-    let (consumer_id, request, caller_id) = dial_request(r).map_err(|e| invalid_request(r, e))?;
+    let parsed = dial_request(r).map_err(|e| invalid_request(r, e))?;
+    answer(engine, &r.request_id, parsed).await
+}
+
+/// Decides an already-read request.
+async fn answer(
+    engine: &Engine,
+    request_id: &str,
+    (consumer_id, request, caller_id): (&str, DialContext<'_>, Option<PhoneNumber>),
+) -> Result<pb::DialDecision, Status> {
     let checked = engine
         .check(consumer_id, &request, caller_id)
         .await
         .map_err(engine_error)?;
     Ok(decision_to(
         &checked.decision,
-        &r.request_id,
+        request_id,
         checked.prompt_token.unwrap_or_default(),
     ))
 }
@@ -82,10 +91,11 @@ impl Decisions for DecisionsService {
     type CanDialStream = BoxStream<pb::DialDecision>;
     type PingStreamStream = BoxStream<pb::PingResponse>;
 
-    /// One decision per request, in order. Decisions are synchronous and in memory, so the
-    /// answer stream is the request stream mapped: no task, no queue, and back-pressure
-    /// is HTTP/2's own flow control. A malformed request ends the stream with
-    /// INVALID_ARGUMENT naming the field and its request_id.
+    /// One decision per request, in order. The answer stream is the request stream mapped
+    /// one by one (`then`): no task, no queue, and back-pressure is HTTP/2's own flow
+    /// control. A machine's decision is in memory and ready at once; only a PROMPT or an
+    /// exempt operator's ALLOW waits for its audit note to be durable. A malformed request
+    /// ends the stream with INVALID_ARGUMENT naming the field and its request_id.
     async fn can_dial(
         &self,
         request: Request<Streaming<pb::DialRequest>>,
@@ -110,13 +120,15 @@ impl Decisions for DecisionsService {
         request: Request<pb::CheckBatchRequest>,
     ) -> Result<Response<pb::CheckBatchResponse>, Status> {
         let requests = &request.get_ref().requests;
-        // Validate the whole batch first: a bad request rejects the batch, naming its index.
-        for (i, r) in requests.iter().enumerate() {
-            dial_request(r).map_err(|e| invalid(e.within(&format!("requests[{i}]"))))?;
-        }
+        // Read the whole batch first: a bad request rejects the batch, naming its index.
+        let parsed = requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| dial_request(r).map_err(|e| invalid(e.within(&format!("requests[{i}]")))))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut decisions = Vec::with_capacity(requests.len());
-        for r in requests {
-            decisions.push(check(&self.engine, r).await?);
+        for (r, parsed) in requests.iter().zip(parsed) {
+            decisions.push(answer(&self.engine, &r.request_id, parsed).await?);
         }
         Ok(Response::new(pb::CheckBatchResponse { decisions }))
     }

@@ -17,12 +17,6 @@ pub struct Exclusions {
     pub user_excluded: Vec<PhoneNumber>,
 }
 
-impl Exclusions {
-    pub fn is_empty(&self) -> bool {
-        *self == Exclusions::default()
-    }
-}
-
 /// What a request looks like to the exclusion rules.
 #[derive(Debug, Clone, Copy)]
 pub struct Contacting {

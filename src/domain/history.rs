@@ -130,11 +130,6 @@ impl History {
     pub fn is_empty(&self) -> bool {
         self.recs.is_empty()
     }
-
-    /// Bytes of heap this history holds.
-    pub fn heap_bytes(&self) -> usize {
-        self.recs.capacity() * std::mem::size_of::<ContactRec>()
-    }
 }
 
 #[cfg(test)]

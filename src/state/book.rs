@@ -62,6 +62,21 @@ pub struct Snapshot {
     pub members: Vec<Arc<str>>,
 }
 
+impl Snapshot {
+    /// The subject of a decision over the given histories (from the store).
+    pub fn subject<'a>(&'a self, own: &'a History, group: Option<&'a History>) -> Subject<'a> {
+        Subject {
+            profile: &self.profile,
+            exclusions: &self.exclusions,
+            opted_out: self.opted_out,
+            own,
+            group,
+            callback_active: self.callback_active,
+            do_not_call: self.do_not_call,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Book {
     consumers: DashMap<Arc<str>, Entry>,
@@ -182,14 +197,6 @@ impl Book {
             flags,
             numbers,
         })
-    }
-
-    pub fn len(&self) -> usize {
-        self.consumers.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.consumers.is_empty()
     }
 
     /// Applies a durable write to memory, keeping `reach_ms` of contacts before each

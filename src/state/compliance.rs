@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::book::Lookup;
 use super::engine::{Engine, EngineError};
 use crate::domain::calendar::{template_matches, validation_end_date};
-use crate::domain::decision::{Request, Subject, tightest_tally};
+use crate::domain::decision::{Request, tightest_tally};
 use crate::domain::time::local_date;
 use crate::domain::{Channel, Contact, Mode, PhoneNumber, ReasonCode, Verdict};
 
@@ -155,15 +155,7 @@ impl Engine {
                     }
                     None => None,
                 };
-                let subject = Subject {
-                    profile: &snapshot.profile,
-                    exclusions: &snapshot.exclusions,
-                    opted_out: false,
-                    own: &own,
-                    group: group.as_ref(),
-                    callback_active: false,
-                    do_not_call: false,
-                };
+                let subject = snapshot.subject(&own, group.as_ref());
                 let rules = self.inner.rules.current();
                 let (tally, _) = tightest_tally(&rules, &subject, Channel::Phone, as_of);
                 let count = if kind == ComplianceKind::Attempts {

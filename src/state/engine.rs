@@ -231,16 +231,7 @@ impl Engine {
             Some(_) => Some(full_history(&*self.inner.store, s.members.iter().map(|m| &**m))?),
             None => None,
         };
-        let subject = Subject {
-            profile: &s.profile,
-            exclusions: &s.exclusions,
-            opted_out: s.opted_out,
-            own: &own,
-            group: group.as_ref(),
-            callback_active: s.callback_active,
-            do_not_call: s.do_not_call,
-        };
-        Ok(f(Some(&subject)))
+        Ok(f(Some(&s.subject(&own, group.as_ref()))))
     }
 
     /// Commits one job and waits until it is durable and in memory.
@@ -307,11 +298,6 @@ impl Engine {
     /// Stops taking writes, commits what is queued, flushes the store.
     pub fn shutdown(&self) -> Result<(), EngineError> {
         Ok(self.inner.commits.shutdown()?)
-    }
-
-    /// How many consumer ids memory holds.
-    pub fn consumer_count(&self) -> usize {
-        self.inner.book.len()
     }
 }
 
