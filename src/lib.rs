@@ -17,12 +17,16 @@
 //! - [`server`]: starting, serving and shutting down, in one place.
 //! - [`proto`]: the code generated from `proto/`, and the conversions to and from it.
 //! - [`bench`]: `predial bench`, the load generator.
+//! - [`config`]: the `serve` settings: flags, environment, TOML file.
+//! - [`metrics`]: Prometheus counters and histograms, and the `/metrics` endpoint.
 //!
 //! The binary (`src/main.rs`) is the `predial` command line: `predial serve`.
 
 pub mod api;
 pub mod bench;
+pub mod config;
 pub mod domain;
+pub mod metrics;
 pub mod proto;
 pub mod server;
 pub mod state;

@@ -1,15 +1,15 @@
-//! The `predial` command line: `predial serve`.
+//! The `predial` command line: `serve`, `bench`, `holidays`, `hash-token`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use serde::Deserialize;
 
+use predial::api::auth::hash_token;
 use predial::bench::{self, BenchOptions, Workload};
-use predial::server::{ServeOptions, run};
+use predial::config::{LogFormat, ServeArgs};
+use predial::server::run;
 
 #[derive(Parser)]
 #[command(name = "predial", version, about = "A gRPC pre-dial decision server")]
@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the gRPC API on the embedded store.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load-test a server (or one started on a temporary store) and print throughput and
     /// latency percentiles.
     Bench(BenchArgs),
@@ -31,29 +31,13 @@ enum Command {
         #[arg(long)]
         year: i32,
     },
-}
-
-#[derive(clap::Args)]
-struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (the log line names it).
-    #[arg(long)]
-    listen: Option<SocketAddr>,
-    /// Directory of the embedded store (created when missing).
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// A rule set (JSON) to make active at start; with none and an empty store, the
-    /// shipped Regulation F preset.
-    #[arg(long)]
-    rules: Option<PathBuf>,
-    /// A TOML file with any of these settings; flags given on the command line win.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Seconds shutdown waits for open calls before closing them.
-    #[arg(long)]
-    drain_seconds: Option<u64>,
-    /// Seconds a click-to-dial prompt token can be answered (default 300).
-    #[arg(long)]
-    prompt_ttl_seconds: Option<u64>,
+    /// Print the SHA-256 of a bearer token, as the config stores it: of TOKEN, of one line
+    /// on stdin, or of a new random token (--generate, printed too).
+    HashToken {
+        token: Option<String>,
+        #[arg(long, conflicts_with = "token")]
+        generate: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -92,53 +76,34 @@ struct BenchArgs {
     connections: usize,
 }
 
-/// The `--config` file: the same settings as the flags.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct ConfigFile {
-    listen: Option<SocketAddr>,
-    data: Option<PathBuf>,
-    rules: Option<PathBuf>,
-    drain_seconds: Option<u64>,
-    prompt_ttl_seconds: Option<u64>,
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), as text or JSON lines.
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
-fn read_config(path: &Path) -> Result<ConfigFile, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    toml::from_str(&text).map_err(|e| format!("{} is not a valid config: {e}", path.display()))
-}
-
-fn serve_options(args: ServeArgs) -> Result<ServeOptions, String> {
-    let file = match &args.config {
-        Some(path) => read_config(path)?,
-        None => ConfigFile::default(),
-    };
-    Ok(ServeOptions {
-        listen: args
-            .listen
-            .or(file.listen)
-            .unwrap_or_else(|| "127.0.0.1:50051".parse().expect("a valid default")),
-        data: args
-            .data
-            .or(file.data)
-            .unwrap_or_else(|| PathBuf::from("./predial-data")),
-        rules: args.rules.or(file.rules),
-        drain: Duration::from_secs(args.drain_seconds.or(file.drain_seconds).unwrap_or(10)),
-        prompt_ttl: Duration::from_secs(args.prompt_ttl_seconds.or(file.prompt_ttl_seconds).unwrap_or(300)),
-    })
+/// A new random token: 32 bytes from the OS, hex.
+fn generate_token() -> String {
+    let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    a.as_bytes()
+        .iter()
+        .chain(b.as_bytes())
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     match cli.command {
         Command::Bench(args) => {
+            init_logging(LogFormat::Text);
             let options = BenchOptions {
                 workload: args.workload,
                 streams: args.streams,
@@ -178,9 +143,32 @@ fn main() -> ExitCode {
             println!("{}", serde_json::to_string(&days).expect("strings serialise"));
             ExitCode::SUCCESS
         }
+        Command::HashToken { token, generate } => {
+            let token = match (token, generate) {
+                (Some(t), _) => t,
+                (None, true) => {
+                    let t = generate_token();
+                    println!("token:  {t}");
+                    t
+                }
+                (None, false) => {
+                    let mut line = String::new();
+                    if std::io::stdin().read_line(&mut line).is_err() || line.trim().is_empty() {
+                        eprintln!("predial hash-token: give a token, one line on stdin, or --generate");
+                        return ExitCode::from(2);
+                    }
+                    line.trim().to_string()
+                }
+            };
+            println!("sha256: {}", hash_token(&token));
+            ExitCode::SUCCESS
+        }
         Command::Serve(args) => {
-            let options = match serve_options(args) {
-                Ok(o) => o,
+            let options = match args.resolve() {
+                Ok(resolved) => {
+                    init_logging(resolved.log_format);
+                    resolved.serve
+                }
                 Err(e) => {
                     eprintln!("predial: {e}");
                     return ExitCode::from(2);

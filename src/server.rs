@@ -12,9 +12,10 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Server;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
-use crate::api::{AccountsService, ComplianceService, DecisionsService, ProgramsService, RulesService};
+use crate::api::auth::{TokenEntry, Tokens};
+use crate::api::{AccountsService, ComplianceService, DecisionsService, Gate, ProgramsService, RulesService};
 use crate::domain::{FieldErrors, RuleSetDraft};
 use crate::proto::v1::{
     accounts_server::AccountsServer, compliance_server::ComplianceServer, decisions_server::DecisionsServer,
@@ -43,7 +44,67 @@ pub struct ServeOptions {
     pub drain: Duration,
     /// How long a click-to-dial prompt token can be answered.
     pub prompt_ttl: Duration,
+    /// Listen beyond loopback with no authentication.
+    pub insecure: bool,
+    /// Bearer tokens; none: every caller is admitted.
+    pub tokens: Vec<TokenEntry>,
+    pub tls: Option<TlsFiles>,
+    /// Where to serve `/metrics`; none: not served.
+    pub metrics_listen: Option<SocketAddr>,
+    pub limits: Limits,
 }
+
+impl ServeOptions {
+    /// Loopback, the embedded store under `data`, the preset rules, no auth, default limits.
+    pub fn local(listen: SocketAddr, data: PathBuf) -> ServeOptions {
+        ServeOptions {
+            listen,
+            data,
+            rules: None,
+            drain: Duration::from_secs(10),
+            prompt_ttl: Duration::from_secs(300),
+            insecure: false,
+            tokens: Vec::new(),
+            tls: None,
+            metrics_listen: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// PEM files for TLS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Present: clients must show a certificate signed by this CA (mutual TLS).
+    pub client_ca: Option<PathBuf>,
+}
+
+/// What one server takes on before it sheds.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_concurrent_calls: usize,
+    pub max_open_streams: usize,
+    pub max_message_bytes: usize,
+    /// The longest a unary call may run, whatever the client's deadline.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_concurrent_calls: 4096,
+            max_open_streams: 1024,
+            max_message_bytes: 4 << 20,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Each stream's HTTP/2 receive window: what a client can have sent and we not yet read.
+const STREAM_WINDOW: u32 = 1 << 20;
+const CONNECTION_WINDOW: u32 = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -61,6 +122,30 @@ pub enum ServeError {
     Join(#[from] tokio::task::JoinError),
     #[error("the reflection service cannot read the contract: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error(
+        "refusing to listen on {addr} with no authentication: configure tokens or client certificates \
+         (see README, \"Running in production\"), or pass --insecure"
+    )]
+    Unprotected { addr: SocketAddr },
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot read {path}: {source}")]
+    TlsFile { path: PathBuf, source: std::io::Error },
+}
+
+/// Reads the PEM files into tonic's TLS settings.
+fn tls_config(files: &TlsFiles) -> Result<ServerTlsConfig, ServeError> {
+    let read = |path: &PathBuf| {
+        std::fs::read(path).map_err(|source| ServeError::TlsFile {
+            path: path.clone(),
+            source,
+        })
+    };
+    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(read(&files.cert)?, read(&files.key)?));
+    if let Some(ca) = &files.client_ca {
+        config = config.client_ca_root(Certificate::from_pem(read(ca)?));
+    }
+    Ok(config)
 }
 
 /// Serves until SIGTERM or Ctrl-C.
@@ -77,6 +162,15 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
 
 /// Serves until `stop` is cancelled.
 pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Result<(), ServeError> {
+    let tokens = Tokens::new(&options.tokens).map_err(ServeError::Config)?;
+    let mutual_tls = options.tls.as_ref().is_some_and(|t| t.client_ca.is_some());
+    if !options.listen.ip().is_loopback() && tokens.is_empty() && !mutual_tls && !options.insecure {
+        return Err(ServeError::Unprotected { addr: options.listen });
+    }
+    if !options.listen.ip().is_loopback() && !tokens.is_empty() && options.tls.is_none() {
+        tracing::warn!("bearer tokens are configured without TLS: they cross the network in clear text");
+    }
+    let tls = options.tls.as_ref().map(tls_config).transpose()?;
     let rules = match &options.rules {
         None => None,
         Some(path) => {
@@ -111,7 +205,33 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
         addr: options.listen,
         source,
     })?;
-    tracing::info!(data = %options.data.display(), rule_set_version = engine.rules().version, "listening on {addr}");
+    if let Some(metrics_addr) = options.metrics_listen {
+        let listener = crate::metrics::bind(metrics_addr)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: metrics_addr,
+                source,
+            })?;
+        let bound = listener.local_addr().map_err(|source| ServeError::Bind {
+            addr: metrics_addr,
+            source,
+        })?;
+        tracing::info!("metrics on http://{bound}/metrics");
+        let stopping = stop.clone().cancelled_owned();
+        tokio::spawn(async move {
+            if let Err(e) = crate::metrics::serve(listener, stopping).await {
+                tracing::error!(error = %e, "the metrics endpoint stopped");
+            }
+        });
+    }
+    tracing::info!(
+        data = %options.data.display(),
+        rule_set_version = engine.rules().version,
+        tls = tls.is_some(),
+        mutual_tls,
+        tokens = options.tokens.len(),
+        "listening on {addr}"
+    );
 
     // grpc.health.v1 answers SERVING for each service (and "") while the server runs, and
     // NOT_SERVING once shutdown begins; reflection lets generic gRPC tools list and call
@@ -135,18 +255,51 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
         }
     });
 
-    let server = Server::builder()
+    let limits = options.limits;
+    let size = limits.max_message_bytes;
+    let mut builder = Server::builder()
         .tcp_nodelay(true)
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .timeout(limits.request_timeout);
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
+        .layer(Gate::new(tokens, limits.max_concurrent_calls))
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(DecisionsServer::new(DecisionsService::new(
-            engine.clone(),
-            stop.clone(),
-        )))
-        .add_service(AccountsServer::new(AccountsService::new(engine.clone())))
-        .add_service(RulesServer::new(RulesService::new(engine.clone())))
-        .add_service(ProgramsServer::new(ProgramsService::new(engine.clone())))
-        .add_service(ComplianceServer::new(ComplianceService::new(engine.clone())))
+        .add_service(
+            DecisionsServer::new(DecisionsService::new(
+                engine.clone(),
+                stop.clone(),
+                limits.max_open_streams,
+            ))
+            .max_decoding_message_size(size)
+            .max_encoding_message_size(size),
+        )
+        .add_service(
+            AccountsServer::new(AccountsService::new(engine.clone()))
+                .max_decoding_message_size(size)
+                .max_encoding_message_size(size),
+        )
+        .add_service(
+            RulesServer::new(RulesService::new(engine.clone()))
+                .max_decoding_message_size(size)
+                .max_encoding_message_size(size),
+        )
+        .add_service(
+            ProgramsServer::new(ProgramsService::new(engine.clone()))
+                .max_decoding_message_size(size)
+                .max_encoding_message_size(size),
+        )
+        .add_service(
+            ComplianceServer::new(ComplianceService::new(engine.clone()))
+                .max_decoding_message_size(size)
+                .max_encoding_message_size(size),
+        )
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop.clone().cancelled_owned());
     let mut serving = tokio::spawn(server);
 

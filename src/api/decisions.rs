@@ -1,10 +1,13 @@
 //! `predial.v1.Decisions`: the hot path.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -12,6 +15,7 @@ use super::{engine_error, invalid};
 use crate::domain::consumer::validate_id;
 use crate::domain::decision::Request as DialContext;
 use crate::domain::{Channel, FieldError, Mode, PhoneNumber};
+use crate::metrics::{Metrics, OpenStream, metrics};
 use crate::proto::convert::{
     WireEnum, contact_from, decision_to, enum_field, opt_phone, opt_timestamp_from, required_enum, timestamp_to,
 };
@@ -22,12 +26,74 @@ pub struct DecisionsService {
     engine: Engine,
     /// Cancelled at shutdown: open streams end after the decision in hand.
     stop: CancellationToken,
+    /// One permit per open stream: past `max_open_streams`, a new stream is refused.
+    streams: Arc<Semaphore>,
+    max_streams: usize,
 }
 
 impl DecisionsService {
-    pub fn new(engine: Engine, stop: CancellationToken) -> Self {
-        Self { engine, stop }
+    pub fn new(engine: Engine, stop: CancellationToken, max_open_streams: usize) -> Self {
+        let max_streams = max_open_streams.clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            engine,
+            stop,
+            streams: Arc::new(Semaphore::new(max_streams)),
+            max_streams,
+        }
     }
+
+    /// Holds a stream's place among the open streams (and in the gauge) while it lives.
+    fn open_stream(&self, path: &str) -> Result<(tokio::sync::OwnedSemaphorePermit, OpenStream), Status> {
+        match self.streams.clone().try_acquire_owned() {
+            Ok(permit) => Ok((permit, OpenStream::open())),
+            Err(_) => {
+                metrics().rejected(path, tonic::Code::ResourceExhausted);
+                Err(Status::resource_exhausted(format!(
+                    "{} streams are open, the limit (max_open_streams); retry shortly",
+                    self.max_streams
+                )))
+            }
+        }
+    }
+}
+
+const CAN_DIAL: &str = "/predial.v1.Decisions/CanDial";
+
+/// The client's deadline, from the `grpc-timeout` header ("100m", "5S", …), if any.
+pub(crate) fn grpc_timeout(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
+    let value = metadata.get("grpc-timeout")?.to_str().ok()?;
+    if value.len() < 2 || value.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = value.split_at(value.len() - 1);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.checked_mul(3600)?),
+        "M" => Duration::from_secs(n.checked_mul(60)?),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Ends `answers` when `deadline` passes, with DEADLINE_EXCEEDED as its last item.
+fn with_deadline<T: Send + 'static>(
+    answers: impl Stream<Item = Result<T, Status>> + Send + 'static,
+    deadline: Duration,
+) -> BoxStream<T> {
+    let until = tokio::time::Instant::now() + deadline;
+    let expired = move || tokio::time::Instant::now() >= until;
+    let last = futures_util::stream::once(async move {
+        expired().then(|| {
+            Err(Status::deadline_exceeded(format!(
+                "the stream's deadline ({deadline:?}) passed"
+            )))
+        })
+    })
+    .filter_map(std::future::ready);
+    Box::pin(answers.take_until(tokio::time::sleep_until(until)).chain(last))
 }
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -79,6 +145,10 @@ async fn answer(
         .check(consumer_id, &request, caller_id)
         .await
         .map_err(engine_error)?;
+    metrics().decision(
+        checked.decision.verdict,
+        checked.decision.reasons.iter().map(|r| r.code),
+    );
     Ok(decision_to(
         &checked.decision,
         request_id,
@@ -96,19 +166,34 @@ impl Decisions for DecisionsService {
     /// control. A machine's decision is in memory and ready at once; only a PROMPT or an
     /// exempt operator's ALLOW waits for its audit note to be durable. A malformed request
     /// ends the stream with INVALID_ARGUMENT naming the field and its request_id.
+    ///
+    /// Past `max_open_streams` open streams a new one is refused with RESOURCE_EXHAUSTED;
+    /// a client's `grpc-timeout` ends the stream with DEADLINE_EXCEEDED when it passes.
     async fn can_dial(
         &self,
         request: Request<Streaming<pb::DialRequest>>,
     ) -> Result<Response<Self::CanDialStream>, Status> {
+        let held = self.open_stream(CAN_DIAL)?;
+        let deadline = grpc_timeout(request.metadata());
         let engine = self.engine.clone();
+        let method = Metrics::method_index(CAN_DIAL);
         let answers = request
             .into_inner()
             .then(move |r| {
+                let _held = &held;
                 let engine = engine.clone();
-                async move { check(&engine, &r?).await }
+                async move {
+                    let started = Instant::now();
+                    let answer = check(&engine, &r?).await;
+                    metrics().rpc(method, started.elapsed());
+                    answer
+                }
             })
             .take_until(self.stop.clone().cancelled_owned());
-        Ok(Response::new(Box::pin(answers)))
+        Ok(Response::new(match deadline {
+            Some(deadline) => with_deadline(answers, deadline),
+            None => Box::pin(answers),
+        }))
     }
 
     async fn check(&self, request: Request<pb::DialRequest>) -> Result<Response<pb::DialDecision>, Status> {
@@ -200,9 +285,40 @@ impl Decisions for DecisionsService {
         &self,
         request: Request<Streaming<pb::PingRequest>>,
     ) -> Result<Response<Self::PingStreamStream>, Status> {
-        let answers = request
-            .into_inner()
-            .map(|r| r.map(|p| pb::PingResponse { payload: p.payload }));
+        let held = self.open_stream("/predial.v1.Decisions/PingStream")?;
+        let answers = request.into_inner().map(move |r| {
+            let _held = &held;
+            r.map(|p| pb::PingResponse { payload: p.payload })
+        });
         Ok(Response::new(Box::pin(answers)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeout(value: &str) -> Option<Duration> {
+        let mut m = tonic::metadata::MetadataMap::new();
+        m.insert("grpc-timeout", value.parse().unwrap());
+        grpc_timeout(&m)
+    }
+
+    #[test]
+    fn grpc_timeout_headers_are_read_in_every_unit() {
+        assert_eq!(timeout("2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(timeout("3M"), Some(Duration::from_secs(180)));
+        assert_eq!(timeout("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(timeout("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(timeout("7u"), Some(Duration::from_micros(7)));
+        assert_eq!(timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
+    }
+
+    #[test]
+    fn a_malformed_grpc_timeout_is_ignored() {
+        for bad in ["", "S", "5", "5s", "123456789S", "-1S", "1.5S"] {
+            assert_eq!(timeout(bad), None, "{bad:?}");
+        }
+        assert_eq!(grpc_timeout(&tonic::metadata::MetadataMap::new()), None);
     }
 }

@@ -3,16 +3,21 @@
 //! Nothing here decides anything. Every inbound message is converted by
 //! [`crate::proto::convert`], which names the first bad field; that becomes
 //! INVALID_ARGUMENT before the engine is touched, so bad input changes nothing.
+//! Before any service, every call passes the [`Gate`]: tokens and roles ([`auth`]),
+//! load shedding and timing.
 
 mod accounts;
+pub mod auth;
 mod compliance;
 mod decisions;
+mod gate;
 mod programs;
 mod rules;
 
 pub use accounts::AccountsService;
 pub use compliance::ComplianceService;
 pub use decisions::DecisionsService;
+pub use gate::Gate;
 pub use programs::ProgramsService;
 pub use rules::RulesService;
 

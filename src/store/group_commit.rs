@@ -98,7 +98,10 @@ fn commit_loop(store: &dyn Store, applier: &dyn Fn(&WriteOp, &Applied), rx: mpsc
             }
         }
         let (ops, replies): (Vec<Vec<WriteOp>>, Vec<Reply>) = jobs.into_iter().map(|j| (j.ops, j.reply)).unzip();
-        match store.commit(&ops) {
+        let started = std::time::Instant::now();
+        let committed = store.commit(&ops);
+        crate::metrics::metrics().flushed(ops.len(), started.elapsed());
+        match committed {
             Ok(outcomes) => {
                 for ((ops, reply), outcome) in ops.iter().zip(replies).zip(outcomes) {
                     if let Ok(applied) = &outcome {

@@ -28,10 +28,19 @@ pub struct Server {
 impl Server {
     /// Starts `predial serve` on `data` with extra arguments, waiting for "listening on".
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_predial"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
+        Server::start_env(data, extra, &[])
+    }
+
+    /// Starts `predial serve` with extra arguments and environment variables.
+    pub fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_predial"));
+        command.args(["serve", "--data"]).arg(data);
+        if !extra.contains(&"--listen") && !env.iter().any(|(k, _)| *k == "PREDIAL_LISTEN") {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
+        let mut child = command
             .args(extra)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -74,7 +83,7 @@ impl Server {
         Server::start_with(data, &[])
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 

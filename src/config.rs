@@ -1,0 +1,277 @@
+//! The settings of `predial serve`: command-line flags, environment variables and a TOML
+//! file, in that order of precedence, then the defaults.
+//!
+//! Every setting has all three forms: `--max-open-streams 64`, `PREDIAL_MAX_OPEN_STREAMS=64`
+//! and `max_open_streams = 64` in the `--config` file (`PREDIAL_CONFIG` names the file).
+//! Tokens are a list: repeat `--token`, separate `PREDIAL_TOKENS` with commas, or write
+//! `[[tokens]]` tables; each source replaces, not extends, the one below it.
+//! `predial.example.toml` at the repository root shows every key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::api::auth::TokenEntry;
+use crate::server::{Limits, ServeOptions, TlsFiles};
+
+/// How log lines are written (to stderr). The level filter is `RUST_LOG` (default `info`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the log line names it).
+    #[arg(long, env = "PREDIAL_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory of the embedded store (created when missing).
+    #[arg(long, env = "PREDIAL_DATA")]
+    pub data: Option<PathBuf>,
+    /// A rule set (JSON) to make active at start; with none and an empty store, the
+    /// shipped Regulation F preset.
+    #[arg(long, env = "PREDIAL_RULES")]
+    pub rules: Option<PathBuf>,
+    /// A TOML file with any of these settings; flags and environment variables win.
+    #[arg(long, env = "PREDIAL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Seconds shutdown waits for open calls before closing them (default 10).
+    #[arg(long, env = "PREDIAL_DRAIN_SECONDS")]
+    pub drain_seconds: Option<u64>,
+    /// Seconds a click-to-dial prompt token can be answered (default 300).
+    #[arg(long, env = "PREDIAL_PROMPT_TTL_SECONDS")]
+    pub prompt_ttl_seconds: Option<u64>,
+    /// Allow listening beyond loopback with no tokens and no client certificates.
+    #[arg(long, env = "PREDIAL_INSECURE")]
+    pub insecure: bool,
+    /// A bearer token: `role:sha256` or `name:role:sha256` (see `predial hash-token`).
+    #[arg(long = "token", env = "PREDIAL_TOKENS", value_delimiter = ',')]
+    pub tokens: Vec<TokenEntry>,
+    /// Server certificate chain (PEM); with --tls-key, serve TLS.
+    #[arg(long, env = "PREDIAL_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    #[arg(long, env = "PREDIAL_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificate(s) (PEM) clients must present a certificate from: mutual TLS.
+    #[arg(long, env = "PREDIAL_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://<addr>/metrics.
+    #[arg(long, env = "PREDIAL_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log lines as text or JSON.
+    #[arg(long, value_enum, env = "PREDIAL_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Calls answered at once before more are refused with RESOURCE_EXHAUSTED (default 4096).
+    #[arg(long, env = "PREDIAL_MAX_CONCURRENT_CALLS")]
+    pub max_concurrent_calls: Option<usize>,
+    /// Open CanDial/PingStream streams before more are refused (default 1024).
+    #[arg(long, env = "PREDIAL_MAX_OPEN_STREAMS")]
+    pub max_open_streams: Option<usize>,
+    /// The largest message accepted, in bytes (default 4 MiB).
+    #[arg(long, env = "PREDIAL_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// The longest a unary call may take, whatever deadline the client sets (default 30).
+    #[arg(long, env = "PREDIAL_REQUEST_TIMEOUT_SECONDS")]
+    pub request_timeout_seconds: Option<u64>,
+}
+
+/// The `--config` file: the same settings as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigFile {
+    listen: Option<SocketAddr>,
+    data: Option<PathBuf>,
+    rules: Option<PathBuf>,
+    drain_seconds: Option<u64>,
+    prompt_ttl_seconds: Option<u64>,
+    insecure: Option<bool>,
+    tokens: Option<Vec<TokenEntry>>,
+    tls: Option<TlsSection>,
+    metrics_listen: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
+    max_concurrent_calls: Option<usize>,
+    max_open_streams: Option<usize>,
+    max_message_bytes: Option<usize>,
+    request_timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct TlsSection {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    pub fn read(path: &Path) -> Result<ConfigFile, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        ConfigFile::parse(&text).map_err(|e| format!("{} is not a valid config: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<ConfigFile, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Everything `serve` needs, resolved.
+#[derive(Debug)]
+pub struct Resolved {
+    pub serve: ServeOptions,
+    pub log_format: LogFormat,
+}
+
+impl ServeArgs {
+    /// Reads the `--config` file (if any) and lays the flags and environment over it.
+    pub fn resolve(self) -> Result<Resolved, String> {
+        let file = match &self.config {
+            Some(path) => ConfigFile::read(path)?,
+            None => ConfigFile::default(),
+        };
+        self.over(file)
+    }
+
+    /// The flags (and environment, which clap has already read into them) over `file`.
+    pub fn over(self, file: ConfigFile) -> Result<Resolved, String> {
+        let tls_file = file.tls.unwrap_or_default();
+        let cert = self.tls_cert.or(tls_file.cert);
+        let key = self.tls_key.or(tls_file.key);
+        let client_ca = self.tls_client_ca.or(tls_file.client_ca);
+        let tls = match (cert, key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key, client_ca }),
+            (None, None) if client_ca.is_none() => None,
+            (None, None) => return Err("tls client_ca needs a server cert and key too".into()),
+            (Some(_), None) => return Err("tls cert is set but tls key is not".into()),
+            (None, Some(_)) => return Err("tls key is set but tls cert is not".into()),
+        };
+        let tokens = if self.tokens.is_empty() {
+            file.tokens.unwrap_or_default()
+        } else {
+            self.tokens
+        };
+        let positive = |value: Option<usize>, name: &str, default: usize| match value {
+            Some(0) => Err(format!("{name} must be at least 1")),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        };
+        let limits = Limits {
+            max_concurrent_calls: positive(
+                self.max_concurrent_calls.or(file.max_concurrent_calls),
+                "max_concurrent_calls",
+                4096,
+            )?,
+            max_open_streams: positive(
+                self.max_open_streams.or(file.max_open_streams),
+                "max_open_streams",
+                1024,
+            )?,
+            max_message_bytes: positive(
+                self.max_message_bytes.or(file.max_message_bytes),
+                "max_message_bytes",
+                4 << 20,
+            )?,
+            request_timeout: Duration::from_secs(positive(
+                self.request_timeout_seconds
+                    .or(file.request_timeout_seconds)
+                    .map(|s| s as usize),
+                "request_timeout_seconds",
+                30,
+            )? as u64),
+        };
+        let serve = ServeOptions {
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 50051))),
+            data: self
+                .data
+                .or(file.data)
+                .unwrap_or_else(|| PathBuf::from("./predial-data")),
+            rules: self.rules.or(file.rules),
+            drain: Duration::from_secs(self.drain_seconds.or(file.drain_seconds).unwrap_or(10)),
+            prompt_ttl: Duration::from_secs(self.prompt_ttl_seconds.or(file.prompt_ttl_seconds).unwrap_or(300)),
+            insecure: self.insecure || file.insecure.unwrap_or(false),
+            tokens,
+            tls,
+            metrics_listen: self.metrics_listen.or(file.metrics_listen),
+            limits,
+        };
+        Ok(Resolved {
+            serve,
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn args(argv: &[&str]) -> ServeArgs {
+        Cli::try_parse_from(std::iter::once("predial").chain(argv.iter().copied()))
+            .unwrap()
+            .serve
+    }
+
+    const EXAMPLE: &str = include_str!("../predial.example.toml");
+
+    #[test]
+    fn the_example_config_file_parses_and_sets_every_section() {
+        let resolved = args(&[]).over(ConfigFile::parse(EXAMPLE).unwrap()).unwrap();
+        let s = resolved.serve;
+        assert_eq!(s.listen.port(), 50051);
+        assert_eq!(s.tokens.len(), 3);
+        assert!(s.tls.is_some());
+        assert!(s.metrics_listen.is_some());
+        assert_eq!(resolved.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let file = ConfigFile::parse("listen = \"0.0.0.0:7000\"\ndrain_seconds = 3\nmax_open_streams = 8\n").unwrap();
+        let s = args(&["--listen", "127.0.0.1:9000"]).over(file).unwrap().serve;
+        assert_eq!(s.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(s.drain, Duration::from_secs(3));
+        assert_eq!(s.limits.max_open_streams, 8);
+        assert_eq!(s.limits.max_concurrent_calls, 4096);
+        assert_eq!(s.prompt_ttl, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn tokens_from_flags_replace_the_files_tokens() {
+        let hash = crate::api::auth::hash_token("x");
+        let file = ConfigFile::parse(&format!("[[tokens]]\nrole = \"admin\"\nsha256 = \"{hash}\"\n")).unwrap();
+        let s = args(&["--token", &format!("bot:dialer:{hash}")])
+            .over(file)
+            .unwrap()
+            .serve;
+        assert_eq!(s.tokens.len(), 1);
+        assert_eq!(s.tokens[0].name, "bot");
+    }
+
+    #[test]
+    fn an_unknown_key_or_half_a_tls_pair_is_an_error() {
+        assert!(
+            ConfigFile::parse("listn = \"127.0.0.1:1\"")
+                .unwrap_err()
+                .contains("listn")
+        );
+        let half = ConfigFile::parse("[tls]\ncert = \"c.pem\"\n").unwrap();
+        assert!(args(&[]).over(half).unwrap_err().contains("key"));
+        let zero = ConfigFile::parse("max_concurrent_calls = 0").unwrap();
+        assert!(args(&[]).over(zero).unwrap_err().contains("max_concurrent_calls"));
+    }
+}

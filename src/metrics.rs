@@ -1,0 +1,251 @@
+//! Prometheus metrics: what the server counts, and the `/metrics` endpoint that shows it.
+//!
+//! One process-wide [`Metrics`] ([`metrics()`]), registered in its own registry. Every
+//! handle the hot path touches is resolved once, at first use, into plain arrays of
+//! counters and histograms (each an `Arc` of atomics), so counting a decision is a few
+//! relaxed atomic adds — no label lookup, no lock, no allocation.
+//!
+//! Exported series:
+//! - `predial_decisions_total{verdict}` and `predial_decision_reasons_total{reason}`;
+//! - `predial_rpc_duration_seconds{method}`: unary calls from request to answer, and each
+//!   `CanDial` answer from its request;
+//! - `predial_rpc_rejected_total{method,code}`: calls turned away at the gate
+//!   (UNAUTHENTICATED, PERMISSION_DENIED, RESOURCE_EXHAUSTED);
+//! - `predial_store_flush_seconds` and `predial_store_commit_jobs`: each group commit;
+//! - `predial_open_streams`: open bidirectional streams.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+use crate::domain::{ReasonCode, Verdict};
+use crate::proto::convert::WireEnum;
+use crate::proto::v1 as pb;
+
+/// The methods timed one by one; anything else is `other`.
+pub const METHODS: [&str; 12] = [
+    "/predial.v1.Decisions/CanDial",
+    "/predial.v1.Decisions/Check",
+    "/predial.v1.Decisions/CheckBatch",
+    "/predial.v1.Decisions/RecordContact",
+    "/predial.v1.Decisions/ConfirmOverride",
+    "/predial.v1.Decisions/ScheduleCallback",
+    "/predial.v1.Decisions/Ping",
+    "/predial.v1.Accounts/UpsertConsumer",
+    "/predial.v1.Accounts/InboundText",
+    "/predial.v1.Rules/PutRuleSet",
+    "/predial.v1.Programs/ImportDoNotCall",
+    "/predial.v1.Compliance/Query",
+];
+const OTHER: usize = METHODS.len();
+
+/// Verdicts by wire number (1..=4); reasons by wire number (1..=18).
+const VERDICTS: usize = 5;
+const REASONS: usize = 32;
+
+pub struct Metrics {
+    registry: Registry,
+    verdicts: Vec<IntCounter>,
+    reasons: Vec<Option<IntCounter>>,
+    rpc_seconds: Vec<Histogram>,
+    rejected: IntCounterVec,
+    flush_seconds: Histogram,
+    commit_jobs: Histogram,
+    pub open_streams: IntGauge,
+}
+
+/// The process's metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| Metrics::new().expect("metric names and labels are valid"))
+}
+
+/// Latency buckets from 10 µs to 2.5 s.
+fn latency_buckets() -> Vec<f64> {
+    prometheus::exponential_buckets(0.000_01, 2.5, 14).expect("valid buckets")
+}
+
+impl Metrics {
+    fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let verdicts_vec = IntCounterVec::new(
+            Opts::new("predial_decisions_total", "Decisions answered, by verdict."),
+            &["verdict"],
+        )?;
+        let reasons_vec = IntCounterVec::new(
+            Opts::new("predial_decision_reasons_total", "Reasons given in decisions, by code."),
+            &["reason"],
+        )?;
+        let rpc_vec = prometheus::HistogramVec::new(
+            HistogramOpts::new("predial_rpc_duration_seconds", "Time to answer, by method.").buckets(latency_buckets()),
+            &["method"],
+        )?;
+        let rejected = IntCounterVec::new(
+            Opts::new(
+                "predial_rpc_rejected_total",
+                "Calls turned away before reaching a service.",
+            ),
+            &["method", "code"],
+        )?;
+        let flush_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "predial_store_flush_seconds",
+                "Time to commit and flush one group of writes.",
+            )
+            .buckets(latency_buckets()),
+        )?;
+        let commit_jobs = Histogram::with_opts(
+            HistogramOpts::new("predial_store_commit_jobs", "Writes made durable by one flush.")
+                .buckets(prometheus::exponential_buckets(1.0, 2.0, 11)?),
+        )?;
+        let open_streams = IntGauge::new("predial_open_streams", "Open CanDial and PingStream streams.")?;
+        registry.register(Box::new(verdicts_vec.clone()))?;
+        registry.register(Box::new(reasons_vec.clone()))?;
+        registry.register(Box::new(rpc_vec.clone()))?;
+        registry.register(Box::new(rejected.clone()))?;
+        registry.register(Box::new(flush_seconds.clone()))?;
+        registry.register(Box::new(commit_jobs.clone()))?;
+        registry.register(Box::new(open_streams.clone()))?;
+
+        let verdicts = (0..VERDICTS as i32)
+            .map(|n| {
+                let name = pb::Verdict::try_from(n).map_or("UNKNOWN", |v| v.as_str_name());
+                verdicts_vec.with_label_values(&[name.trim_start_matches("VERDICT_")])
+            })
+            .collect();
+        let reasons = (0..REASONS as i32)
+            .map(|n| match pb::ReasonCode::try_from(n) {
+                Ok(pb::ReasonCode::Unspecified) | Err(_) => None,
+                Ok(code) => {
+                    Some(reasons_vec.with_label_values(&[code.as_str_name().trim_start_matches("REASON_CODE_")]))
+                }
+            })
+            .collect();
+        let rpc_seconds = METHODS
+            .iter()
+            .copied()
+            .chain(["other"])
+            .map(|m| rpc_vec.with_label_values(&[m]))
+            .collect();
+        Ok(Metrics {
+            registry,
+            verdicts,
+            reasons,
+            rpc_seconds,
+            rejected,
+            flush_seconds,
+            commit_jobs,
+            open_streams,
+        })
+    }
+
+    /// Counts one decision and its reasons.
+    pub fn decision(&self, verdict: Verdict, reasons: impl Iterator<Item = ReasonCode>) {
+        if let Some(c) = self.verdicts.get(verdict.to_wire() as usize) {
+            c.inc();
+        }
+        for code in reasons {
+            if let Some(Some(c)) = self.reasons.get(code.to_wire() as usize) {
+                c.inc();
+            }
+        }
+    }
+
+    /// The index of a method path in [`METHODS`], for [`Metrics::rpc`].
+    pub fn method_index(path: &str) -> usize {
+        METHODS.iter().position(|m| *m == path).unwrap_or(OTHER)
+    }
+
+    pub fn rpc(&self, method: usize, elapsed: Duration) {
+        self.rpc_seconds[method.min(OTHER)].observe(elapsed.as_secs_f64());
+    }
+
+    pub fn rejected(&self, path: &str, code: tonic::Code) {
+        let method = METHODS.iter().find(|m| **m == path).copied().unwrap_or("other");
+        self.rejected.with_label_values(&[method, &format!("{code:?}")]).inc();
+    }
+
+    pub fn flushed(&self, jobs: usize, elapsed: Duration) {
+        self.flush_seconds.observe(elapsed.as_secs_f64());
+        self.commit_jobs.observe(jobs as f64);
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("writing to a Vec cannot fail");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+/// Counts an open stream for as long as it lives.
+pub struct OpenStream(());
+
+impl OpenStream {
+    pub fn open() -> OpenStream {
+        metrics().open_streams.inc();
+        OpenStream(())
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        metrics().open_streams.dec();
+    }
+}
+
+/// Serves `GET /metrics` on `listener` until `stop` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                metrics().render(),
+            )
+        }),
+    );
+    axum::serve(listener, app).with_graceful_shutdown(stop).await
+}
+
+/// Binds the metrics listener (so a bad address fails start-up, not later).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_counted_decision_shows_in_the_exposition() {
+        let m = metrics();
+        m.decision(
+            Verdict::Deny,
+            [ReasonCode::MaxContacts, ReasonCode::HoldAfterRpc].into_iter(),
+        );
+        m.rpc(
+            Metrics::method_index("/predial.v1.Decisions/Check"),
+            Duration::from_micros(40),
+        );
+        m.flushed(3, Duration::from_millis(2));
+        let text = m.render();
+        assert!(text.contains("predial_decisions_total{verdict=\"DENY\"}"), "{text}");
+        assert!(text.contains("predial_decision_reasons_total{reason=\"MAX_CONTACTS\"}"));
+        assert!(text.contains("predial_rpc_duration_seconds_bucket{method=\"/predial.v1.Decisions/Check\""));
+        assert!(text.contains("predial_store_flush_seconds_count"));
+    }
+
+    #[test]
+    fn an_unknown_method_is_counted_as_other() {
+        assert_eq!(Metrics::method_index("/x.Y/Z"), OTHER);
+        assert_eq!(Metrics::method_index(METHODS[3]), 3);
+    }
+}
