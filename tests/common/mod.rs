@@ -23,6 +23,8 @@ pub struct Server {
     pub data: PathBuf,
     /// Every log line the server printed after "listening on".
     pub log: mpsc::Receiver<String>,
+    /// The lines it printed before, and the "listening on" line itself.
+    pub start_log: Vec<String>,
 }
 
 impl Server {
@@ -60,7 +62,12 @@ impl Server {
             match rx.recv_timeout(Duration::from_secs(60)) {
                 Ok(line) => {
                     if let Some(rest) = line.split("listening on ").nth(1) {
-                        let addr = rest.split_whitespace().next().expect("an address");
+                        // Text or JSON logs: the address is the run of address characters.
+                        let addr: String = rest
+                            .chars()
+                            .take_while(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'))
+                            .collect();
+                        seen.push(line);
                         break addr.parse().expect("a socket address");
                     }
                     seen.push(line);
@@ -76,6 +83,7 @@ impl Server {
             addr,
             data: data.to_path_buf(),
             log: rx,
+            start_log: seen,
         }
     }
 
