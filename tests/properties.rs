@@ -1,0 +1,243 @@
+//! Property tests (proptest): bad input at scale never panics, and the arithmetic agrees
+//! with a slow, obvious reference on generated rule sets, phones, times, CSV rows and
+//! histories.
+
+use chrono::{DateTime, Days, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use proptest::prelude::*;
+
+use predial::domain::history::History;
+use predial::domain::programs::{MAX_CSV_ROWS, parse_numbers_csv};
+use predial::domain::rules::{ContactControl, ControlDraft};
+use predial::domain::time::{format_time_of_day, local_date, parse_time_of_day, start_of_day};
+use predial::domain::window::tally;
+use predial::domain::{Channel, ContactRec, Period, PhoneNumber, RuleSet, RuleSetDraft};
+
+const ZONES: [Tz; 6] = [
+    chrono_tz::America::New_York,
+    chrono_tz::America::Los_Angeles,
+    chrono_tz::America::Phoenix,
+    chrono_tz::Pacific::Honolulu,
+    chrono_tz::America::St_Johns,
+    chrono_tz::Australia::Lord_Howe,
+];
+
+fn zone() -> impl Strategy<Value = Tz> {
+    prop::sample::select(ZONES.to_vec())
+}
+
+/// Instants from 2020 to 2030, to the millisecond.
+fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+    (1_577_836_800_000i64..1_893_456_000_000).prop_map(|ms| Utc.timestamp_millis_opt(ms).unwrap())
+}
+
+fn period() -> impl Strategy<Value = Period> {
+    prop::sample::select(vec![Period::Day, Period::Week, Period::Month, Period::Rolling24Hours])
+}
+
+// ---- phones ----
+
+proptest! {
+    #[test]
+    fn parsing_any_text_as_a_phone_never_panics(text in "\\PC{0,40}") {
+        let _ = PhoneNumber::parse(&text);
+    }
+
+    #[test]
+    fn a_nanp_number_reads_the_same_however_it_is_written(
+        area in 200u32..1000, exchange in 200u32..1000, line in 0u32..10000, style in 0usize..6,
+    ) {
+        let (a, e, l) = (area, exchange, line);
+        let written = match style {
+            0 => format!("{a}{e}{l:04}"),
+            1 => format!("({a}) {e}-{l:04}"),
+            2 => format!("+1 {a} {e} {l:04}"),
+            3 => format!("1-{a}-{e}-{l:04}"),
+            4 => format!("  {a}.{e}.{l:04}  "),
+            _ => format!("+1{a}{e}{l:04}"),
+        };
+        let parsed = PhoneNumber::parse(&written).unwrap();
+        prop_assert_eq!(parsed.to_string(), format!("+1{a}{e}{l:04}"));
+        // What it prints reads back as itself.
+        prop_assert_eq!(PhoneNumber::parse(&parsed.to_string()).unwrap(), parsed);
+        prop_assert_eq!(parsed.nanp_area_code(), Some(area as u16));
+    }
+}
+
+// ---- CSV rows ----
+
+fn purpose_name() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "Debt Collection",
+        "Customer Service",
+        "Telemarketing",
+        "informational/notification",
+        "DO NOT ORIGINATE",
+        "Survey",
+    ])
+}
+
+proptest! {
+    #[test]
+    fn any_bytes_as_a_numbers_csv_never_panic_and_never_half_succeed(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        if let Ok(numbers) = parse_numbers_csv(&bytes) {
+            prop_assert!(numbers.len() <= MAX_CSV_ROWS);
+        }
+    }
+
+    #[test]
+    fn well_formed_rows_are_all_read_and_one_bad_row_rejects_the_file(
+        rows in prop::collection::vec((200u32..1000, 0u32..1_000_000, purpose_name()), 1..40),
+        bad_at in any::<prop::sample::Index>(),
+    ) {
+        let lines: Vec<String> = rows.iter().map(|(a, n, p)| format!("{a}2{n:06}, {p}")).collect();
+        let good = lines.join("\n");
+        let read = parse_numbers_csv(good.as_bytes()).unwrap();
+        prop_assert_eq!(read.len(), rows.len());
+        for ((a, n, _), number) in rows.iter().zip(&read) {
+            prop_assert_eq!(number.number.to_string(), format!("+1{a}2{n:06}"));
+        }
+        let mut broken = lines.clone();
+        let i = bad_at.index(broken.len());
+        broken[i] = format!("{}, Lottery", &rows[i].0);
+        let errors = parse_numbers_csv(broken.join("\n").as_bytes()).unwrap_err();
+        prop_assert_eq!(errors.len(), 1);
+        prop_assert_eq!(errors[0].row as usize, i + 1);
+    }
+}
+
+#[test]
+fn a_csv_of_more_than_the_row_limit_is_refused_whole() {
+    let rows: Vec<String> = (0..=MAX_CSV_ROWS).map(|i| format!("212555{i:04},Survey")).collect();
+    assert!(parse_numbers_csv(rows.join("\n").as_bytes()).is_err());
+    assert_eq!(
+        parse_numbers_csv(rows[..MAX_CSV_ROWS].join("\n").as_bytes())
+            .unwrap()
+            .len(),
+        MAX_CSV_ROWS
+    );
+}
+
+// ---- times ----
+
+proptest! {
+    #[test]
+    fn a_time_of_day_prints_and_reads_back(h in 0u32..24, m in 0u32..60) {
+        let t = NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        prop_assert_eq!(parse_time_of_day(&format_time_of_day(t)).unwrap(), t);
+    }
+
+    #[test]
+    fn parsing_any_text_as_a_time_of_day_never_panics(text in "\\PC{0,12}") {
+        let _ = parse_time_of_day(&text);
+    }
+
+    #[test]
+    fn a_local_day_starts_at_its_first_instant_in_every_zone(days in 0u64..4000, tz in zone()) {
+        let date = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + Days::new(days);
+        let start = start_of_day(date, tz);
+        prop_assert_eq!(local_date(start, tz), date);
+        prop_assert!(local_date(start - Duration::milliseconds(1), tz) < date);
+    }
+}
+
+// ---- rule sets ----
+
+fn control_draft() -> impl Strategy<Value = ControlDraft> {
+    (
+        "[a-z0-9-]{0,12}",
+        prop::option::of(prop::sample::select(Channel::ALL.to_vec())),
+        prop::option::of(period()),
+        0u32..20,
+        0u32..30,
+        prop::sample::select(vec!["", "NY", "MA", "ZZ", "new york"]),
+        prop::sample::select(vec!["", "08:00", "21:00", "25:00", "8am"]),
+        prop::sample::select(vec!["", "09:00", "20:00", "07:00"]),
+        prop::collection::vec(-2i32..40, 0..4),
+    )
+        .prop_map(
+            |(id, channel, period, max, hold, state, from, to, codes)| ControlDraft {
+                id,
+                channel,
+                period,
+                max_total_contacts: max,
+                hold_for_days: hold,
+                state: state.to_string(),
+                call_from: from.to_string(),
+                call_to: to.to_string(),
+                attempt_codes: codes,
+                ..Default::default()
+            },
+        )
+}
+
+proptest! {
+    #[test]
+    fn any_text_as_a_rule_file_is_read_or_refused_without_panicking(text in "\\PC{0,200}") {
+        if let Ok(draft) = RuleSetDraft::from_json(&text) {
+            let _ = RuleSet::compile(draft, 1);
+        }
+    }
+
+    #[test]
+    fn a_generated_rule_set_compiles_or_every_error_names_a_field(
+        controls in prop::collection::vec(control_draft(), 0..6),
+    ) {
+        let draft = RuleSetDraft { controls, ..Default::default() };
+        match RuleSet::compile(draft.clone(), 7) {
+            Ok(rules) => prop_assert_eq!(rules.version, 7),
+            Err(errors) => {
+                prop_assert!(!errors.0.is_empty());
+                for e in &errors.0 {
+                    prop_assert!(e.field.starts_with("controls["), "{}", e);
+                }
+            }
+        }
+        // A draft survives its JSON form unchanged.
+        let json = serde_json::to_string(&draft).unwrap();
+        prop_assert_eq!(RuleSetDraft::from_json(&json).unwrap(), draft);
+    }
+}
+
+// ---- window arithmetic ----
+
+/// A phone control counting every call over `period` (the shipped preset's first control,
+/// re-periodised).
+fn every_call(period: Period) -> ContactControl {
+    let mut control = RuleSet::regulation_f(1).controls[0].clone();
+    control.period = period;
+    control.codes = Default::default();
+    control.channels = predial::domain::kinds::ChannelSet::of([Channel::Phone]);
+    control
+}
+
+/// The obvious reading of each period, contact by contact.
+fn in_period_by_hand(period: Period, contact: DateTime<Utc>, t: DateTime<Utc>, tz: Tz) -> bool {
+    let (c, d) = (local_date(contact, tz), local_date(t, tz));
+    match period {
+        Period::Day => c == d,
+        Period::Week => c <= d && c >= d - Days::new(6),
+        Period::Month => c.format("%Y-%m").to_string() == d.format("%Y-%m").to_string(),
+        Period::Rolling24Hours => contact <= t && contact > t - Duration::hours(24),
+    }
+}
+
+proptest! {
+    #[test]
+    fn a_window_counts_exactly_the_contacts_its_period_covers(
+        t in instant(),
+        offsets_min in prop::collection::vec(-60i64 * 24 * 40..60 * 24 * 2, 0..60),
+        period in period(),
+        tz in zone(),
+    ) {
+        let contacts: Vec<DateTime<Utc>> = offsets_min.iter().map(|m| t + Duration::minutes(*m)).collect();
+        let recs = contacts
+            .iter()
+            .map(|c| ContactRec { at_ms: c.timestamp_millis(), code: 1, phone: 0, channel: Channel::Phone, inbound: false })
+            .collect();
+        let history = History::from_unsorted(recs, i64::MIN);
+        let counted = tally(&every_call(period), &history, t, tz).attempts;
+        let by_hand = contacts.iter().filter(|c| in_period_by_hand(period, **c, t, tz)).count() as u32;
+        prop_assert_eq!(counted, by_hand);
+    }
+}
