@@ -241,3 +241,35 @@ proptest! {
         prop_assert_eq!(counted, by_hand);
     }
 }
+
+// ---- the day cache against chrono-tz ----
+
+/// Instants around the 2026 transitions of the zones above (US: Mar 8, Nov 1; Lord Howe:
+/// Apr 5, Oct 4; St John's follows the US), and anywhere else.
+fn near_a_transition() -> impl Strategy<Value = DateTime<Utc>> {
+    let days = prop::sample::select(vec![
+        "2026-03-08",
+        "2026-11-01",
+        "2026-04-05",
+        "2026-10-04",
+        "2026-06-15",
+    ]);
+    (days, -3 * 86_400_000i64..3 * 86_400_000).prop_map(|(day, ms)| {
+        let base: DateTime<Utc> = format!("{day}T00:00:00Z").parse().unwrap();
+        base + Duration::milliseconds(ms)
+    })
+}
+
+proptest! {
+    #[test]
+    fn cached_local_readings_agree_with_chrono_tz(
+        instants in prop::collection::vec(prop_oneof![near_a_transition(), instant()], 1..40),
+        tz in zone(),
+    ) {
+        for t in instants {
+            let direct = t.with_timezone(&tz).naive_local();
+            prop_assert_eq!(predial::domain::time::local_datetime(t, tz), direct, "{} in {}", t, tz);
+            prop_assert_eq!(local_date(t, tz), direct.date());
+        }
+    }
+}

@@ -5,9 +5,12 @@
 //! only ever derived from an instant, so a local 02:30 that a spring-forward skips simply
 //! never occurs, and a 01:30 that a fall-back repeats occurs twice.
 
+use std::cell::Cell;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 /// Parses a local time of day written `"HH:MM"` (00:00 … 23:59).
@@ -57,18 +60,95 @@ pub fn weekday_name(day: Weekday) -> &'static str {
 
 /// The local date of instant `t` in `tz`.
 pub fn local_date(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
-    t.with_timezone(&tz).date_naive()
+    local_day(t, tz).date
 }
 
 /// The local wall-clock reading of `t` in `tz`.
 pub fn local_datetime(t: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
-    t.with_timezone(&tz).naive_local()
+    match local_day(t, tz).offset_secs {
+        Some(offset) => t.naive_utc() + TimeDelta::seconds(offset.into()),
+        None => t.with_timezone(&tz).naive_local(),
+    }
+}
+
+// ---- The day cache ----
+//
+// chrono-tz answers "what is the offset here" by a binary search over the zone's
+// transitions (~100 ns), and a decision asks it many times: each control's window, each
+// zone's calling hours. Local days are few and change once a day, so each thread keeps the
+// day it last saw in each zone — where it starts and ends, and its offset when the offset
+// holds all day — and the start instants of recent (zone, date) pairs. These are pure
+// functions memoised: a miss computes exactly what chrono-tz says, so the cache can only
+// change speed, never an answer (the property tests compare against chrono-tz directly).
+
+/// One local date in one zone.
+#[derive(Debug, Clone, Copy)]
+struct LocalDay {
+    tz: Tz,
+    date: NaiveDate,
+    start_ms: i64,
+    end_ms: i64,
+    /// The UTC offset, when it is the same all day (no transition inside).
+    offset_secs: Option<i32>,
+}
+
+const DAY_SLOTS: usize = 64;
+const START_SLOTS: usize = 256;
+
+thread_local! {
+    static DAYS: [Cell<Option<LocalDay>>; DAY_SLOTS] = const { [const { Cell::new(None) }; DAY_SLOTS] };
+    static STARTS: [Cell<Option<(Tz, NaiveDate, i64)>>; START_SLOTS] =
+        const { [const { Cell::new(None) }; START_SLOTS] };
+}
+
+fn zone_slot(tz: Tz) -> usize {
+    tz as usize
+}
+
+/// The local day containing `t` in `tz`.
+fn local_day(t: DateTime<Utc>, tz: Tz) -> LocalDay {
+    let t_ms = t.timestamp_millis();
+    let slot = zone_slot(tz) % DAY_SLOTS;
+    let cached = DAYS.with(|days| days[slot].get());
+    if let Some(day) = cached
+        && day.tz == tz
+        && day.start_ms <= t_ms
+        && t_ms < day.end_ms
+    {
+        return day;
+    }
+    let date = t.with_timezone(&tz).date_naive();
+    let start = start_of_day(date, tz);
+    let end = date
+        .succ_opt()
+        .map_or(DateTime::<Utc>::MAX_UTC, |next| start_of_day(next, tz));
+    let offset_at = |u: DateTime<Utc>| tz.offset_from_utc_datetime(&u.naive_utc()).fix().local_minus_utc();
+    let last = end - TimeDelta::milliseconds(1);
+    let offset_secs = (offset_at(start) == offset_at(last)).then(|| offset_at(start));
+    let day = LocalDay {
+        tz,
+        date,
+        start_ms: start.timestamp_millis(),
+        end_ms: end.timestamp_millis(),
+        offset_secs,
+    };
+    DAYS.with(|days| days[slot].set(Some(day)));
+    day
 }
 
 /// The first instant whose local date in `tz` is `date` (its local midnight, or the first
 /// instant after a transition that skips midnight).
 pub fn start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    first_instant_at_or_after(date.and_time(NaiveTime::MIN), tz)
+    let slot = (zone_slot(tz).wrapping_mul(31) + day_number(date) as usize) % START_SLOTS;
+    if let Some((cached_tz, cached_date, ms)) = STARTS.with(|starts| starts[slot].get())
+        && cached_tz == tz
+        && cached_date == date
+    {
+        return DateTime::from_timestamp_millis(ms).expect("a cached instant");
+    }
+    let start = first_instant_at_or_after(date.and_time(NaiveTime::MIN), tz);
+    STARTS.with(|starts| starts[slot].set(Some((tz, date, start.timestamp_millis()))));
+    start
 }
 
 /// The first instant whose local reading in `tz` is at or after `local`.
@@ -89,7 +169,8 @@ pub fn first_instant_at_or_after(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> 
             let at = |secs: i64| DateTime::from_timestamp(secs, 0).expect("within chrono's range");
             while hi - lo > 1 {
                 let mid = lo + (hi - lo) / 2;
-                if local_datetime(at(mid), tz) >= local {
+                // chrono-tz directly: the day cache is built on this function.
+                if at(mid).with_timezone(&tz).naive_local() >= local {
                     hi = mid;
                 } else {
                     lo = mid;

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::DateTime;
-use dashmap::DashMap;
 
+use super::Map;
 use crate::domain::decision::Subject;
 use crate::domain::exclusions::{ExclusionStatus, NumberStatus, exclusion_level};
 use crate::domain::{Channel, Consumer, ContactRec, Exclusions, History, PhoneNumber, Profile};
@@ -79,12 +79,12 @@ impl Snapshot {
 
 #[derive(Debug, Default)]
 pub struct Book {
-    consumers: DashMap<Arc<str>, Entry>,
-    groups: DashMap<Arc<str>, Group>,
+    consumers: Map<Arc<str>, Entry>,
+    groups: Map<Arc<str>, Group>,
     /// Numbers excluded BY_CUSTOMER, and since when (ms).
-    opt_outs: DashMap<PhoneNumber, i64>,
+    opt_outs: Map<PhoneNumber, i64>,
     /// Which consumers have each number.
-    by_number: DashMap<PhoneNumber, Vec<Arc<str>>>,
+    by_number: Map<PhoneNumber, Vec<Arc<str>>>,
 }
 
 fn callback_active(entry: &Entry, phone: Option<PhoneNumber>, at_ms: i64) -> bool {

@@ -18,3 +18,8 @@ pub use engine::{Engine, EngineError, EngineOptions, Recorded};
 pub use programs::NumbersAdded;
 pub use registry::Registry;
 pub use rules::ActiveRules;
+
+/// The concurrent map of the book and the registry: dashmap with foldhash, several times
+/// faster than the default SipHash on the short keys looked up on every decision (ids and
+/// numbers), and seeded per process.
+pub type Map<K, V> = dashmap::DashMap<K, V, foldhash::fast::RandomState>;

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use dashmap::DashMap;
 
+use super::Map;
 use super::dnc::DoNotCallSet;
 
 use crate::domain::programs::Program;
@@ -15,9 +15,9 @@ use crate::store::WriteOp;
 
 #[derive(Debug, Default)]
 pub struct Registry {
-    programs: DashMap<Arc<str>, Program>,
+    programs: Map<Arc<str>, Program>,
     /// Caller-ID number → its program and purpose.
-    callers: DashMap<PhoneNumber, (Arc<str>, CallPurpose)>,
+    callers: Map<PhoneNumber, (Arc<str>, CallPurpose)>,
     /// Numbers on a Do Not Call list.
     do_not_call: DoNotCallSet,
 }
