@@ -6,7 +6,6 @@
 //! order, to rule out deadlock: a reader may hold a consumer entry while it reads that
 //! consumer's group and the opt-out map; a writer holds one entry at a time, never two.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::DateTime;
@@ -320,13 +319,17 @@ impl Book {
 
     /// Replaces every consumer's history (start-up, or rules that look back further),
     /// then rebuilds every group's. Commit thread or start-up only.
-    pub fn load_histories(&self, histories: HashMap<String, History>) {
-        for mut entry in self.consumers.iter_mut() {
-            entry.history = History::default();
+    /// Replaces what memory keeps of one consumer's contacts (start-up, or a rule set that
+    /// looks back further).
+    pub fn replace_history(&self, id: &str, history: History) {
+        match self.consumers.get_mut(id) {
+            Some(mut entry) => entry.history = history,
+            None => self.consumers.entry(Arc::from(id)).or_default().history = history,
         }
-        for (id, history) in histories {
-            self.consumers.entry(Arc::from(id.as_str())).or_default().history = history;
-        }
+    }
+
+    /// Recomputes every group's combined history from its members'.
+    pub fn rebuild_groups(&self) {
         let groups: Vec<Arc<str>> = self.groups.iter().map(|g| g.key().clone()).collect();
         for g in groups {
             self.rebuild_group(&g);

@@ -6,7 +6,6 @@
 //! the commit thread ([`Book::apply`]), then acknowledged. The agents' side — prompts,
 //! overrides, callbacks, exclusions, notes — is in `agents.rs`.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,9 +17,9 @@ use super::registry::Registry;
 use super::rules::ActiveRules;
 use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
 use crate::domain::window::reach_ms;
-use crate::domain::{Consumer, Contact, ContactRec, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft};
+use crate::domain::{Consumer, Contact, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft};
 use crate::store::{
-    Applied, Applier, GroupCommit, JobOutcome, Recent, Rejected, SledStore, Store, StoreError, WriteOp,
+    Applied, Applier, GroupCommit, JobOutcome, Rejected, SledStore, Store, StoreError, WriteOp,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -322,26 +321,13 @@ fn applier(book: Arc<Book>, registry: Arc<Registry>, rules: Arc<ActiveRules>, st
 /// Loads, for every consumer, the contacts rules with `retention_days` can look back on
 /// from its newest contact.
 fn reload_histories(book: &Book, store: &dyn Store, retention_days: u32) -> Result<(), StoreError> {
-    let reach = reach_ms(retention_days);
-    let mut recs: HashMap<String, Vec<ContactRec>> = HashMap::new();
-    let mut complete_from: HashMap<String, i64> = HashMap::new();
-    store.for_each_recent_contact(reach, &mut |recent| match recent {
-        Recent::Contact(c) => recs.entry(c.consumer_id.clone()).or_default().push(c.rec()),
-        Recent::Truncated {
-            consumer_id,
-            complete_from_ms,
-        } => {
-            complete_from.insert(consumer_id, complete_from_ms);
-        }
+    // Every consumer with contacts is handed over (its newest contact is always within
+    // reach), so each history is replaced whole and none needs clearing first: a decision
+    // running meanwhile sees the old history or the new one, never an empty one.
+    store.for_each_recent_history(reach_ms(retention_days), &mut |consumer_id, history| {
+        book.replace_history(consumer_id, history)
     })?;
-    let histories = recs
-        .into_iter()
-        .map(|(id, recs)| {
-            let from = complete_from.get(&id).copied().unwrap_or(i64::MIN);
-            (id, History::from_unsorted(recs, from))
-        })
-        .collect();
-    book.load_histories(histories);
+    book.rebuild_groups();
     Ok(())
 }
 

@@ -20,7 +20,7 @@ use crate::domain::audit::{AuditNote, NoteDraft};
 use crate::domain::callback::Callback;
 use crate::domain::programs::{Program, ProgramNumber};
 use crate::domain::prompt::{Prompt, PromptRejection};
-use crate::domain::{Consumer, Contact, Exclusions, PhoneNumber, RuleSet, RuleSetDraft};
+use crate::domain::{Consumer, Contact, Exclusions, History, PhoneNumber, RuleSet, RuleSetDraft};
 
 /// One write.
 #[derive(Debug, Clone)]
@@ -100,16 +100,6 @@ pub enum Rejected {
 /// What a job did: each write's result, or the refusal of all of them.
 pub type JobOutcome = Result<Vec<Applied>, Rejected>;
 
-/// What start-up reads of the contact history.
-#[derive(Debug, Clone)]
-pub enum Recent {
-    Contact(Contact),
-    /// The consumer has contacts before `complete_from_ms` that were not given.
-    Truncated {
-        consumer_id: String,
-        complete_from_ms: i64,
-    },
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -136,7 +126,10 @@ pub trait Store: Send + Sync + 'static {
     /// For start-up: for each consumer, the contacts within `reach_ms` of its newest one,
     /// and, for a consumer that has older ones too, the instant from which what was given
     /// is complete.
-    fn for_each_recent_contact(&self, reach_ms: i64, f: &mut dyn FnMut(Recent)) -> Result<(), StoreError>;
+    /// Every consumer with contacts, once, with the history memory keeps of it: its contacts
+    /// within `reach_ms` of its newest, whole from where the reach begins (or whole, when
+    /// nothing older was left out).
+    fn for_each_recent_history(&self, reach_ms: i64, f: &mut dyn FnMut(&str, History)) -> Result<(), StoreError>;
 
     /// Every contact of one consumer, oldest first (questions about instants memory no
     /// longer covers).

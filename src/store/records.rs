@@ -12,6 +12,21 @@ fn from_ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
+/// The fields of a stored `predial.v1.ContactEvent` that memory keeps, read without the
+/// rest: prost skips the other tags (ids, operator, template) without allocating them.
+/// The time comes from the key.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ContactRecView {
+    #[prost(int32, tag = "3")]
+    pub channel: i32,
+    #[prost(string, tag = "4")]
+    pub phone: String,
+    #[prost(int32, tag = "6")]
+    pub result_code: i32,
+    #[prost(bool, tag = "11")]
+    pub inbound: bool,
+}
+
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ExclusionRecord {
     #[prost(bool, tag = "1")]

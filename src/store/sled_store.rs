@@ -31,11 +31,12 @@ use prost::Message;
 use chrono::{DateTime, Utc};
 
 use super::records::{
-    CallbackRecord, ConsentRecord, ExclusionRecord, NoteRecord, OptOutRecord, ProgramNumberRecord, PromptRecord,
+    CallbackRecord, ConsentRecord, ContactRecView, ExclusionRecord, NoteRecord, OptOutRecord, ProgramNumberRecord, PromptRecord,
 };
-use super::{Applied, JobOutcome, Recent, Rejected, Store, StoreError, WriteOp};
+use super::{Applied, JobOutcome, Rejected, Store, StoreError, WriteOp};
 use crate::domain::audit::AuditNote;
 use crate::domain::callback::Callback;
+use crate::domain::{ContactRec, History};
 use crate::domain::programs::{Program, ProgramNumber};
 use crate::domain::prompt::{Prompt, PromptRejection};
 use crate::domain::{Channel, Exclusions, PhoneNumber};
@@ -158,12 +159,14 @@ fn decode<M: Message + Default>(k: &[u8], v: &[u8]) -> Result<M, StoreError> {
     M::decode(v).map_err(|e| corrupt(k, e))
 }
 
-/// Writes of one group, readable before they land.
+/// Writes of one group, readable before they land: the group's kept jobs, and the job
+/// being staged (hashed too, so a job of many writes stages in linear time).
 struct Staging<'a> {
     tree: &'a sled::Tree,
     group: HashMap<Vec<u8>, Option<Vec<u8>>>,
     order: Vec<Vec<u8>>,
-    job: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    job: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    job_order: Vec<Vec<u8>>,
 }
 
 impl<'a> Staging<'a> {
@@ -172,12 +175,13 @@ impl<'a> Staging<'a> {
             tree,
             group: HashMap::new(),
             order: Vec::new(),
-            job: Vec::new(),
+            job: HashMap::new(),
+            job_order: Vec::new(),
         }
     }
 
     fn get(&self, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some((_, v)) = self.job.iter().rev().find(|(key, _)| key == k) {
+        if let Some(v) = self.job.get(k) {
             return Ok(v.clone());
         }
         if let Some(v) = self.group.get(k) {
@@ -187,15 +191,22 @@ impl<'a> Staging<'a> {
     }
 
     fn put(&mut self, k: Vec<u8>, v: Vec<u8>) {
-        self.job.push((k, Some(v)));
+        self.stage(k, Some(v));
     }
 
     fn remove(&mut self, k: Vec<u8>) {
-        self.job.push((k, None));
+        self.stage(k, None);
+    }
+
+    fn stage(&mut self, k: Vec<u8>, v: Option<Vec<u8>>) {
+        if self.job.insert(k.clone(), v).is_none() {
+            self.job_order.push(k);
+        }
     }
 
     fn keep_job(&mut self) {
-        for (k, v) in self.job.drain(..) {
+        for k in self.job_order.drain(..) {
+            let v = self.job.remove(&k).expect("staged");
             if self.group.insert(k.clone(), v).is_none() {
                 self.order.push(k);
             }
@@ -204,6 +215,7 @@ impl<'a> Staging<'a> {
 
     fn drop_job(&mut self) {
         self.job.clear();
+        self.job_order.clear();
     }
 
     fn into_batch(mut self) -> Option<sled::Batch> {
@@ -441,38 +453,61 @@ impl Store for SledStore {
         Ok(())
     }
 
-    fn for_each_recent_contact(&self, reach_ms: i64, f: &mut dyn FnMut(Recent)) -> Result<(), StoreError> {
-        // Newest first: the first key of each consumer is its newest contact.
-        let mut current: Option<(Vec<u8>, i64, bool)> = None; // (prefix, horizon, truncated)
-        let flush = |current: &mut Option<(Vec<u8>, i64, bool)>, f: &mut dyn FnMut(Recent)| {
-            if let Some((prefix, horizon, true)) = current.take() {
-                let consumer_id = String::from_utf8_lossy(&prefix[3..]).into_owned();
-                f(Recent::Truncated {
-                    consumer_id,
-                    complete_from_ms: horizon,
-                });
-            }
+    fn for_each_recent_history(&self, reach_ms: i64, f: &mut dyn FnMut(&str, History)) -> Result<(), StoreError> {
+        // Keys sort by consumer, then time: one consumer's contacts are contiguous, and
+        // read newest first, the first is the newest, which sets the reach.
+        struct Current {
+            prefix: Vec<u8>,
+            horizon: i64,
+            truncated: bool,
+            recs: Vec<ContactRec>,
+        }
+        let hand_over = |c: Current, f: &mut dyn FnMut(&str, History)| {
+            let id = String::from_utf8_lossy(&c.prefix[3..]);
+            let complete_from = if c.truncated { c.horizon } else { i64::MIN };
+            f(&id, History::from_unsorted(c.recs, complete_from));
         };
+        let mut current: Option<Current> = None;
         for item in self.tree.scan_prefix([HISTORY]).rev() {
             let (k, v) = item?;
             let at = history_key_time(&k).ok_or_else(|| corrupt(&k, "malformed history key"))?;
             let prefix_len = 3 + u16::from_be_bytes([k[1], k[2]]) as usize;
-            let same = current.as_ref().is_some_and(|(p, ..)| p.as_slice() == &k[..prefix_len]);
-            if !same {
-                flush(&mut current, f);
-                current = Some((k[..prefix_len].to_vec(), at.saturating_sub(reach_ms), false));
+            if current.as_ref().is_none_or(|c| c.prefix.as_slice() != &k[..prefix_len]) {
+                if let Some(done) = current.take() {
+                    hand_over(done, f);
+                }
+                current = Some(Current {
+                    prefix: k[..prefix_len].to_vec(),
+                    horizon: at.saturating_sub(reach_ms),
+                    truncated: false,
+                    recs: Vec::new(),
+                });
             }
-            let state = current.as_mut().expect("set above");
-            if at < state.1 {
-                state.2 = true;
+            let c = current.as_mut().expect("set above");
+            if at < c.horizon {
+                c.truncated = true;
                 continue;
             }
-            let event = decode::<pb::ContactEvent>(&k, &v)?;
-            f(Recent::Contact(
-                contact_from(&event, chrono::Utc::now()).map_err(|e| corrupt(&k, e))?,
-            ));
+            let view = decode::<ContactRecView>(&k, &v)?;
+            let channel = Channel::from_wire(view.channel)
+                .ok()
+                .flatten()
+                .ok_or_else(|| corrupt(&k, "a contact without a channel"))?;
+            let phone = match view.phone.as_str() {
+                "" => 0,
+                text => PhoneNumber::parse(text).map_err(|e| corrupt(&k, e))?.tag(),
+            };
+            c.recs.push(ContactRec {
+                at_ms: at,
+                code: view.result_code,
+                phone,
+                channel,
+                inbound: view.inbound,
+            });
         }
-        flush(&mut current, f);
+        if let Some(done) = current.take() {
+            hand_over(done, f);
+        }
         Ok(())
     }
 
