@@ -1,8 +1,12 @@
 //! Memory per consumer in the book, at 1,000,000 consumers: with no recent contacts, and
 //! with a month of history (30 calls each). Measured as the growth of the process's
 //! resident set (`/proc/self/statm`) while the book is filled through `Book::apply`, the
-//! path live writes and start-up take. Consumers come in pairs sharing a group, so every
-//! contact is also kept in its group's history.
+//! path live writes and start-up take. Consumers come in pairs sharing a group.
+//!
+//! Two cases, each in a process of its own (so one's freed memory cannot hide the other's):
+//! the shipped preset, whose rules count no group together, so memory keeps no group
+//! histories; and rules that do (`apply_to_group`), where every contact is also kept in
+//! its group's history.
 //!
 //! `cargo bench --bench memory` (Linux; prints, measures no time).
 
@@ -29,7 +33,23 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` and test discovery
     }
+    let case = match std::env::var("PREDIAL_MEMORY_CASE") {
+        Ok(case) => case,
+        Err(_) => {
+            for case in ["preset", "group-rules"] {
+                let status = std::process::Command::new(std::env::current_exe().expect("this bench"))
+                    .env("PREDIAL_MEMORY_CASE", case)
+                    .status()
+                    .expect("run a case");
+                assert!(status.success());
+            }
+            return;
+        }
+    };
     let book = Book::default();
+    let groups = case == "group-rules";
+    book.keep_group_histories(groups);
+    println!("== rules counting groups together: {groups}");
     let reach = 33 * 86_400_000;
     let before = resident_bytes();
     for i in 0..CONSUMERS {

@@ -216,6 +216,70 @@ async fn group_members_count_together_under_a_group_control() {
     assert_eq!((verdict(&d), d.attempts), (pb::Verdict::Warn, 1));
 }
 
+/// Memory keeps group histories only while a rule counts groups: contacts recorded before
+/// such a rule arrives must count together the moment it does, and after a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_control_installed_after_the_contacts_counts_them_together_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut accounts = server.accounts().await;
+    for (id, phone) in [("debtor", PHONE), ("cosigner", "+15557654321")] {
+        let mut c = consumer(id, "NY", "America/New_York", phone);
+        c.group_id = "acct-9".into();
+        accounts.upsert_consumer(c).await.unwrap();
+    }
+    let mut decisions = server.decisions().await;
+    for (event, id, phone, day) in [("g1", "debtor", PHONE, "01"), ("g2", "cosigner", "+15557654321", "02")] {
+        decisions
+            .record_contact(call(event, id, phone, 1, &format!("2026-06-{day}T14:00:00Z")))
+            .await
+            .unwrap();
+    }
+    let check = dial("r", "debtor", PHONE, pb::Mode::Auto, "2026-06-03T14:00:00Z");
+    let d = decisions.check(check.clone()).await.unwrap().into_inner();
+    assert_eq!(
+        (verdict(&d), d.attempts),
+        (pb::Verdict::Allow, 1),
+        "the preset counts each alone"
+    );
+
+    let group_rules = pb::RuleSet {
+        controls: vec![pb::ContactControl {
+            id: "group-week".into(),
+            r#type: pb::Channel::Phone as i32,
+            max_total_contacts: 2,
+            period: pb::Period::Week as i32,
+            apply_to_group: true,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    server.rules().await.put_rule_set(group_rules).await.unwrap();
+    let d = decisions.check(check.clone()).await.unwrap().into_inner();
+    assert_eq!((verdict(&d), d.attempts), (pb::Verdict::Deny, 2));
+
+    server.kill9();
+    let server = Server::start(dir.path());
+    let mut decisions = server.decisions().await;
+    let d = decisions.check(check.clone()).await.unwrap().into_inner();
+    assert_eq!((verdict(&d), d.attempts), (pb::Verdict::Deny, 2), "after a restart too");
+
+    // Back to rules without group counting: each alone again.
+    let own_rules = pb::RuleSet {
+        controls: vec![pb::ContactControl {
+            id: "own-week".into(),
+            r#type: pb::Channel::Phone as i32,
+            max_total_contacts: 2,
+            period: pb::Period::Week as i32,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    server.rules().await.put_rule_set(own_rules).await.unwrap();
+    let d = decisions.check(check).await.unwrap().into_inner();
+    assert_eq!((verdict(&d), d.attempts), (pb::Verdict::Warn, 1));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn ping_and_ping_stream_echo_their_payload() {
     let dir = tempfile::tempdir().unwrap();

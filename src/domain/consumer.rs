@@ -1,7 +1,7 @@
 //! Consumers — debtors and cosigners — as the API gives them ([`Consumer`]) and as the
 //! decision needs them ([`Profile`]: only what a decision reads, kept compact in memory).
 
-use std::sync::Arc;
+use compact_str::CompactString;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -69,13 +69,40 @@ pub fn validate_region(text: &str, field: &str, max_len: usize) -> Result<Option
     Ok(Some(code.to_ascii_uppercase()))
 }
 
+/// A state or country code as a profile keeps it: up to three ASCII letters, upper case,
+/// in four bytes (with its `Option`), compared without a pointer to follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Region([u8; 3]);
+
+impl Region {
+    /// `None` unless `code` is one to three ASCII letters (what [`validate_region`] lets in).
+    pub fn new(code: &str) -> Option<Region> {
+        let bytes = code.as_bytes();
+        if !(1..=3).contains(&bytes.len()) || !bytes.iter().all(u8::is_ascii_alphabetic) {
+            return None;
+        }
+        let mut region = [0u8; 3];
+        for (slot, b) in region.iter_mut().zip(bytes) {
+            *slot = b.to_ascii_uppercase();
+        }
+        Some(Region(region))
+    }
+
+    pub fn as_str(&self) -> &str {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(3);
+        std::str::from_utf8(&self.0[..len]).expect("ASCII letters")
+    }
+}
+
 /// A consumer as a decision reads it: no emails, no SSN hash, zones resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     pub role: Role,
-    pub group: Option<Arc<str>>,
-    pub state: Option<Box<str>>,
-    pub country: Option<Box<str>>,
+    /// Short strings are kept inline (up to 24 bytes): no allocation of their own, and no
+    /// pointer to chase when a decision compares them.
+    pub group: Option<CompactString>,
+    pub state: Option<Region>,
+    pub country: Option<Region>,
     pub time_zone: Option<Tz>,
     pub address_time_zone: Option<Tz>,
     pub phones: Box<[PhoneProfile]>,
@@ -93,9 +120,9 @@ impl Profile {
     pub fn of(consumer: &Consumer) -> Profile {
         Profile {
             role: consumer.role,
-            group: consumer.group_id.as_deref().map(Arc::from),
-            state: consumer.state.as_deref().map(Box::from),
-            country: consumer.country.as_deref().map(Box::from),
+            group: consumer.group_id.as_deref().map(CompactString::from),
+            state: consumer.state.as_deref().and_then(Region::new),
+            country: consumer.country.as_deref().and_then(Region::new),
             time_zone: consumer.time_zone,
             address_time_zone: consumer.address_time_zone,
             phones: consumer
@@ -117,5 +144,20 @@ impl Profile {
 
     pub fn phone(&self, number: PhoneNumber) -> Option<&PhoneProfile> {
         self.phones.iter().find(|p| p.number == number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_region_keeps_up_to_three_letters_upper_case_in_four_bytes() {
+        assert_eq!(Region::new("ma").unwrap().as_str(), "MA");
+        assert_eq!(Region::new("NYC").unwrap().as_str(), "NYC");
+        assert_eq!(Region::new("abcd"), None);
+        assert_eq!(Region::new("M1"), None);
+        assert_eq!(Region::new(""), None);
+        assert_eq!(std::mem::size_of::<Option<Region>>(), 4);
     }
 }

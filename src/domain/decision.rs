@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::consumer::Profile;
+use super::consumer::{Profile, Region};
 use super::exclusions::{Contacting, Exclusions, exclusion_findings, exclusion_message};
 use super::history::History;
 use super::hours::{RestrictedDay, Zones, next_inside, next_unrestricted, outside_in, restricted_in};
@@ -382,10 +382,14 @@ impl<'a> Context<'a> {
     fn controls(&self) -> impl Iterator<Item = &'a ContactControl> + 'a {
         let p = self.subject.profile;
         let (channel, purpose) = (self.req.channel, self.req.purpose);
-        self.rules
-            .controls
-            .iter()
-            .filter(move |c| c.applies_to(channel, p.state.as_deref(), p.country.as_deref(), purpose))
+        self.rules.controls.iter().filter(move |c| {
+            c.applies_to(
+                channel,
+                p.state.as_ref().map(Region::as_str),
+                p.country.as_ref().map(Region::as_str),
+                purpose,
+            )
+        })
     }
 
     fn history_for(&self, control: &ContactControl) -> &'a History {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::America::{Los_Angeles, New_York};
 use chrono_tz::Tz;
 
-use super::consumer::{PhoneProfile, Profile};
+use super::consumer::{PhoneProfile, Profile, Region};
 use super::decision::{Decision, Request, Subject, decide};
 use super::exclusions::Exclusions;
 use super::history::{ContactRec, History};
@@ -24,8 +24,8 @@ fn profile(tz: Option<Tz>) -> Profile {
     Profile {
         role: Role::Debtor,
         group: None,
-        state: Some("NY".into()),
-        country: Some("US".into()),
+        state: Region::new("NY"),
+        country: Region::new("US"),
         time_zone: tz,
         address_time_zone: None,
         phones: vec![PhoneProfile {
@@ -359,7 +359,7 @@ fn an_unknown_consumer_is_an_answer_not_an_error() {
 fn massachusetts_allows_two_calls_a_week_where_new_york_allows_seven() {
     let calls = vec![call("2026-06-01T15:00:00Z", 1), call("2026-06-02T15:00:00Z", 1)];
     let mut ma = Case::new(calls.clone());
-    ma.profile.state = Some("ma".into());
+    ma.profile.state = Region::new("ma");
     let d = ma.decide(&regf(), &request("2026-06-03T15:00:00Z"));
     assert_eq!(d.verdict, Verdict::Deny);
     assert_eq!(d.reasons[0].control_id.as_deref(), Some("ma-calls"));

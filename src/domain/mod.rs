@@ -36,7 +36,7 @@ pub mod window;
 #[cfg(test)]
 mod decision_tests;
 
-pub use consumer::{Consumer, Phone, Profile};
+pub use consumer::{Consumer, Phone, Profile, Region};
 pub use decision::{CallerFacts, Decision, Reason, Request, Subject, decide};
 pub use error::{FieldError, FieldErrors};
 pub use exclusions::Exclusions;

@@ -6,7 +6,10 @@
 //! order, to rule out deadlock: a reader may hold a consumer entry while it reads that
 //! consumer's group and the opt-out map; a writer holds one entry at a time, never two.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use compact_str::CompactString;
+use smallvec::SmallVec;
 
 use chrono::DateTime;
 
@@ -22,17 +25,41 @@ pub struct Entry {
     /// `None` while contacts were recorded for an id no one has created yet.
     pub profile: Option<Profile>,
     pub exclusions: Exclusions,
+    /// What few consumers have, out of line so the rest do not pay for it.
+    pub extras: Option<Box<Extras>>,
+    pub history: History,
+}
+
+/// The rarely-set parts of an entry.
+#[derive(Debug, Default)]
+pub struct Extras {
     /// Callbacks not yet consumed: the number and from when (ms).
     pub callbacks: Vec<(PhoneNumber, i64)>,
     /// Numbers the consumer gave prior express consent to telemarketing calls on.
     pub consents: Vec<PhoneNumber>,
-    pub history: History,
 }
+
+impl Entry {
+    fn callbacks(&self) -> &[(PhoneNumber, i64)] {
+        self.extras.as_ref().map_or(&[], |x| &x.callbacks)
+    }
+
+    fn consents(&self) -> &[PhoneNumber] {
+        self.extras.as_ref().map_or(&[], |x| &x.consents)
+    }
+
+    fn extras_mut(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+}
+
+/// Consumer and group ids: inline up to 24 bytes.
+pub type Id = CompactString;
 
 /// A group: its members and all their contacts together.
 #[derive(Debug, Default)]
 pub struct Group {
-    pub members: Vec<Arc<str>>,
+    pub members: Vec<Id>,
     pub history: History,
 }
 
@@ -58,7 +85,7 @@ pub struct Snapshot {
     pub callback_active: bool,
     pub do_not_call: bool,
     /// The consumer's group, members included; empty with no group.
-    pub members: Vec<Arc<str>>,
+    pub members: Vec<Id>,
 }
 
 impl Snapshot {
@@ -78,20 +105,25 @@ impl Snapshot {
 
 #[derive(Debug, Default)]
 pub struct Book {
-    consumers: Map<Arc<str>, Entry>,
-    groups: Map<Arc<str>, Group>,
+    /// Boxed: the table holds 32-byte slots, so its growth slack costs little.
+    consumers: Map<Id, Box<Entry>>,
+    groups: Map<Id, Group>,
     /// Numbers excluded BY_CUSTOMER, and since when (ms).
     opt_outs: Map<PhoneNumber, i64>,
+    /// Whether group histories are kept: only while a rule counts a group together
+    /// (`apply_to_group`). Without one they would be a second copy of every contact that
+    /// no decision reads. Set by the commit thread alone (see `keep_group_histories`).
+    group_histories: AtomicBool,
     /// Which consumers have each number.
-    by_number: Map<PhoneNumber, Vec<Arc<str>>>,
+    by_number: Map<PhoneNumber, SmallVec<[Id; 1]>>,
 }
 
 fn callback_active(entry: &Entry, phone: Option<PhoneNumber>, at_ms: i64) -> bool {
-    phone.is_some_and(|p| entry.callbacks.iter().any(|(n, from)| *n == p && at_ms >= *from))
+    phone.is_some_and(|p| entry.callbacks().iter().any(|(n, from)| *n == p && at_ms >= *from))
 }
 
 fn do_not_call(entry: &Entry, q: &Lookup) -> bool {
-    q.do_not_call_listed && q.phone.is_some_and(|p| !entry.consents.contains(&p))
+    q.do_not_call_listed && q.phone.is_some_and(|p| !entry.consents().contains(&p))
 }
 
 impl Book {
@@ -105,7 +137,11 @@ impl Book {
         let Some(profile) = &entry.profile else {
             return Some(f(None));
         };
-        let group = profile.group.as_ref().and_then(|g| self.groups.get(g.as_ref()));
+        let group = if self.group_histories.load(Ordering::Acquire) {
+            profile.group.as_ref().and_then(|g| self.groups.get(g.as_str()))
+        } else {
+            None
+        };
         let group_history = group.as_ref().map(|g| &g.history);
         if !entry.history.covers(q.needed_from_ms) || group_history.is_some_and(|h| !h.covers(q.needed_from_ms)) {
             return None;
@@ -140,7 +176,7 @@ impl Book {
             .profile
             .group
             .as_ref()
-            .and_then(|g| self.groups.get(g.as_ref()))
+            .and_then(|g| self.groups.get(g.as_str()))
             .map(|g| g.members.clone());
         Some(Snapshot {
             members: members.unwrap_or_default(),
@@ -207,13 +243,15 @@ impl Book {
                 self.record(&c.consumer_id, c.rec(), reach_ms);
                 if let (Channel::Phone, Some(phone)) = (c.channel, c.phone) {
                     let at = c.occurred_at.timestamp_millis();
-                    if let Some(mut entry) = self.consumers.get_mut(c.consumer_id.as_str()) {
-                        entry.callbacks.retain(|(n, from)| !(*n == phone && *from <= at));
+                    if let Some(mut entry) = self.consumers.get_mut(c.consumer_id.as_str())
+                        && let Some(extras) = entry.extras.as_mut()
+                    {
+                        extras.callbacks.retain(|(n, from)| !(*n == phone && *from <= at));
                     }
                 }
             }
             WriteOp::SetExclusionFlags { consumer_id, flags } => {
-                let mut entry = self.consumers.entry(Arc::from(consumer_id.as_str())).or_default();
+                let mut entry = self.consumers.entry(Id::from(consumer_id.as_str())).or_default();
                 let ex = &mut entry.exclusions;
                 ex.bankruptcy = flags.bankruptcy;
                 ex.disable_text_and_auto_calls = flags.disable_text_and_auto_calls;
@@ -224,7 +262,7 @@ impl Book {
                 phone,
                 excluded,
             } => {
-                let mut entry = self.consumers.entry(Arc::from(consumer_id.as_str())).or_default();
+                let mut entry = self.consumers.entry(Id::from(consumer_id.as_str())).or_default();
                 entry.exclusions.user_excluded.retain(|n| n != phone);
                 if *excluded {
                     entry.exclusions.user_excluded.push(*phone);
@@ -237,9 +275,10 @@ impl Book {
                 self.opt_outs.remove(phone);
             }
             WriteOp::PutCallback(cb) => {
-                let mut entry = self.consumers.entry(Arc::from(cb.consumer_id.as_str())).or_default();
-                entry.callbacks.retain(|(n, _)| *n != cb.phone);
-                entry.callbacks.push((cb.phone, cb.callback_at.timestamp_millis()));
+                let mut entry = self.consumers.entry(Id::from(cb.consumer_id.as_str())).or_default();
+                let callbacks = &mut entry.extras_mut().callbacks;
+                callbacks.retain(|(n, _)| *n != cb.phone);
+                callbacks.push((cb.phone, cb.callback_at.timestamp_millis()));
             }
             WriteOp::SetConsent {
                 consumer_id,
@@ -247,10 +286,11 @@ impl Book {
                 telemarketing,
                 ..
             } => {
-                let mut entry = self.consumers.entry(Arc::from(consumer_id.as_str())).or_default();
-                entry.consents.retain(|n| n != phone);
+                let mut entry = self.consumers.entry(Id::from(consumer_id.as_str())).or_default();
+                let consents = &mut entry.extras_mut().consents;
+                consents.retain(|n| n != phone);
                 if *telemarketing {
-                    entry.consents.push(*phone);
+                    consents.push(*phone);
                 }
             }
             // Duplicates change nothing; rule sets are the engine's; programs are the
@@ -267,7 +307,7 @@ impl Book {
     /// Creates or replaces a consumer's profile; moves it between groups when its group
     /// changed, and re-indexes its numbers.
     fn put_profile(&self, consumer: &Consumer) {
-        let id: Arc<str> = Arc::from(consumer.id.as_str());
+        let id = Id::from(consumer.id.as_str());
         let profile = Profile::of(consumer);
         let new_group = profile.group.clone();
         let new_numbers: Vec<PhoneNumber> = profile.phones.iter().map(|p| p.number).collect();
@@ -306,31 +346,42 @@ impl Book {
     /// Adds a contact to its consumer and the consumer's group.
     fn record(&self, consumer_id: &str, rec: ContactRec, reach_ms: i64) {
         let group = {
-            let mut entry = self.consumers.entry(Arc::from(consumer_id)).or_default();
+            let mut entry = match self.consumers.get_mut(consumer_id) {
+                Some(entry) => entry,
+                None => self.consumers.entry(Id::from(consumer_id)).or_default(),
+            };
             entry.history.record(rec, reach_ms);
             entry.profile.as_ref().and_then(|p| p.group.clone())
         };
-        if let Some(g) = group {
-            if let Some(mut group) = self.groups.get_mut(&g) {
-                group.history.record(rec, reach_ms);
-            }
+        if let Some(g) = group
+            && self.group_histories.load(Ordering::Acquire)
+            && let Some(mut group) = self.groups.get_mut(&g)
+        {
+            group.history.record(rec, reach_ms);
         }
     }
 
-    /// Replaces every consumer's history (start-up, or rules that look back further),
-    /// then rebuilds every group's. Commit thread or start-up only.
     /// Replaces what memory keeps of one consumer's contacts (start-up, or a rule set that
     /// looks back further).
     pub fn replace_history(&self, id: &str, history: History) {
         match self.consumers.get_mut(id) {
             Some(mut entry) => entry.history = history,
-            None => self.consumers.entry(Arc::from(id)).or_default().history = history,
+            None => self.consumers.entry(Id::from(id)).or_default().history = history,
+        }
+    }
+
+    /// Starts or stops keeping group histories. Turning them on builds every group's from
+    /// its members' before returning, so the caller can then install the rules that need
+    /// them; turning them off frees them (install the rules that do not need them first).
+    pub fn keep_group_histories(&self, keep: bool) {
+        if self.group_histories.swap(keep, Ordering::AcqRel) != keep {
+            self.rebuild_groups();
         }
     }
 
     /// Recomputes every group's combined history from its members'.
     pub fn rebuild_groups(&self) {
-        let groups: Vec<Arc<str>> = self.groups.iter().map(|g| g.key().clone()).collect();
+        let groups: Vec<Id> = self.groups.iter().map(|g| g.key().clone()).collect();
         for g in groups {
             self.rebuild_group(&g);
         }
@@ -338,11 +389,19 @@ impl Book {
 
     /// Recomputes a group's combined history from its members': whole from the latest
     /// instant any member's is whole from.
-    fn rebuild_group(&self, group_id: &Arc<str>) {
-        let members: Vec<Arc<str>> = match self.groups.get(group_id) {
+    fn rebuild_group(&self, group_id: &Id) {
+        let members: Vec<Id> = match self.groups.get(group_id) {
             Some(g) => g.members.clone(),
             None => return,
         };
+        if !self.group_histories.load(Ordering::Acquire) {
+            if members.is_empty() {
+                self.groups.remove(group_id);
+            } else if let Some(mut g) = self.groups.get_mut(group_id) {
+                g.history = History::default();
+            }
+            return;
+        }
         let mut recs = Vec::new();
         let mut complete_from = i64::MIN;
         for m in &members {

@@ -18,9 +18,7 @@ use super::rules::ActiveRules;
 use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
 use crate::domain::window::reach_ms;
 use crate::domain::{Consumer, Contact, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft};
-use crate::store::{
-    Applied, Applier, GroupCommit, JobOutcome, Rejected, SledStore, Store, StoreError, WriteOp,
-};
+use crate::store::{Applied, Applier, GroupCommit, JobOutcome, Rejected, SledStore, Store, StoreError, WriteOp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -126,11 +124,28 @@ impl Engine {
 
         // Start-up replays what the store holds through the same path live writes take.
         let book = &engine.inner.book;
+        book.keep_group_histories(counts_groups(&engine.inner.rules.current()));
+        // Profiles and contact histories are separate key ranges and separate fields of an
+        // entry: read them on two threads. Group histories (when kept) are rebuilt once
+        // both are in.
+        let retention_days = engine.inner.rules.current().retention_days;
         let mut consumers = 0usize;
-        store.for_each_consumer(&mut |c| {
-            book.apply(&WriteOp::PutConsumer(c), &Applied::Done, 0);
-            consumers += 1;
+        std::thread::scope(|scope| {
+            let histories = scope.spawn(|| {
+                store.for_each_recent_history(reach_ms(retention_days), &mut |consumer_id, history| {
+                    book.replace_history(consumer_id, history)
+                })
+            });
+            let profiles = store.for_each_consumer(&mut |c| {
+                book.apply(&WriteOp::PutConsumer(c), &Applied::Done, 0);
+                consumers += 1;
+            });
+            histories
+                .join()
+                .expect("the history reader does not panic")
+                .and(profiles)
         })?;
+        book.rebuild_groups();
         store.for_each_exclusions(&mut |consumer_id, ex| {
             for phone in &ex.user_excluded {
                 let op = WriteOp::SetUserExclusion {
@@ -170,7 +185,6 @@ impl Engine {
         let mut listed = Vec::new();
         store.for_each_do_not_call(&mut |n| listed.push(n))?;
         registry.apply(&WriteOp::AddDoNotCall(listed));
-        reload_histories(book, &*store, engine.inner.rules.current().retention_days)?;
         tracing::info!(
             consumers,
             rule_set_version = engine.inner.rules.current().version,
@@ -306,16 +320,31 @@ fn applier(book: Arc<Book>, registry: Arc<Registry>, rules: Arc<ActiveRules>, st
     Arc::new(move |op, applied| match op {
         WriteOp::PutRuleSet(new) => {
             let active = rules.current();
-            if new.version > active.version && new.retention_days > active.retention_days {
+            let newer = new.version > active.version;
+            if newer && new.retention_days > active.retention_days {
                 if let Err(e) = reload_histories(&book, &*store, new.retention_days) {
                     tracing::error!(error = %e, "reloading contacts for the new rule set failed; memory keeps what it had");
                 }
             }
+            // Group histories exist before rules that count groups go live, and go only
+            // after the last such rules have.
+            let groups = counts_groups(new);
+            if newer && groups {
+                book.keep_group_histories(true);
+            }
             rules.install(new.clone());
+            if newer && !groups {
+                book.keep_group_histories(false);
+            }
         }
         WriteOp::PutProgram(_) | WriteOp::AddProgramNumbers { .. } | WriteOp::AddDoNotCall(_) => registry.apply(op),
         _ => book.apply(op, applied, reach_ms(rules.load().retention_days)),
     })
+}
+
+/// Whether any control of `rules` counts a group's contacts together.
+fn counts_groups(rules: &RuleSet) -> bool {
+    rules.controls.iter().any(|c| c.apply_to_group)
 }
 
 /// Loads, for every consumer, the contacts rules with `retention_days` can look back on

@@ -11,7 +11,7 @@ mod registry;
 mod rules;
 
 pub use agents::{Checked, InboundOutcome};
-pub use book::{Book, Entry, Group, Lookup, Snapshot};
+pub use book::{Book, Entry, Extras, Group, Id, Lookup, Snapshot};
 pub use compliance::{ComplianceAnswer, ComplianceKind};
 pub use dnc::DoNotCallSet;
 pub use engine::{Engine, EngineError, EngineOptions, Recorded};

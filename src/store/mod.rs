@@ -100,7 +100,6 @@ pub enum Rejected {
 /// What a job did: each write's result, or the refusal of all of them.
 pub type JobOutcome = Result<Vec<Applied>, Rejected>;
 
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("storage failed: {0}")]

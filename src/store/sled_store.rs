@@ -31,16 +31,17 @@ use prost::Message;
 use chrono::{DateTime, Utc};
 
 use super::records::{
-    CallbackRecord, ConsentRecord, ContactRecView, ExclusionRecord, NoteRecord, OptOutRecord, ProgramNumberRecord, PromptRecord,
+    CallbackRecord, ConsentRecord, ContactRecView, ExclusionRecord, NoteRecord, OptOutRecord, ProgramNumberRecord,
+    PromptRecord,
 };
 use super::{Applied, JobOutcome, Rejected, Store, StoreError, WriteOp};
 use crate::domain::audit::AuditNote;
 use crate::domain::callback::Callback;
-use crate::domain::{ContactRec, History};
 use crate::domain::programs::{Program, ProgramNumber};
 use crate::domain::prompt::{Prompt, PromptRejection};
 use crate::domain::{Channel, Exclusions, PhoneNumber};
 use crate::domain::{Consumer, Contact, RuleSetDraft};
+use crate::domain::{ContactRec, History};
 use crate::proto::convert::{
     WireEnum, consumer_from, consumer_to, contact_from, contact_to, program_from, program_to, required_enum,
     rule_set_draft_from, rule_set_to,
@@ -130,6 +131,26 @@ fn history_key(c: &Contact) -> Vec<u8> {
     k.extend_from_slice(&time_bytes(c.occurred_at.timestamp_millis()));
     k.extend_from_slice(c.event_id.as_bytes());
     k
+}
+
+/// What memory keeps of a stored contact, read through the field-subset view.
+fn contact_rec(at_ms: i64, k: &[u8], v: &[u8]) -> Result<ContactRec, StoreError> {
+    let view = decode::<ContactRecView>(k, v)?;
+    let channel = Channel::from_wire(view.channel)
+        .ok()
+        .flatten()
+        .ok_or_else(|| corrupt(k, "a contact without a channel"))?;
+    let phone = match view.phone.as_str() {
+        "" => 0,
+        text => PhoneNumber::parse(text).map_err(|e| corrupt(k, e))?.tag(),
+    };
+    Ok(ContactRec {
+        at_ms,
+        code: view.result_code,
+        phone,
+        channel,
+        inbound: view.inbound,
+    })
 }
 
 /// The time stamped in a history key, without decoding the record.
@@ -454,61 +475,43 @@ impl Store for SledStore {
     }
 
     fn for_each_recent_history(&self, reach_ms: i64, f: &mut dyn FnMut(&str, History)) -> Result<(), StoreError> {
-        // Keys sort by consumer, then time: one consumer's contacts are contiguous, and
-        // read newest first, the first is the newest, which sets the reach.
-        struct Current {
-            prefix: Vec<u8>,
-            horizon: i64,
-            truncated: bool,
-            recs: Vec<ContactRec>,
-        }
-        let hand_over = |c: Current, f: &mut dyn FnMut(&str, History)| {
-            let id = String::from_utf8_lossy(&c.prefix[3..]);
-            let complete_from = if c.truncated { c.horizon } else { i64::MIN };
-            f(&id, History::from_unsorted(c.recs, complete_from));
-        };
-        let mut current: Option<Current> = None;
-        for item in self.tree.scan_prefix([HISTORY]).rev() {
+        // Keys sort by consumer, then time: one consumer's contacts are contiguous and
+        // oldest first. A forward scan (sled's reverse iteration searches for each
+        // predecessor) keeps the run's raw values until its newest contact sets the reach,
+        // then decodes only those within it.
+        let mut prefix: Vec<u8> = Vec::new();
+        let mut run: Vec<(i64, sled::IVec, sled::IVec)> = Vec::new();
+        let hand_over =
+            |prefix: &[u8], run: &mut Vec<(i64, sled::IVec, sled::IVec)>, f: &mut dyn FnMut(&str, History)| {
+                let Some(newest) = run.last().map(|(at, ..)| *at) else {
+                    return Ok(());
+                };
+                let horizon = newest.saturating_sub(reach_ms);
+                let first = run.partition_point(|(at, ..)| *at < horizon);
+                let mut recs = Vec::with_capacity(run.len() - first);
+                for (at, k, v) in &run[first..] {
+                    recs.push(contact_rec(*at, k, v)?);
+                }
+                let complete_from = if first > 0 { horizon } else { i64::MIN };
+                f(
+                    &String::from_utf8_lossy(&prefix[3..]),
+                    History::from_unsorted(recs, complete_from),
+                );
+                run.clear();
+                Ok::<(), StoreError>(())
+            };
+        for item in self.tree.scan_prefix([HISTORY]) {
             let (k, v) = item?;
             let at = history_key_time(&k).ok_or_else(|| corrupt(&k, "malformed history key"))?;
             let prefix_len = 3 + u16::from_be_bytes([k[1], k[2]]) as usize;
-            if current.as_ref().is_none_or(|c| c.prefix.as_slice() != &k[..prefix_len]) {
-                if let Some(done) = current.take() {
-                    hand_over(done, f);
-                }
-                current = Some(Current {
-                    prefix: k[..prefix_len].to_vec(),
-                    horizon: at.saturating_sub(reach_ms),
-                    truncated: false,
-                    recs: Vec::new(),
-                });
+            if prefix.as_slice() != &k[..prefix_len] {
+                hand_over(&prefix, &mut run, f)?;
+                prefix.clear();
+                prefix.extend_from_slice(&k[..prefix_len]);
             }
-            let c = current.as_mut().expect("set above");
-            if at < c.horizon {
-                c.truncated = true;
-                continue;
-            }
-            let view = decode::<ContactRecView>(&k, &v)?;
-            let channel = Channel::from_wire(view.channel)
-                .ok()
-                .flatten()
-                .ok_or_else(|| corrupt(&k, "a contact without a channel"))?;
-            let phone = match view.phone.as_str() {
-                "" => 0,
-                text => PhoneNumber::parse(text).map_err(|e| corrupt(&k, e))?.tag(),
-            };
-            c.recs.push(ContactRec {
-                at_ms: at,
-                code: view.result_code,
-                phone,
-                channel,
-                inbound: view.inbound,
-            });
+            run.push((at, k, v));
         }
-        if let Some(done) = current.take() {
-            hand_over(done, f);
-        }
-        Ok(())
+        hand_over(&prefix, &mut run, f)
     }
 
     fn contacts_of(&self, consumer_id: &str, f: &mut dyn FnMut(Contact)) -> Result<(), StoreError> {
