@@ -7,8 +7,8 @@
 //!
 //! Exported series:
 //! - `predial_decisions_total{verdict}` and `predial_decision_reasons_total{reason}`;
-//! - `predial_rpc_duration_seconds{method}`: unary calls from request to answer, and each
-//!   `CanDial` answer from its request;
+//! - `predial_rpc_duration_seconds{method}`: unary calls from request to answer, and one
+//!   `CanDial` answer in eight (the first of each stream included) from its request;
 //! - `predial_rpc_rejected_total{method,code}`: calls turned away at the gate
 //!   (UNAUTHENTICATED, PERMISSION_DENIED, RESOURCE_EXHAUSTED);
 //! - `predial_store_flush_seconds` and `predial_store_commit_jobs`: each group commit;
