@@ -273,3 +273,67 @@ proptest! {
         }
     }
 }
+
+// ---- the next instant inside calling hours ----
+
+proptest! {
+    #[test]
+    fn the_next_instant_inside_calling_hours_is_inside_and_nothing_earlier_is(
+        t in prop_oneof![near_a_transition(), instant()],
+        picks in prop::collection::vec(zone(), 1..4),
+        from_h in 6u32..11, to_h in 17u32..22,
+    ) {
+        use predial::domain::hours::{Zones, next_inside, outside_in};
+        use predial::domain::rules::CallingHours;
+        let hours = CallingHours {
+            from: NaiveTime::from_hms_opt(from_h, 0, 0).unwrap(),
+            to: NaiveTime::from_hms_opt(to_h, 0, 0).unwrap(),
+        };
+        let zones = Zones::of(picks.iter().map(|z| Some(*z)));
+        let found = next_inside(hours, t, zones);
+        // Openings fall on quarter hours in every zone used here (St John's is -3:30 and
+        // Lord Howe +10:30 or +11), so scanning quarter hours finds any earlier one.
+        let quarter = Duration::minutes(15);
+        let mut probe = t;
+        let limit = found.unwrap_or(t + Duration::days(3));
+        while probe < limit {
+            prop_assert!(outside_in(hours, probe, zones).is_some(), "{probe} is inside, before {found:?}");
+            let ms = probe.timestamp_millis();
+            let q = quarter.num_milliseconds();
+            probe = Utc.timestamp_millis_opt((ms.div_euclid(q) + 1) * q).unwrap();
+        }
+        if let Some(r) = found {
+            prop_assert!(r >= t);
+            prop_assert!(outside_in(hours, r, zones).is_none());
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn a_frequency_limit_clears_on_the_first_day_whose_window_is_under_it(
+        t in instant(),
+        offsets_min in prop::collection::vec(-60i64 * 24 * 40..60 * 24 * 3, 0..40),
+        period in prop::sample::select(vec![Period::Day, Period::Week, Period::Month]),
+        max in 1u32..6,
+        tz in zone(),
+    ) {
+        use predial::domain::window::frequency_clear_from;
+        let recs = offsets_min
+            .iter()
+            .map(|m| ContactRec { at_ms: (t + Duration::minutes(*m)).timestamp_millis(), code: 1, phone: 0, channel: Channel::Phone, inbound: false })
+            .collect();
+        let history = History::from_unsorted(recs, i64::MIN);
+        let mut control = every_call(period);
+        control.max_total_contacts = max;
+        let by_hand = if tally(&control, &history, t, tz).attempts < max {
+            Some(t)
+        } else {
+            let today = local_date(t, tz);
+            (1..=400u64)
+                .map(|k| start_of_day(today + Days::new(k), tz))
+                .find(|at| tally(&control, &history, *at, tz).attempts < max)
+        };
+        prop_assert_eq!(frequency_clear_from(&control, &history, t, tz), by_hand);
+    }
+}

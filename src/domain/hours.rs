@@ -52,16 +52,20 @@ pub fn next_inside(hours: CallingHours, t: DateTime<Utc>, zones: Zones) -> Optio
     }
     // An overlap of windows begins where the last of them opens, so the answer is `t` or
     // the opening of some zone's window on one of the next few local days.
+    // Day by day, every zone's opening; once one works, two more days cover zones whose
+    // "today" is a local date ahead or behind (zones are less than two days apart).
     let mut best: Option<DateTime<Utc>> = None;
-    for tz in zones.iter() {
-        let today = local_date(t, tz);
-        for k in 0..=8 {
-            let opens = first_instant_at_or_after((today + Days::new(k)).and_time(hours.from), tz);
+    let mut until = 8;
+    let mut k = 0;
+    while k <= until {
+        for tz in zones.iter() {
+            let opens = first_instant_at_or_after((local_date(t, tz) + Days::new(k)).and_time(hours.from), tz);
             if opens > t && best.is_none_or(|b| opens < b) && outside_in(hours, opens, zones).is_none() {
                 best = Some(opens);
-                break;
+                until = until.min(k + 2);
             }
         }
+        k += 1;
     }
     best
 }

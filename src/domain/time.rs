@@ -92,7 +92,8 @@ struct LocalDay {
     offset_secs: Option<i32>,
 }
 
-const DAY_SLOTS: usize = 64;
+/// Two for every zone chrono-tz knows: no two zones share a slot.
+const DAY_SLOTS: usize = 2 * chrono_tz::TZ_VARIANTS.len();
 const START_SLOTS: usize = 256;
 
 thread_local! {
@@ -102,13 +103,16 @@ thread_local! {
 }
 
 fn zone_slot(tz: Tz) -> usize {
+    // `Tz` is a field-less enum numbered from 0 in the order of `TZ_VARIANTS`.
     tz as usize
 }
 
 /// The local day containing `t` in `tz`.
 fn local_day(t: DateTime<Utc>, tz: Tz) -> LocalDay {
     let t_ms = t.timestamp_millis();
-    let slot = zone_slot(tz) % DAY_SLOTS;
+    // Two slots a zone, by the parity of the UTC day: a question about tomorrow (the
+    // next opening of calling hours, a clear day) does not evict today.
+    let slot = zone_slot(tz) * 2 + t_ms.div_euclid(86_400_000).rem_euclid(2) as usize;
     let cached = DAYS.with(|days| days[slot].get());
     if let Some(day) = cached
         && day.tz == tz

@@ -21,11 +21,21 @@ const SEARCH_DAYS: u64 = 400;
 
 /// The half-open interval `[from_ms, to_ms)` that `period` covers at instant `t`.
 pub fn window(period: Period, t: DateTime<Utc>, day_zone: Tz) -> (i64, i64) {
+    match period {
+        Period::Rolling24Hours => {
+            let ms = t.timestamp_millis();
+            (ms - DAY_MS + 1, ms + 1)
+        }
+        _ => window_on(period, local_date(t, day_zone), day_zone),
+    }
+}
+
+/// The interval a calendar period covers on local date `d`.
+fn window_on(period: Period, d: NaiveDate, day_zone: Tz) -> (i64, i64) {
     let ms = |t: DateTime<Utc>| t.timestamp_millis();
-    let d = local_date(t, day_zone);
     let next = d + Days::new(1);
     match period {
-        Period::Day => (ms(start_of_day(d, day_zone)), ms(start_of_day(next, day_zone))),
+        Period::Day | Period::Rolling24Hours => (ms(start_of_day(d, day_zone)), ms(start_of_day(next, day_zone))),
         Period::Week => (
             ms(start_of_day(d - Days::new(6), day_zone)),
             ms(start_of_day(next, day_zone)),
@@ -35,8 +45,12 @@ pub fn window(period: Period, t: DateTime<Utc>, day_zone: Tz) -> (i64, i64) {
             let after = first + Months::new(1);
             (ms(start_of_day(first, day_zone)), ms(start_of_day(after, day_zone)))
         }
-        Period::Rolling24Hours => (ms(t) - DAY_MS + 1, ms(t) + 1),
     }
+}
+
+/// How many contacts `control` counts in `[from, to)`.
+fn attempts_in(control: &ContactControl, history: &History, (from, to): (i64, i64)) -> u32 {
+    history.between(from, to).iter().filter(|r| control.counts(r)).count() as u32
 }
 
 /// Contacts a control counts in a window, and how many of them were right party contacts.
@@ -82,10 +96,13 @@ pub fn frequency_clear_from(
                 .find(|&at| at > t && under(at))
         }
         _ => {
+            // Day by day from tomorrow, each day's window taken from its date (no
+            // instant-to-date conversion per day).
             let today = local_date(t, day_zone);
             (1..=SEARCH_DAYS)
-                .map(|k| start_of_day(today + Days::new(k), day_zone))
-                .find(|&at| under(at))
+                .map(|k| today + Days::new(k))
+                .find(|&d| attempts_in(control, history, window_on(control.period, d, day_zone)) < max)
+                .map(|d| start_of_day(d, day_zone))
         }
     }
 }
