@@ -189,3 +189,41 @@ async fn a_streams_deadline_ends_it_with_deadline_exceeded() {
     assert_eq!(end.code(), Code::DeadlineExceeded);
     drop(tx);
 }
+
+/// A unary answer waits at most for the client's deadline or the server's cap, whichever is
+/// sooner. An import whose client stops sending mid-stream is the slow call here: it is
+/// ended at the deadline (tonic answers CANCELLED for a server-side expiry). An import
+/// reads its whole stream before it writes, so a cut-off import has written nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_unary_answer_is_cut_off_at_the_clients_deadline_or_the_servers_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--request-timeout-seconds", "1"]);
+    let mut programs = server.programs().await;
+    for client_deadline in [Some(Duration::from_millis(200)), None] {
+        let (tx, rx) = mpsc::channel(1);
+        tx.send(pb::DoNotCallChunk {
+            numbers: vec![PHONE.into()],
+        })
+        .await
+        .unwrap();
+        let mut request = tonic::Request::new(ReceiverStream::new(rx));
+        if let Some(d) = client_deadline {
+            request.set_timeout(d);
+        }
+        let started = std::time::Instant::now();
+        let ended = programs.import_do_not_call(request).await.unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            matches!(ended.code(), Code::Cancelled | Code::DeadlineExceeded),
+            "{ended:?}"
+        );
+        let bound = client_deadline.unwrap_or(Duration::from_secs(1));
+        assert!(
+            took >= bound && took < bound + Duration::from_secs(5),
+            "{took:?} for {bound:?}"
+        );
+        drop(tx);
+    }
+    // The server still answers at once.
+    server.decisions().await.ping(pb::PingRequest::default()).await.unwrap();
+}
