@@ -8,6 +8,7 @@
 mod group_commit;
 mod records;
 mod sled_store;
+mod staging;
 
 pub use group_commit::{Applier, GroupCommit};
 pub use sled_store::SledStore;

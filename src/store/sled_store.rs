@@ -22,7 +22,6 @@
 //! another ([`Staging`]) so a job reads what earlier jobs of its group wrote, and a job
 //! that is refused leaves nothing behind.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -34,6 +33,7 @@ use super::records::{
     CallbackRecord, ConsentRecord, ContactRecView, ExclusionRecord, NoteRecord, OptOutRecord, ProgramNumberRecord,
     PromptRecord,
 };
+use super::staging::Staging;
 use super::{Applied, JobOutcome, Rejected, Store, StoreError, WriteOp};
 use crate::domain::audit::AuditNote;
 use crate::domain::callback::Callback;
@@ -178,80 +178,6 @@ fn corrupt(k: &[u8], message: impl ToString) -> StoreError {
 
 fn decode<M: Message + Default>(k: &[u8], v: &[u8]) -> Result<M, StoreError> {
     M::decode(v).map_err(|e| corrupt(k, e))
-}
-
-/// Writes of one group, readable before they land: the group's kept jobs, and the job
-/// being staged (hashed too, so a job of many writes stages in linear time).
-struct Staging<'a> {
-    tree: &'a sled::Tree,
-    group: HashMap<Vec<u8>, Option<Vec<u8>>>,
-    order: Vec<Vec<u8>>,
-    job: HashMap<Vec<u8>, Option<Vec<u8>>>,
-    job_order: Vec<Vec<u8>>,
-}
-
-impl<'a> Staging<'a> {
-    fn new(tree: &'a sled::Tree) -> Self {
-        Staging {
-            tree,
-            group: HashMap::new(),
-            order: Vec::new(),
-            job: HashMap::new(),
-            job_order: Vec::new(),
-        }
-    }
-
-    fn get(&self, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(v) = self.job.get(k) {
-            return Ok(v.clone());
-        }
-        if let Some(v) = self.group.get(k) {
-            return Ok(v.clone());
-        }
-        Ok(self.tree.get(k)?.map(|v| v.to_vec()))
-    }
-
-    fn put(&mut self, k: Vec<u8>, v: Vec<u8>) {
-        self.stage(k, Some(v));
-    }
-
-    fn remove(&mut self, k: Vec<u8>) {
-        self.stage(k, None);
-    }
-
-    fn stage(&mut self, k: Vec<u8>, v: Option<Vec<u8>>) {
-        if self.job.insert(k.clone(), v).is_none() {
-            self.job_order.push(k);
-        }
-    }
-
-    fn keep_job(&mut self) {
-        for k in self.job_order.drain(..) {
-            let v = self.job.remove(&k).expect("staged");
-            if self.group.insert(k.clone(), v).is_none() {
-                self.order.push(k);
-            }
-        }
-    }
-
-    fn drop_job(&mut self) {
-        self.job.clear();
-        self.job_order.clear();
-    }
-
-    fn into_batch(mut self) -> Option<sled::Batch> {
-        if self.order.is_empty() {
-            return None;
-        }
-        let mut batch = sled::Batch::default();
-        for k in self.order {
-            match self.group.remove(&k).flatten() {
-                Some(v) => batch.insert(k, v),
-                None => batch.remove(k),
-            }
-        }
-        Some(batch)
-    }
 }
 
 /// The next value of counter `name` (from 1), staged with the job.
