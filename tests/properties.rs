@@ -337,3 +337,25 @@ proptest! {
         prop_assert_eq!(frequency_clear_from(&control, &history, t, tz), by_hand);
     }
 }
+
+proptest! {
+    #[test]
+    fn result_codes_count_as_the_lists_say_whatever_the_code(
+        attempt in prop::collection::vec(-5i32..90, 0..4),
+        rpc in prop::collection::vec(-5i32..90, 0..3),
+        non_attempt in prop::collection::vec(-5i32..90, 0..4),
+        code in -10i32..100,
+    ) {
+        use predial::domain::rules::CodeRule;
+        let rule = CodeRule::new(attempt.clone(), rpc.clone(), non_attempt.clone());
+        let by_hand = if rpc.contains(&code) || attempt.contains(&code) {
+            true
+        } else if !non_attempt.is_empty() {
+            attempt.is_empty() && !non_attempt.contains(&code)
+        } else {
+            attempt.is_empty() && rpc.is_empty()
+        };
+        prop_assert_eq!(rule.counts(code), by_hand);
+        prop_assert_eq!(rule.is_rpc(code), rpc.contains(&code));
+    }
+}

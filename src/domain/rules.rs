@@ -63,18 +63,52 @@ impl RuleSetDraft {
 }
 
 /// Which recorded calls a PHONE control counts, and which of them are right party contacts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// The lists are answered through two bit sets for codes 0–63 (where dialers' result codes
+/// live), computed once; other codes take the lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeRule {
     pub attempt: Vec<i32>,
     pub rpc: Vec<i32>,
     pub non_attempt: Vec<i32>,
+    counted: u64,
+    rpcs: u64,
+}
+
+impl Default for CodeRule {
+    /// Every call counts; none is a right party contact.
+    fn default() -> Self {
+        CodeRule::new(Vec::new(), Vec::new(), Vec::new())
+    }
 }
 
 impl CodeRule {
+    pub fn new(attempt: Vec<i32>, rpc: Vec<i32>, non_attempt: Vec<i32>) -> CodeRule {
+        let mut rule = CodeRule {
+            attempt,
+            rpc,
+            non_attempt,
+            counted: 0,
+            rpcs: 0,
+        };
+        for code in 0..64 {
+            rule.counted |= (rule.counts_by_list(code) as u64) << code;
+            rule.rpcs |= (rule.rpc.contains(&code) as u64) << code;
+        }
+        rule
+    }
+
     /// Whether a call with `code` counts toward the control's maximum:
     /// listed in `attempt` or `rpc`; with both empty, every call — except, when
     /// `non_attempt` is set, the codes it lists (busy, failed, not in service…).
     pub fn counts(&self, code: i32) -> bool {
+        match u32::try_from(code) {
+            Ok(bit) if bit < 64 => self.counted >> bit & 1 == 1,
+            _ => self.counts_by_list(code),
+        }
+    }
+
+    fn counts_by_list(&self, code: i32) -> bool {
         if self.rpc.contains(&code) || self.attempt.contains(&code) {
             return true;
         }
@@ -85,7 +119,10 @@ impl CodeRule {
     }
 
     pub fn is_rpc(&self, code: i32) -> bool {
-        self.rpc.contains(&code)
+        match u32::try_from(code) {
+            Ok(bit) if bit < 64 => self.rpcs >> bit & 1 == 1,
+            _ => self.rpc.contains(&code),
+        }
     }
 }
 
@@ -395,11 +432,11 @@ fn compile_control(c: &ControlDraft) -> Result<ContactControl, Vec<FieldError>> 
         period: period.expect("checked above"),
         apply_to_group: c.apply_to_group,
         hold_for_days: c.hold_for_days,
-        codes: CodeRule {
-            attempt: c.attempt_codes.clone(),
-            rpc: c.rpc_codes.clone(),
-            non_attempt: c.non_attempt_codes.clone(),
-        },
+        codes: CodeRule::new(
+            c.attempt_codes.clone(),
+            c.rpc_codes.clone(),
+            c.non_attempt_codes.clone(),
+        ),
         hours,
         validation,
         sms_reauth_days,
@@ -484,18 +521,15 @@ mod tests {
     fn codes_count_as_the_spec_says() {
         let every = CodeRule::default();
         assert!(every.counts(42));
-        let listed = CodeRule {
-            attempt: vec![1],
-            rpc: vec![4],
-            non_attempt: vec![],
-        };
+        let listed = CodeRule::new(vec![1, 700], vec![4], vec![]);
         assert!(listed.counts(1) && listed.counts(4) && !listed.counts(2));
-        let only_rpc = CodeRule {
-            attempt: vec![],
-            rpc: vec![4],
-            non_attempt: vec![],
-        };
-        assert!(only_rpc.counts(4) && !only_rpc.counts(1));
+        assert!(listed.counts(700) && !listed.counts(701) && !listed.counts(-1));
+        assert!(listed.is_rpc(4) && !listed.is_rpc(1));
+        let only_rpc = CodeRule::new(vec![], vec![4, 99], vec![]);
+        assert!(only_rpc.counts(4) && only_rpc.counts(99) && !only_rpc.counts(1));
+        assert!(only_rpc.is_rpc(99));
+        let all_but = CodeRule::new(vec![], vec![], vec![6, 80]);
+        assert!(all_but.counts(1) && !all_but.counts(6) && !all_but.counts(80) && all_but.counts(-3));
     }
 
     #[test]
