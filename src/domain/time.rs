@@ -143,15 +143,21 @@ fn local_day(t: DateTime<Utc>, tz: Tz) -> LocalDay {
 /// The first instant whose local date in `tz` is `date` (its local midnight, or the first
 /// instant after a transition that skips midnight).
 pub fn start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(start_of_day_ms(date, tz)).expect("a day start is in range")
+}
+
+/// [`start_of_day`] in milliseconds since the epoch: what windows compare, without
+/// building a `DateTime` (which computes a calendar date) only to take it apart again.
+pub fn start_of_day_ms(date: NaiveDate, tz: Tz) -> i64 {
     let slot = (zone_slot(tz).wrapping_mul(31) + day_number(date) as usize) % START_SLOTS;
     if let Some((cached_tz, cached_date, ms)) = STARTS.with(|starts| starts[slot].get())
         && cached_tz == tz
         && cached_date == date
     {
-        return DateTime::from_timestamp_millis(ms).expect("a cached instant");
+        return ms;
     }
-    let start = first_instant_at_or_after(date.and_time(NaiveTime::MIN), tz);
-    STARTS.with(|starts| starts[slot].set(Some((tz, date, start.timestamp_millis()))));
+    let start = first_instant_at_or_after(date.and_time(NaiveTime::MIN), tz).timestamp_millis();
+    STARTS.with(|starts| starts[slot].set(Some((tz, date, start))));
     start
 }
 

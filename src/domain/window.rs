@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use super::history::History;
 use super::kinds::Period;
 use super::rules::ContactControl;
-use super::time::{local_date, start_of_day};
+use super::time::{local_date, start_of_day, start_of_day_ms};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -32,18 +32,14 @@ pub fn window(period: Period, t: DateTime<Utc>, day_zone: Tz) -> (i64, i64) {
 
 /// The interval a calendar period covers on local date `d`.
 fn window_on(period: Period, d: NaiveDate, day_zone: Tz) -> (i64, i64) {
-    let ms = |t: DateTime<Utc>| t.timestamp_millis();
+    let start = |d: NaiveDate| start_of_day_ms(d, day_zone);
     let next = d + Days::new(1);
     match period {
-        Period::Day | Period::Rolling24Hours => (ms(start_of_day(d, day_zone)), ms(start_of_day(next, day_zone))),
-        Period::Week => (
-            ms(start_of_day(d - Days::new(6), day_zone)),
-            ms(start_of_day(next, day_zone)),
-        ),
+        Period::Day | Period::Rolling24Hours => (start(d), start(next)),
+        Period::Week => (start(d - Days::new(6)), start(next)),
         Period::Month => {
             let first = d.with_day(1).expect("day 1 exists");
-            let after = first + Months::new(1);
-            (ms(start_of_day(first, day_zone)), ms(start_of_day(after, day_zone)))
+            (start(first), start(first + Months::new(1)))
         }
     }
 }
@@ -120,8 +116,8 @@ pub fn hold_release(
     }
     let d = local_date(t, day_zone);
     let hold = Days::new(control.hold_for_days as u64);
-    let earliest = start_of_day(d - hold, day_zone).timestamp_millis();
-    let end = start_of_day(d + Days::new(1), day_zone).timestamp_millis();
+    let earliest = start_of_day_ms(d - hold, day_zone);
+    let end = start_of_day_ms(d + Days::new(1), day_zone);
     let rpc = history
         .between(earliest, end)
         .iter()
