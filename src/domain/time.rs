@@ -80,6 +80,9 @@ pub fn local_datetime(t: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
 // holds all day — and the start instants of recent (zone, date) pairs. These are pure
 // functions memoised: a miss computes exactly what chrono-tz says, so the cache can only
 // change speed, never an answer (the property tests compare against chrono-tz directly).
+// One assumption: a day whose offset is the same at its first and last millisecond has it
+// all day. `cargo run --release --example uniform_days` checks it for every zone and every
+// day from 1990 to 2039 at 30-minute steps: 10,902,414 zone-days, none breaks it.
 
 /// One local date in one zone.
 #[derive(Debug, Clone, Copy)]
