@@ -155,11 +155,6 @@ impl ServeArgs {
         } else {
             self.tokens
         };
-        let positive = |value: Option<usize>, name: &str, default: usize| match value {
-            Some(0) => Err(format!("{name} must be at least 1")),
-            Some(n) => Ok(n),
-            None => Ok(default),
-        };
         let limits = Limits {
             max_concurrent_calls: positive(
                 self.max_concurrent_calls.or(file.max_concurrent_calls),
@@ -177,12 +172,10 @@ impl ServeArgs {
                 4 << 20,
             )?,
             request_timeout: Duration::from_secs(positive(
-                self.request_timeout_seconds
-                    .or(file.request_timeout_seconds)
-                    .map(|s| s as usize),
+                self.request_timeout_seconds.or(file.request_timeout_seconds),
                 "request_timeout_seconds",
                 30,
-            )? as u64),
+            )?),
         };
         let serve = ServeOptions {
             listen: self
@@ -206,6 +199,15 @@ impl ServeArgs {
             serve,
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
         })
+    }
+}
+
+/// A count or length that must be at least 1: `value`, else `default`.
+fn positive<T: PartialEq + Default>(value: Option<T>, name: &str, default: T) -> Result<T, String> {
+    match value {
+        Some(n) if n == T::default() => Err(format!("{name} must be at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(default),
     }
 }
 

@@ -13,6 +13,8 @@ use smallvec::SmallVec;
 
 use chrono::DateTime;
 
+use dashmap::mapref::one::RefMut;
+
 use super::Map;
 use crate::domain::decision::Subject;
 use crate::domain::exclusions::{ExclusionStatus, NumberStatus, exclusion_level};
@@ -251,7 +253,7 @@ impl Book {
                 }
             }
             WriteOp::SetExclusionFlags { consumer_id, flags } => {
-                let mut entry = self.consumers.entry(Id::from(consumer_id.as_str())).or_default();
+                let mut entry = self.entry_mut(consumer_id);
                 let ex = &mut entry.exclusions;
                 ex.bankruptcy = flags.bankruptcy;
                 ex.disable_text_and_auto_calls = flags.disable_text_and_auto_calls;
@@ -262,7 +264,7 @@ impl Book {
                 phone,
                 excluded,
             } => {
-                let mut entry = self.consumers.entry(Id::from(consumer_id.as_str())).or_default();
+                let mut entry = self.entry_mut(consumer_id);
                 entry.exclusions.user_excluded.retain(|n| n != phone);
                 if *excluded {
                     entry.exclusions.user_excluded.push(*phone);
@@ -275,7 +277,7 @@ impl Book {
                 self.opt_outs.remove(phone);
             }
             WriteOp::PutCallback(cb) => {
-                let mut entry = self.consumers.entry(Id::from(cb.consumer_id.as_str())).or_default();
+                let mut entry = self.entry_mut(&cb.consumer_id);
                 let callbacks = &mut entry.extras_mut().callbacks;
                 callbacks.retain(|(n, _)| *n != cb.phone);
                 callbacks.push((cb.phone, cb.callback_at.timestamp_millis()));
@@ -286,7 +288,7 @@ impl Book {
                 telemarketing,
                 ..
             } => {
-                let mut entry = self.consumers.entry(Id::from(consumer_id.as_str())).or_default();
+                let mut entry = self.entry_mut(consumer_id);
                 let consents = &mut entry.extras_mut().consents;
                 consents.retain(|n| n != phone);
                 if *telemarketing {
@@ -301,6 +303,15 @@ impl Book {
             | WriteOp::IssuePrompt { .. }
             | WriteOp::AnswerPrompt { .. }
             | WriteOp::Note(_) => {}
+        }
+    }
+
+    /// Consumer `id`'s entry for writing, created empty when missing (looked up first, so
+    /// the common case builds no key).
+    fn entry_mut(&self, id: &str) -> RefMut<'_, Id, Box<Entry>> {
+        match self.consumers.get_mut(id) {
+            Some(entry) => entry,
+            None => self.consumers.entry(Id::from(id)).or_default(),
         }
     }
 
@@ -346,10 +357,7 @@ impl Book {
     /// Adds a contact to its consumer and the consumer's group.
     fn record(&self, consumer_id: &str, rec: ContactRec, reach_ms: i64) {
         let group = {
-            let mut entry = match self.consumers.get_mut(consumer_id) {
-                Some(entry) => entry,
-                None => self.consumers.entry(Id::from(consumer_id)).or_default(),
-            };
+            let mut entry = self.entry_mut(consumer_id);
             entry.history.record(rec, reach_ms);
             entry.profile.as_ref().and_then(|p| p.group.clone())
         };
@@ -364,10 +372,7 @@ impl Book {
     /// Replaces what memory keeps of one consumer's contacts (start-up, or a rule set that
     /// looks back further).
     pub fn replace_history(&self, id: &str, history: History) {
-        match self.consumers.get_mut(id) {
-            Some(mut entry) => entry.history = history,
-            None => self.consumers.entry(Id::from(id)).or_default().history = history,
-        }
+        self.entry_mut(id).history = history;
     }
 
     /// Starts or stops keeping group histories. Turning them on builds every group's from

@@ -131,11 +131,7 @@ impl Engine {
         let retention_days = engine.inner.rules.current().retention_days;
         let mut consumers = 0usize;
         std::thread::scope(|scope| {
-            let histories = scope.spawn(|| {
-                store.for_each_recent_history(reach_ms(retention_days), &mut |consumer_id, history| {
-                    book.replace_history(consumer_id, history)
-                })
-            });
+            let histories = scope.spawn(|| replace_recent_histories(book, &*store, retention_days));
             let profiles = store.for_each_consumer(&mut |c| {
                 book.apply(&WriteOp::PutConsumer(c), &Applied::Done, 0);
                 consumers += 1;
@@ -348,16 +344,21 @@ fn counts_groups(rules: &RuleSet) -> bool {
 }
 
 /// Loads, for every consumer, the contacts rules with `retention_days` can look back on
-/// from its newest contact.
+/// from its newest contact, then rebuilds the groups' histories.
 fn reload_histories(book: &Book, store: &dyn Store, retention_days: u32) -> Result<(), StoreError> {
-    // Every consumer with contacts is handed over (its newest contact is always within
-    // reach), so each history is replaced whole and none needs clearing first: a decision
-    // running meanwhile sees the old history or the new one, never an empty one.
-    store.for_each_recent_history(reach_ms(retention_days), &mut |consumer_id, history| {
-        book.replace_history(consumer_id, history)
-    })?;
+    replace_recent_histories(book, store, retention_days)?;
     book.rebuild_groups();
     Ok(())
+}
+
+/// Replaces every consumer's history with what the store holds within reach of its newest
+/// contact. Every consumer with contacts is handed over (its newest contact is always
+/// within reach), so each history is replaced whole and none needs clearing first: a
+/// decision running meanwhile sees the old history or the new one, never an empty one.
+fn replace_recent_histories(book: &Book, store: &dyn Store, retention_days: u32) -> Result<(), StoreError> {
+    store.for_each_recent_history(reach_ms(retention_days), &mut |consumer_id, history| {
+        book.replace_history(consumer_id, history)
+    })
 }
 
 /// Every stored contact of `ids`, as one history.
