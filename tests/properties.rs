@@ -245,7 +245,8 @@ proptest! {
 // ---- the day cache against chrono-tz ----
 
 /// Instants around the 2026 transitions of the zones above (US: Mar 8, Nov 1; Lord Howe:
-/// Apr 5, Oct 4; St John's follows the US), and anywhere else.
+/// Apr 5, Oct 4; St John's and Havana follow the US; Santiago: Apr 5, Sep 6; Beirut: Mar 29,
+/// Oct 25), and anywhere else.
 fn near_a_transition() -> impl Strategy<Value = DateTime<Utc>> {
     let days = prop::sample::select(vec![
         "2026-03-08",
@@ -253,6 +254,9 @@ fn near_a_transition() -> impl Strategy<Value = DateTime<Utc>> {
         "2026-04-05",
         "2026-10-04",
         "2026-06-15",
+        "2026-09-06",
+        "2026-03-29",
+        "2026-10-25",
     ]);
     (days, -3 * 86_400_000i64..3 * 86_400_000).prop_map(|(day, ms)| {
         let base: DateTime<Utc> = format!("{day}T00:00:00Z").parse().unwrap();
@@ -270,6 +274,34 @@ proptest! {
             let direct = t.with_timezone(&tz).naive_local();
             prop_assert_eq!(predial::domain::time::local_datetime(t, tz), direct, "{} in {}", t, tz);
             prop_assert_eq!(local_date(t, tz), direct.date());
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn cached_local_times_map_to_the_instants_chrono_tz_gives(
+        t in prop_oneof![near_a_transition(), instant()],
+        tz in prop_oneof![
+            zone(),
+            // Zones whose clocks change at midnight, so some days begin after 00:00.
+            Just(chrono_tz::America::Havana),
+            Just(chrono_tz::America::Santiago),
+            Just(chrono_tz::Asia::Beirut),
+        ],
+        day_offset in -2i64..3,
+        minutes in 0u32..1440,
+    ) {
+        use predial::domain::time::{first_instant_at_or_after, first_instant_at_or_after_on};
+        let date = local_date(t, tz) + Duration::days(day_offset);
+        let time = NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0).unwrap();
+        // Twice: the first asks fill the cache, the second is answered from it.
+        for _ in 0..2 {
+            prop_assert_eq!(
+                first_instant_at_or_after_on(date, time, tz),
+                first_instant_at_or_after(date.and_time(time), tz),
+                "{} {} in {}", date, time, tz
+            );
         }
     }
 }

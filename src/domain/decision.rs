@@ -12,7 +12,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::consumer::{Profile, Region};
+use smallvec::SmallVec;
+
+use super::consumer::Profile;
 use super::exclusions::{Contacting, Exclusions, exclusion_findings, exclusion_message};
 use super::history::History;
 use super::hours::{RestrictedDay, Zones, next_inside, next_unrestricted, outside_in, restricted_in};
@@ -20,8 +22,8 @@ use super::kinds::{CallPurpose, Channel, Mode, ReasonCode, Verdict};
 use super::nanp;
 use super::phone::PhoneNumber;
 use super::rules::{ContactControl, RuleSet};
-use super::time::{format_time_of_day, local_datetime, start_of_day, weekday_name};
-use super::window::{Tally, frequency_clear_from, hold_release, tally};
+use super::time::{Clock, local_datetime, start_of_day, weekday_name};
+use super::window::{Tally, frequency_clear_after, hold_release, tally};
 
 /// What is known of the consumer a request is about.
 #[derive(Debug, Clone, Copy)]
@@ -173,6 +175,9 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
     let ctx = Context::new(rules, s, req);
     let (mut violated, mut near, mut unknown_zone, mut needs_reauth) = (false, false, false, false);
     let mut tightest: Option<(u32, Tally, u32)> = None;
+    // What each control found at `req.at`, so the search for `next_allowed_at` starts
+    // from it instead of counting again.
+    let mut found: SmallVec<[Found; 8]> = SmallVec::new();
     for control in ctx.controls() {
         let history = ctx.history_for(control);
         let counted = tally(control, history, req.at, ctx.day_zone);
@@ -182,32 +187,35 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
             tightest = Some((headroom, counted, max));
         }
         if !ctx.lifted() {
+            let mut at_t = Found {
+                over: counted.attempts >= max,
+                hold_release: None,
+            };
             let noun = control.noun(counted.attempts);
             let phrase = control.period.phrase();
             if counted.attempts >= max {
                 violated = true;
-                let message = format!("{} {noun} in {phrase}; the limit is {max}", counted.attempts);
+                let message = count_sentence(counted.attempts, noun, phrase, max, "");
                 d.add(ReasonCode::MaxContacts, Some(control), message);
             } else if counted.attempts + 1 == max {
                 near = true;
-                let message = format!(
-                    "{} {noun} in {phrase}; the limit is {max}, so this is the last one allowed",
-                    counted.attempts
-                );
+                let message = count_sentence(counted.attempts, noun, phrase, max, ", so this is the last one allowed");
                 d.add(ReasonCode::NearMaxContacts, Some(control), message);
             }
             if req.channel == Channel::Phone {
                 if let Some((rpc_day, release)) = hold_release(control, history, req.at, ctx.day_zone) {
+                    at_t.hold_release = Some(release);
                     violated = true;
-                    let message = format!(
+                    let message = sentence(format_args!(
                         "A right party contact on {} {rpc_day} holds calls through {} {}",
                         weekday_name(chrono::Datelike::weekday(&rpc_day)),
                         weekday_name(chrono::Datelike::weekday(&release.pred_opt().unwrap_or(release))),
                         release.pred_opt().unwrap_or(release),
-                    );
+                    ));
                     d.add(ReasonCode::HoldAfterRpc, Some(control), message);
                 }
             }
+            found.push(at_t);
         }
         if let Some(hours) = ctx.hours_of(control) {
             if ctx.zones.is_empty() {
@@ -221,13 +229,14 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
                 }
             } else if let Some(tz) = outside_in(hours, req.at, ctx.zones) {
                 violated = true;
-                let message = format!(
+                let now = local_datetime(req.at, tz).time();
+                let message = sentence(format_args!(
                     "It is {} in {tz}; {} are allowed {}–{} local time",
-                    local_datetime(req.at, tz).format("%H:%M"),
+                    Clock(now),
                     control.noun(2),
-                    format_time_of_day(hours.from),
-                    format_time_of_day(hours.to),
-                );
+                    Clock(hours.from),
+                    Clock(hours.to),
+                ));
                 d.add(ReasonCode::OutsideCallingHours, Some(control), message);
             }
         }
@@ -291,7 +300,7 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
     d.next_allowed_at = if unknown_zone || needs_reauth {
         None
     } else if violated {
-        ctx.clear_from(req.at)
+        ctx.clear_from(req.at, &found)
     } else if excluded {
         None
     } else {
@@ -339,6 +348,35 @@ fn sms_reauth_finding(profile: &Profile, req: &Request, days: u32) -> Option<Str
     }
 }
 
+/// Writes a finding's sentence into a buffer sized for it at once: `format!` guesses
+/// small and grows, and a DENY writes several sentences.
+fn sentence(args: std::fmt::Arguments) -> String {
+    use std::fmt::Write;
+    let mut text = String::with_capacity(112);
+    text.write_fmt(args).expect("writing to a String cannot fail");
+    text
+}
+
+/// "7 calls in the last 7 days; the limit is 7" and a `tail`: the frequency finding, the
+/// one every DENY and WARN at a limit writes, put together without the `fmt` machinery.
+fn count_sentence(count: u32, noun: &str, phrase: &str, max: u32, tail: &str) -> String {
+    let mut numbers = (itoa::Buffer::new(), itoa::Buffer::new());
+    let mut text = String::with_capacity(112);
+    for part in [
+        numbers.0.format(count),
+        " ",
+        noun,
+        " in ",
+        phrase,
+        "; the limit is ",
+        numbers.1.format(max),
+        tail,
+    ] {
+        text.push_str(part);
+    }
+    text
+}
+
 /// "7 calls in the last 7 days; the limit is 7 — call anyway?"
 fn prompt_text(d: &Decision, channel: Channel) -> String {
     let question = if channel == Channel::Phone {
@@ -347,6 +385,14 @@ fn prompt_text(d: &Decision, channel: Channel) -> String {
         " — contact anyway?"
     };
     d.findings() + question
+}
+
+/// What one control found at one instant: at its maximum, and held after a right party
+/// contact until the start of which local date.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    over: bool,
+    hold_release: Option<chrono::NaiveDate>,
 }
 
 /// What every step of one decision shares.
@@ -358,6 +404,9 @@ struct Context<'a> {
     day_zone: Tz,
     /// The zones calling hours are checked in.
     zones: Zones,
+    /// The controls that bind this request, chosen once: a DENY walks them again for
+    /// every step of its `next_allowed_at` search. Inline up to eight (no allocation).
+    controls: SmallVec<[&'a ContactControl; 8]>,
 }
 
 impl<'a> Context<'a> {
@@ -369,27 +418,24 @@ impl<'a> Context<'a> {
             // No zone on record: every zone the number's area code spans.
             zones = Zones::of(req.phone.map_or(&[][..], nanp::zones_of).iter().copied().map(Some));
         }
+        let controls = rules
+            .controls
+            .iter()
+            .filter(|c| c.applies_to(req.channel, p.state, p.country, req.purpose))
+            .collect();
         Context {
             rules,
             subject,
             req,
             day_zone: p.day_zone(),
             zones,
+            controls,
         }
     }
 
     /// The controls that bind this request.
-    fn controls(&self) -> impl Iterator<Item = &'a ContactControl> + 'a {
-        let p = self.subject.profile;
-        let (channel, purpose) = (self.req.channel, self.req.purpose);
-        self.rules.controls.iter().filter(move |c| {
-            c.applies_to(
-                channel,
-                p.state.as_ref().map(Region::as_str),
-                p.country.as_ref().map(Region::as_str),
-                purpose,
-            )
-        })
+    fn controls(&self) -> impl Iterator<Item = &'a ContactControl> + '_ {
+        self.controls.iter().copied()
     }
 
     fn history_for(&self, control: &ContactControl) -> &'a History {
@@ -423,18 +469,32 @@ impl<'a> Context<'a> {
     /// violation, assuming no further contacts. Each constraint names the earliest instant
     /// it allows; moving to the latest of them may run into another (a morning that is a
     /// Sunday), so repeat until all agree.
-    fn clear_from(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    ///
+    /// `found` is what each control found at `t` (frequency and hold; empty when lifted).
+    fn clear_from(&self, t: DateTime<Utc>, found: &[Found]) -> Option<DateTime<Utc>> {
         let mut at = t;
         for _ in 0..32 {
             let mut next = at;
-            for control in self.controls() {
+            for (i, control) in self.controls().enumerate() {
                 let history = self.history_for(control);
                 if !self.lifted() {
-                    next = next.max(frequency_clear_from(control, history, at, self.day_zone)?);
-                    if self.req.channel == Channel::Phone {
-                        if let Some((_, release)) = hold_release(control, history, at, self.day_zone) {
-                            next = next.max(start_of_day(release, self.day_zone));
-                        }
+                    let here = match found.get(i) {
+                        Some(known) if at == t => *known,
+                        _ => Found {
+                            over: tally(control, history, at, self.day_zone).attempts >= control.max_total_contacts,
+                            hold_release: (self.req.channel == Channel::Phone)
+                                .then(|| hold_release(control, history, at, self.day_zone))
+                                .flatten()
+                                .map(|(_, release)| release),
+                        },
+                    };
+                    if here.over {
+                        next = next.max(frequency_clear_after(control, history, at, self.day_zone)?);
+                    }
+                    if self.req.channel == Channel::Phone
+                        && let Some(release) = here.hold_release
+                    {
+                        next = next.max(start_of_day(release, self.day_zone));
                     }
                 }
                 if let Some(hours) = self.hours_of(control) {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, Days, Utc};
 use chrono_tz::Tz;
 
 use super::rules::{CallingHours, ContactControl, RuleSet};
-use super::time::{first_instant_at_or_after, local_date, local_datetime, start_of_day};
+use super::time::{first_instant_at_or_after_on, local_date, local_datetime, start_of_day};
 
 /// Up to four distinct zones, without allocating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,7 +59,7 @@ pub fn next_inside(hours: CallingHours, t: DateTime<Utc>, zones: Zones) -> Optio
     let mut k = 0;
     while k <= until {
         for tz in zones.iter() {
-            let opens = first_instant_at_or_after((local_date(t, tz) + Days::new(k)).and_time(hours.from), tz);
+            let opens = first_instant_at_or_after_on(local_date(t, tz) + Days::new(k), hours.from, tz);
             if opens > t && best.is_none_or(|b| opens < b) && outside_in(hours, opens, zones).is_none() {
                 best = Some(opens);
                 until = until.min(k + 2);

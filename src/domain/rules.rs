@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 
+use super::consumer::Region;
 use super::error::{FieldError, FieldErrors};
 use super::history::ContactRec;
 use super::kinds::{CallPurpose, Channel, ChannelSet, Period};
@@ -156,8 +157,8 @@ pub struct ContactControl {
     /// `type` and every one of `also_channels`: the contacts that count together.
     pub channels: ChannelSet,
     pub description: String,
-    pub state: Option<Box<str>>,
-    pub country: Option<Box<str>>,
+    pub state: Option<Region>,
+    pub country: Option<Region>,
     pub max_total_contacts: u32,
     pub period: Period,
     pub apply_to_group: bool,
@@ -179,19 +180,17 @@ impl ContactControl {
     pub fn applies_to(
         &self,
         channel: Channel,
-        state: Option<&str>,
-        country: Option<&str>,
+        state: Option<Region>,
+        country: Option<Region>,
         purpose: Option<CallPurpose>,
     ) -> bool {
-        fn region_matches(rule: &Option<Box<str>>, consumer: Option<&str>) -> bool {
-            match rule {
-                None => true,
-                Some(r) => consumer.is_some_and(|c| c.eq_ignore_ascii_case(r)),
-            }
+        // Both sides are upper-cased `Region`s: a three-byte compare, no string to walk.
+        fn region_matches(rule: Option<Region>, consumer: Option<Region>) -> bool {
+            rule.is_none() || rule == consumer
         }
         self.channels.contains(channel)
-            && region_matches(&self.state, state)
-            && region_matches(&self.country, country)
+            && region_matches(self.state, state)
+            && region_matches(self.country, country)
             && (self.purposes.is_empty() || purpose.is_some_and(|p| self.purposes.contains(&p)))
     }
 
@@ -426,8 +425,8 @@ fn compile_control(c: &ControlDraft) -> Result<ContactControl, Vec<FieldError>> 
         channel,
         channels,
         description: c.description.clone(),
-        state: state.map(Box::from),
-        country: country.map(Box::from),
+        state: state.as_deref().and_then(Region::new),
+        country: country.as_deref().and_then(Region::new),
         max_total_contacts: c.max_total_contacts,
         period: period.expect("checked above"),
         apply_to_group: c.apply_to_group,
@@ -456,8 +455,8 @@ fn normalise(
 ) -> RuleSetDraft {
     for (d, c) in draft.controls.iter_mut().zip(controls) {
         d.id = c.id.to_string();
-        d.state = c.state.as_deref().unwrap_or("").to_string();
-        d.country = c.country.as_deref().unwrap_or("").to_string();
+        d.state = c.state.as_ref().map_or("", Region::as_str).to_string();
+        d.country = c.country.as_ref().map_or("", Region::as_str).to_string();
         d.call_from = c.hours.map(|h| format_time_of_day(h.from)).unwrap_or_default();
         d.call_to = c.hours.map(|h| format_time_of_day(h.to)).unwrap_or_default();
         d.validation_report = d.validation_report.trim().to_string();
@@ -514,7 +513,7 @@ mod tests {
         for counted in [1, 2, 3, 4, 101, 111, 123, 129] {
             assert!(calls.codes.counts(counted), "{counted}");
         }
-        assert!(rules.controls.iter().any(|c| c.state.as_deref() == Some("MA")));
+        assert!(rules.controls.iter().any(|c| c.state == Region::new("MA")));
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::cell::Cell;
 use std::str::FromStr;
 
 use chrono::{
-    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc, Weekday,
+    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Timelike, Utc,
+    Weekday,
 };
 use chrono_tz::Tz;
 
@@ -26,7 +27,19 @@ pub fn parse_time_of_day(text: &str) -> Result<NaiveTime, String> {
 
 /// Formats a time of day as `"HH:MM"`.
 pub fn format_time_of_day(t: NaiveTime) -> String {
-    t.format("%H:%M").to_string()
+    Clock(t).to_string()
+}
+
+/// A time of day displayed `"HH:MM"`, written straight into a sentence (chrono's
+/// `format` reads its pattern anew every time).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock(pub NaiveTime);
+
+impl std::fmt::Display for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use chrono::Timelike;
+        write!(f, "{:02}:{:02}", self.0.hour(), self.0.minute())
+    }
 }
 
 /// Parses an IANA time zone name (`"America/New_York"`).
@@ -98,11 +111,16 @@ struct LocalDay {
 /// Two for every zone chrono-tz knows: no two zones share a slot.
 const DAY_SLOTS: usize = 2 * chrono_tz::TZ_VARIANTS.len();
 const START_SLOTS: usize = 256;
+const OPENING_SLOTS: usize = 128;
+
+/// A memoised [`first_instant_at_or_after`]: zone, date, seconds from midnight.
+type Opening = Option<((Tz, NaiveDate, u32), DateTime<Utc>)>;
 
 thread_local! {
     static DAYS: [Cell<Option<LocalDay>>; DAY_SLOTS] = const { [const { Cell::new(None) }; DAY_SLOTS] };
     static STARTS: [Cell<Option<(Tz, NaiveDate, i64)>>; START_SLOTS] =
         const { [const { Cell::new(None) }; START_SLOTS] };
+    static OPENINGS: [Cell<Opening>; OPENING_SLOTS] = const { [const { Cell::new(None) }; OPENING_SLOTS] };
 }
 
 fn zone_slot(tz: Tz) -> usize {
@@ -162,6 +180,23 @@ pub fn start_of_day_ms(date: NaiveDate, tz: Tz) -> i64 {
     let start = first_instant_at_or_after(date.and_time(NaiveTime::MIN), tz).timestamp_millis();
     STARTS.with(|starts| starts[slot].set(Some((tz, date, start))));
     start
+}
+
+/// [`first_instant_at_or_after`] for `time` on `date`, memoised per thread: calling
+/// hours ask for the same few openings (08:00 on the next days) in every DENY.
+pub fn first_instant_at_or_after_on(date: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<Utc> {
+    let secs = time.num_seconds_from_midnight();
+    let key = (tz, date, secs);
+    let slot = (zone_slot(tz).wrapping_mul(31) + day_number(date) as usize).wrapping_mul(7) ^ (secs as usize / 60);
+    let slot = slot % OPENING_SLOTS;
+    if let Some((cached, t)) = OPENINGS.with(|o| o[slot].get())
+        && cached == key
+    {
+        return t;
+    }
+    let t = first_instant_at_or_after(date.and_time(time), tz);
+    OPENINGS.with(|o| o[slot].set(Some((key, t))));
+    t
 }
 
 /// The first instant whose local reading in `tz` is at or after `local`.

@@ -75,11 +75,22 @@ pub fn frequency_clear_from(
     t: DateTime<Utc>,
     day_zone: Tz,
 ) -> Option<DateTime<Utc>> {
-    let max = control.max_total_contacts;
-    let under = |at: DateTime<Utc>| tally(control, history, at, day_zone).attempts < max;
-    if under(t) {
+    if tally(control, history, t, day_zone).attempts < control.max_total_contacts {
         return Some(t);
     }
+    frequency_clear_after(control, history, t, day_zone)
+}
+
+/// [`frequency_clear_from`] for a caller that already knows `control` is at its maximum
+/// at `t` (a decision has just counted): the search alone.
+pub fn frequency_clear_after(
+    control: &ContactControl,
+    history: &History,
+    t: DateTime<Utc>,
+    day_zone: Tz,
+) -> Option<DateTime<Utc>> {
+    let max = control.max_total_contacts;
+    let under = |at: DateTime<Utc>| tally(control, history, at, day_zone).attempts < max;
     match control.period {
         Period::Rolling24Hours => {
             // The count only falls when a contact leaves the window, 24 h after it happened.
@@ -93,12 +104,15 @@ pub fn frequency_clear_from(
         }
         _ => {
             // Day by day from tomorrow, each day's window taken from its date (no
-            // instant-to-date conversion per day).
-            let today = local_date(t, day_zone);
-            (1..=SEARCH_DAYS)
-                .map(|k| today + Days::new(k))
-                .find(|&d| attempts_in(control, history, window_on(control.period, d, day_zone)) < max)
-                .map(|d| start_of_day(d, day_zone))
+            // instant-to-date conversion per day; the next date by `succ`, the cheap step).
+            let mut d = local_date(t, day_zone);
+            for _ in 0..SEARCH_DAYS {
+                d = d.succ_opt()?;
+                if attempts_in(control, history, window_on(control.period, d, day_zone)) < max {
+                    return Some(start_of_day(d, day_zone));
+                }
+            }
+            None
         }
     }
 }

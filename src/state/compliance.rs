@@ -9,7 +9,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::book::Lookup;
 use super::engine::{Engine, EngineError};
-use crate::domain::Region;
 use crate::domain::calendar::{template_matches, validation_end_date};
 use crate::domain::decision::{Request, tightest_tally};
 use crate::domain::time::local_date;
@@ -120,10 +119,7 @@ impl Engine {
             ComplianceKind::ValidationDate => {
                 let contacts = self.contacts_as_of(&[consumer_id], as_of)?;
                 let rules = self.inner.rules.current();
-                let (state, country) = (
-                    snapshot.profile.state.as_ref().map(Region::as_str),
-                    snapshot.profile.country.as_ref().map(Region::as_str),
-                );
+                let (state, country) = (snapshot.profile.state, snapshot.profile.country);
                 let mut end: Option<NaiveDate> = None;
                 for control in &rules.controls {
                     let Some(rule) = &control.validation else { continue };
