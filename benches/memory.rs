@@ -8,7 +8,12 @@
 //! histories; and rules that do (`apply_to_group`), where every contact is also kept in
 //! its group's history.
 //!
+//! It runs on mimalloc, the allocator the server runs on (`src/main.rs`).
+//!
 //! `cargo bench --bench memory` (Linux; prints, measures no time).
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -1,5 +1,12 @@
 //! The `predial` command line: `serve`, `bench`, `holidays`, `hash-token`.
 
+/// mimalloc rather than the system allocator: sled frees on threads other than the ones
+/// that allocated, and glibc's arena locks then showed in profiles of the write path.
+/// Measured with `predial bench --workload record --concurrency 64 --compare-baseline`:
+/// ratio 0.268 → 0.314 (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
