@@ -569,3 +569,34 @@ async fn a_used_prompt_stays_used_after_a_restart() {
     let status = server.decisions().await.confirm_override(answer).await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_text_names_every_consumer_with_the_number_as_last_written_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    setup(&server).await;
+    let mut accounts = server.accounts().await;
+    accounts
+        .upsert_consumer(consumer("c0", "NY", "America/New_York", PHONE))
+        .await
+        .unwrap();
+    let hello = |phone: &str| pb::InboundTextRequest {
+        phone: phone.into(),
+        body: "hello".into(),
+        at: Some(ts(AT)),
+    };
+    let reply = accounts.inbound_text(hello(PHONE)).await.unwrap().into_inner();
+    assert_eq!(reply.consumer_ids, ["c0", "c1"]);
+
+    // c1 gives up PHONE (keeps OTHER); the index follows, and survives a kill -9.
+    let mut c1 = consumer("c1", "NY", "America/New_York", OTHER);
+    c1.emails = vec!["c1@example.com".into()];
+    accounts.upsert_consumer(c1).await.unwrap();
+    server.kill9();
+    let server = Server::start(dir.path());
+    let mut accounts = server.accounts().await;
+    let reply = accounts.inbound_text(hello(PHONE)).await.unwrap().into_inner();
+    assert_eq!(reply.consumer_ids, ["c0"]);
+    let reply = accounts.inbound_text(hello(OTHER)).await.unwrap().into_inner();
+    assert_eq!(reply.consumer_ids, ["c1"]);
+}

@@ -71,7 +71,7 @@ impl Accounts for AccountsService {
             bankruptcy: r.bankruptcy,
             disable_text_and_auto_calls: r.disable_text_and_auto_calls,
             disable_auto_communications: r.disable_auto_communications,
-            user_excluded: Vec::new(),
+            user_excluded: thin_vec::ThinVec::new(),
         };
         let status = self
             .engine

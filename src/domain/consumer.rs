@@ -5,6 +5,7 @@ use compact_str::CompactString;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use nonmax::NonMaxI64;
 
 use super::error::FieldError;
 use super::kinds::Role;
@@ -108,12 +109,29 @@ pub struct Profile {
     pub phones: Box<[PhoneProfile]>,
 }
 
-/// A number as a decision reads it.
+/// A number as a decision reads it, in 24 bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PhoneProfile {
     pub number: PhoneNumber,
     pub time_zone: Option<Tz>,
-    pub sms_authorized_at_ms: Option<i64>,
+    /// Milliseconds. No instant chrono can represent is `i64::MAX` ms, so the `Option`
+    /// takes no room of its own.
+    sms_authorized_at: Option<NonMaxI64>,
+}
+
+impl PhoneProfile {
+    pub fn new(number: PhoneNumber, time_zone: Option<Tz>, sms_authorized_at_ms: Option<i64>) -> PhoneProfile {
+        PhoneProfile {
+            number,
+            time_zone,
+            sms_authorized_at: sms_authorized_at_ms.and_then(NonMaxI64::new),
+        }
+    }
+
+    /// When the consumer last authorised texts to this number (ms).
+    pub fn sms_authorized_at_ms(&self) -> Option<i64> {
+        self.sms_authorized_at.map(|ms| ms.get())
+    }
 }
 
 impl Profile {
@@ -128,11 +146,7 @@ impl Profile {
             phones: consumer
                 .phones
                 .iter()
-                .map(|p| PhoneProfile {
-                    number: p.number,
-                    time_zone: p.time_zone,
-                    sms_authorized_at_ms: p.sms_authorized_at.map(|t| t.timestamp_millis()),
-                })
+                .map(|p| PhoneProfile::new(p.number, p.time_zone, p.sms_authorized_at.map(|t| t.timestamp_millis())))
                 .collect(),
         }
     }
@@ -159,5 +173,13 @@ mod tests {
         assert_eq!(Region::new("M1"), None);
         assert_eq!(Region::new(""), None);
         assert_eq!(std::mem::size_of::<Option<Region>>(), 4);
+    }
+
+    #[test]
+    fn a_phone_profile_is_24_bytes_and_keeps_its_sms_authorization() {
+        assert_eq!(std::mem::size_of::<PhoneProfile>(), 24);
+        let n = PhoneNumber::parse("+15551234567").unwrap();
+        assert_eq!(PhoneProfile::new(n, None, Some(-5)).sms_authorized_at_ms(), Some(-5));
+        assert_eq!(PhoneProfile::new(n, None, None).sms_authorized_at_ms(), None);
     }
 }

@@ -333,7 +333,7 @@ pub fn tightest_tally(rules: &RuleSet, subject: &Subject, channel: Channel, at: 
 /// record, or the last is `days` days old or older at the request's instant.
 fn sms_reauth_finding(profile: &Profile, req: &Request, days: u32) -> Option<String> {
     let phone = req.phone?;
-    let authorized = profile.phone(phone).and_then(|p| p.sms_authorized_at_ms);
+    let authorized = profile.phone(phone).and_then(|p| p.sms_authorized_at_ms());
     match authorized {
         None => Some(format!("{phone} has no SMS authorization on record")),
         Some(ms) if req.at.timestamp_millis() >= ms + days as i64 * 86_400_000 => {

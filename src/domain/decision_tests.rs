@@ -28,12 +28,7 @@ fn profile(tz: Option<Tz>) -> Profile {
         country: Region::new("US"),
         time_zone: tz,
         address_time_zone: None,
-        phones: vec![PhoneProfile {
-            number: number(),
-            time_zone: None,
-            sms_authorized_at_ms: None,
-        }]
-        .into(),
+        phones: vec![PhoneProfile::new(number(), None, None)].into(),
     }
 }
 
@@ -243,12 +238,7 @@ fn an_inbound_conversation_holds_but_inbound_calls_never_count() {
 #[test]
 fn a_pacific_phone_on_an_eastern_account_is_callable_only_from_11_eastern() {
     let mut case = Case::new(vec![]);
-    case.profile.phones = vec![PhoneProfile {
-        number: number(),
-        time_zone: Some(Los_Angeles),
-        sms_authorized_at_ms: None,
-    }]
-    .into();
+    case.profile.phones = vec![PhoneProfile::new(number(), Some(Los_Angeles), None)].into();
     // 10:30 Eastern = 07:30 Pacific.
     let d = case.decide(&regf(), &request("2026-06-02T14:30:00Z"));
     assert_eq!(d.verdict, Verdict::Deny);
@@ -582,14 +572,7 @@ fn a_text_needs_an_sms_authorization_younger_than_the_reauth_days() {
         (Verdict::Deny, vec![ReasonCode::SmsReauthRequired], None)
     );
     // Authorized 30 days minus a second before: fine. One day past the limit: not.
-    let authorized = |at: &str| {
-        vec![PhoneProfile {
-            number: number(),
-            time_zone: None,
-            sms_authorized_at_ms: Some(utc(at).timestamp_millis()),
-        }]
-        .into()
-    };
+    let authorized = |at: &str| vec![PhoneProfile::new(number(), None, Some(utc(at).timestamp_millis()))].into();
     case.profile.phones = authorized("2026-05-03T15:00:01Z");
     assert_eq!(case.decide(&rules, &text).verdict, Verdict::Allow);
     case.profile.phones = authorized("2026-05-02T15:00:00Z");

@@ -6,6 +6,7 @@
 
 use super::kinds::{Channel, Mode, ReasonCode};
 use super::phone::PhoneNumber;
+use thin_vec::ThinVec;
 
 /// A consumer's account-level exclusion flags and the numbers a user excluded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -13,8 +14,10 @@ pub struct Exclusions {
     pub bankruptcy: bool,
     pub disable_text_and_auto_calls: bool,
     pub disable_auto_communications: bool,
-    /// Numbers excluded BY_USER for this consumer.
-    pub user_excluded: Vec<PhoneNumber>,
+    /// Numbers excluded BY_USER for this consumer. A `ThinVec`: one pointer-sized field
+    /// (no allocation while empty, as it almost always is), so the flags cost every
+    /// consumer in memory 16 bytes rather than 32.
+    pub user_excluded: ThinVec<PhoneNumber>,
 }
 
 /// What a request looks like to the exclusion rules.
@@ -194,7 +197,7 @@ mod tests {
         let n = PhoneNumber::parse("+15551234567").unwrap();
         let other = PhoneNumber::parse("+15557654321").unwrap();
         let ex = Exclusions {
-            user_excluded: vec![n],
+            user_excluded: thin_vec::thin_vec![n],
             ..Default::default()
         };
         let req = |phone| Contacting {

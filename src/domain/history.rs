@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::kinds::Channel;
 use super::phone::PhoneNumber;
+use thin_vec::ThinVec;
 
 /// A contact outcome as the client reported it, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,14 +56,16 @@ pub struct ContactRec {
 /// a question about an older instant knows to ask the store instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct History {
-    recs: Vec<ContactRec>,
+    /// A `ThinVec` (length and capacity live with the records): a consumer with no recent
+    /// contacts pays one pointer for it.
+    recs: ThinVec<ContactRec>,
     complete_from_ms: i64,
 }
 
 impl Default for History {
     fn default() -> Self {
         History {
-            recs: Vec::new(),
+            recs: ThinVec::new(),
             complete_from_ms: i64::MIN,
         }
     }
@@ -72,7 +75,10 @@ impl History {
     /// A history of `recs`, whole from `complete_from_ms` on (`i64::MIN`: whole).
     pub fn from_unsorted(mut recs: Vec<ContactRec>, complete_from_ms: i64) -> History {
         recs.sort_by_key(|r| r.at_ms);
-        History { recs, complete_from_ms }
+        History {
+            recs: ThinVec::from(recs),
+            complete_from_ms,
+        }
     }
 
     /// Adds a contact in time order (after any with the same instant), then drops what
@@ -82,6 +88,12 @@ impl History {
             return; // older than memory keeps: the store has it
         }
         let at = self.recs.partition_point(|r| r.at_ms <= rec.at_ms);
+        if self.recs.len() == self.recs.capacity() {
+            // Capacities 1, 3, 7, 15, 31…: with the 16-byte header in front, each
+            // allocation is a power of two (32, 64, 128… bytes), the sizes allocators
+            // serve without rounding up.
+            self.recs.reserve_exact(self.recs.capacity() + 1);
+        }
         self.recs.insert(at, rec);
         let newest = self.recs.last().map_or(rec.at_ms, |r| r.at_ms);
         self.prune_before(newest.saturating_sub(reach_ms));
@@ -144,6 +156,19 @@ mod tests {
             channel: Channel::Phone,
             inbound: false,
         }
+    }
+
+    #[test]
+    fn a_history_grows_so_each_allocation_is_a_power_of_two() {
+        let mut h = History::default();
+        let mut capacities = Vec::new();
+        for at in 0..40 {
+            h.record(rec(at), 1000);
+            capacities.push(h.recs.capacity());
+        }
+        capacities.dedup();
+        assert_eq!(capacities, [1, 3, 7, 15, 31, 63]);
+        assert!(capacities.iter().all(|c| (16 + 16 * c).is_power_of_two()));
     }
 
     #[test]

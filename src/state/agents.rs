@@ -255,7 +255,7 @@ impl Engine {
         at: DateTime<Utc>,
     ) -> Result<InboundOutcome, EngineError> {
         let keyword = parse_keyword(body);
-        let consumer_ids = self.inner.book.consumers_with(phone);
+        let consumer_ids = self.inner.store.consumers_with(phone)?;
         let (change, kind, word) = match keyword {
             None => {
                 let excluded = self.inner.book.opted_out_at(phone).is_some();

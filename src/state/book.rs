@@ -9,7 +9,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use compact_str::CompactString;
-use smallvec::SmallVec;
 
 use chrono::DateTime;
 
@@ -86,7 +85,8 @@ pub struct Snapshot {
     pub opted_out: bool,
     pub callback_active: bool,
     pub do_not_call: bool,
-    /// The consumer's group, members included; empty with no group.
+    /// The consumer's group, members included; empty with no group, and while no rule
+    /// counts a group together (then no decision reads a group's contacts).
     pub members: Vec<Id>,
 }
 
@@ -109,15 +109,17 @@ impl Snapshot {
 pub struct Book {
     /// Boxed: the table holds 32-byte slots, so its growth slack costs little.
     consumers: Map<Id, Box<Entry>>,
+    /// Kept only while a rule counts a group together (`apply_to_group`): without one no
+    /// decision reads a group, and its members and histories would cost every consumer
+    /// about a hundred bytes for nothing.
     groups: Map<Id, Group>,
     /// Numbers excluded BY_CUSTOMER, and since when (ms).
     opt_outs: Map<PhoneNumber, i64>,
-    /// Whether group histories are kept: only while a rule counts a group together
-    /// (`apply_to_group`). Without one they would be a second copy of every contact that
-    /// no decision reads. Set by the commit thread alone (see `keep_group_histories`).
+    /// Whether groups are kept: only while a rule counts a group together
+    /// (`apply_to_group`). Without one their histories would be a second copy of every
+    /// contact that no decision reads. Set by the commit thread alone (see
+    /// `keep_group_histories`).
     group_histories: AtomicBool,
-    /// Which consumers have each number.
-    by_number: Map<PhoneNumber, SmallVec<[Id; 1]>>,
 }
 
 fn callback_active(entry: &Entry, phone: Option<PhoneNumber>, at_ms: i64) -> bool {
@@ -189,14 +191,6 @@ impl Book {
     /// Whether consumer `id` has been created.
     pub fn exists(&self, id: &str) -> bool {
         self.consumers.get(id).is_some_and(|e| e.profile.is_some())
-    }
-
-    /// The consumers that have `phone`.
-    pub fn consumers_with(&self, phone: PhoneNumber) -> Vec<String> {
-        self.by_number
-            .get(&phone)
-            .map(|ids| ids.iter().map(|id| id.to_string()).collect())
-            .unwrap_or_default()
     }
 
     /// Since when `phone` is excluded BY_CUSTOMER.
@@ -315,32 +309,17 @@ impl Book {
         }
     }
 
-    /// Creates or replaces a consumer's profile; moves it between groups when its group
-    /// changed, and re-indexes its numbers.
+    /// Creates or replaces a consumer's profile, and moves it between groups when its group
+    /// changed. (Which consumers have a number is the store's index, not memory's.)
     fn put_profile(&self, consumer: &Consumer) {
         let id = Id::from(consumer.id.as_str());
         let profile = Profile::of(consumer);
         let new_group = profile.group.clone();
-        let new_numbers: Vec<PhoneNumber> = profile.phones.iter().map(|p| p.number).collect();
-        let (old_group, old_numbers) = {
+        let old_group = {
             let mut entry = self.consumers.entry(id.clone()).or_default();
-            let old = entry.profile.replace(profile);
-            let old_numbers: Vec<PhoneNumber> = old.iter().flat_map(|p| p.phones.iter().map(|ph| ph.number)).collect();
-            (old.and_then(|p| p.group), old_numbers)
+            entry.profile.replace(profile).and_then(|p| p.group)
         };
-        for n in old_numbers.iter().filter(|n| !new_numbers.contains(n)) {
-            let now_empty = self.by_number.get_mut(n).is_some_and(|mut ids| {
-                ids.retain(|m| *m != id);
-                ids.is_empty()
-            });
-            if now_empty {
-                self.by_number.remove(n);
-            }
-        }
-        for n in new_numbers.iter().filter(|n| !old_numbers.contains(n)) {
-            self.by_number.entry(*n).or_default().push(id.clone());
-        }
-        if old_group != new_group {
+        if old_group != new_group && self.group_histories.load(Ordering::Acquire) {
             if let Some(g) = old_group {
                 if let Some(mut group) = self.groups.get_mut(&g) {
                     group.members.retain(|m| *m != id);
@@ -375,16 +354,32 @@ impl Book {
         self.entry_mut(id).history = history;
     }
 
-    /// Starts or stops keeping group histories. Turning them on builds every group's from
-    /// its members' before returning, so the caller can then install the rules that need
-    /// them; turning them off frees them (install the rules that do not need them first).
+    /// Starts or stops keeping groups: their members and combined histories. Turning them
+    /// on builds every group from the consumers' profiles and histories before returning,
+    /// so the caller can then install the rules that need them; turning them off frees them
+    /// (install the rules that do not need them first).
     pub fn keep_group_histories(&self, keep: bool) {
-        if self.group_histories.swap(keep, Ordering::AcqRel) != keep {
-            self.rebuild_groups();
+        if self.group_histories.swap(keep, Ordering::AcqRel) == keep {
+            return;
         }
+        if !keep {
+            self.groups.clear();
+            self.groups.shrink_to_fit();
+            return;
+        }
+        for entry in self.consumers.iter() {
+            if let Some(g) = entry.profile.as_ref().and_then(|p| p.group.as_ref()) {
+                self.groups
+                    .entry(g.clone())
+                    .or_default()
+                    .members
+                    .push(entry.key().clone());
+            }
+        }
+        self.rebuild_groups();
     }
 
-    /// Recomputes every group's combined history from its members'.
+    /// Recomputes every group's combined history from its members' (when groups are kept).
     pub fn rebuild_groups(&self) {
         let groups: Vec<Id> = self.groups.iter().map(|g| g.key().clone()).collect();
         for g in groups {
@@ -399,12 +394,8 @@ impl Book {
             Some(g) => g.members.clone(),
             None => return,
         };
-        if !self.group_histories.load(Ordering::Acquire) {
-            if members.is_empty() {
-                self.groups.remove(group_id);
-            } else if let Some(mut g) = self.groups.get_mut(group_id) {
-                g.history = History::default();
-            }
+        if members.is_empty() {
+            self.groups.remove(group_id);
             return;
         }
         let mut recs = Vec::new();
@@ -415,12 +406,109 @@ impl Book {
                 complete_from = complete_from.max(entry.history.complete_from_ms());
             }
         }
-        if members.is_empty() {
-            self.groups.remove(group_id);
-        } else if let Some(mut g) = self.groups.get_mut(group_id) {
+        if let Some(mut g) = self.groups.get_mut(group_id) {
             let mut history = History::from_unsorted(recs, i64::MIN);
             history.prune_before(complete_from);
             g.history = history;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Contact, Role};
+
+    fn consumer(id: &str, group: &str) -> Consumer {
+        Consumer {
+            id: id.into(),
+            role: Role::Debtor,
+            group_id: Some(group.into()),
+            state: None,
+            country: None,
+            time_zone: None,
+            address_time_zone: None,
+            phones: vec![],
+            emails: vec![],
+            ssn_hash: None,
+        }
+    }
+
+    fn call(consumer_id: &str, at_ms: i64) -> WriteOp {
+        WriteOp::RecordContact(Contact {
+            event_id: format!("{consumer_id}-{at_ms}"),
+            consumer_id: consumer_id.into(),
+            channel: Channel::Phone,
+            phone: None,
+            email: None,
+            result_code: 0,
+            occurred_at: DateTime::from_timestamp_millis(at_ms).unwrap(),
+            operator_id: String::new(),
+            caller_id: None,
+            template: String::new(),
+            inbound: false,
+        })
+    }
+
+    const REACH: i64 = 1_000_000;
+
+    fn group_calls(book: &Book, id: &str) -> Option<Vec<i64>> {
+        let q = Lookup {
+            phone: None,
+            at_ms: 0,
+            needed_from_ms: 0,
+            do_not_call_listed: false,
+        };
+        book.with_subject(id, q, |s| {
+            s.and_then(|s| s.group)
+                .map(|g| g.as_slice().iter().map(|r| r.at_ms).collect())
+        })
+        .flatten()
+    }
+
+    #[test]
+    fn groups_cost_nothing_until_a_rule_counts_them_and_are_then_built_from_the_profiles() {
+        let book = Book::default();
+        for op in [
+            WriteOp::PutConsumer(consumer("a", "g1")),
+            WriteOp::PutConsumer(consumer("b", "g1")),
+            WriteOp::PutConsumer(consumer("c", "g2")),
+            call("a", 10),
+            call("b", 20),
+            call("c", 30),
+            // b moves while groups are not kept.
+            WriteOp::PutConsumer(consumer("b", "g2")),
+        ] {
+            book.apply(&op, &Applied::Done, REACH);
+        }
+        assert!(book.groups.is_empty());
+        assert_eq!(group_calls(&book, "a"), None);
+        assert!(
+            book.snapshot(
+                "a",
+                Lookup {
+                    phone: None,
+                    at_ms: 0,
+                    needed_from_ms: 0,
+                    do_not_call_listed: false
+                }
+            )
+            .unwrap()
+            .members
+            .is_empty()
+        );
+
+        book.keep_group_histories(true);
+        assert_eq!(group_calls(&book, "a"), Some(vec![10]));
+        assert_eq!(group_calls(&book, "c"), Some(vec![20, 30]));
+        // Kept groups follow moves and calls as they come.
+        book.apply(&WriteOp::PutConsumer(consumer("a", "g2")), &Applied::Done, REACH);
+        book.apply(&call("a", 40), &Applied::Done, REACH);
+        assert_eq!(group_calls(&book, "b"), Some(vec![10, 20, 30, 40]));
+        assert!(!book.groups.contains_key("g1"));
+
+        book.keep_group_histories(false);
+        assert!(book.groups.is_empty());
+        assert_eq!(group_calls(&book, "b"), None);
     }
 }

@@ -104,7 +104,7 @@ impl Engine {
                     .min();
                 let authorized = phone
                     .and_then(|p| snapshot.profile.phone(p))
-                    .and_then(|p| p.sms_authorized_at_ms);
+                    .and_then(|p| p.sms_authorized_at_ms());
                 let expires = match (authorized, days) {
                     (Some(ms), Some(days)) => DateTime::from_timestamp_millis(ms + days as i64 * 86_400_000),
                     _ => None,

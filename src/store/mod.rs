@@ -157,6 +157,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every telemarketing consent given: consumer id and number.
     fn for_each_consent(&self, f: &mut dyn FnMut(String, PhoneNumber)) -> Result<(), StoreError>;
 
+    /// The ids of the consumers that have `phone` among their numbers, in byte order.
+    fn consumers_with(&self, phone: PhoneNumber) -> Result<Vec<String>, StoreError>;
+
     fn prompt(&self, token: &str) -> Result<Option<Prompt>, StoreError>;
 
     /// A consumer's audit notes, oldest first.

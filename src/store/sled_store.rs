@@ -16,6 +16,9 @@
 //! - `q` + number → the program and purpose of a caller-ID number
 //! - `d` + chunk number → a chunk of the Do Not Call list (numbers as big-endian u64s)
 //! - `s` + len16(consumer id) + consumer id + number → telemarketing consent
+//! - `g` + number + consumer id → nothing: which consumers have a number (inbound texts
+//!   ask it; memory does not keep it, to keep a consumer's footprint small). Stores
+//!   written before this index existed get it built once, when opened.
 //!
 //! One tree means one [`sled::Batch`] per group commit: every write of the group lands
 //! together or not at all, and one `flush` makes them durable. Jobs are staged one over
@@ -62,6 +65,10 @@ const PROGRAM: u8 = b'p';
 const PROGRAM_NUMBER: u8 = b'q';
 const DO_NOT_CALL: u8 = b'd';
 const CONSENT: u8 = b's';
+const NUMBER_INDEX: u8 = b'g';
+
+/// The `m` key whose presence says the number index is complete.
+const NUMBER_INDEX_BUILT: &str = "number-index";
 
 pub struct SledStore {
     db: sled::Db,
@@ -81,12 +88,50 @@ impl SledStore {
     pub fn open(path: &Path) -> Result<SledStore, StoreError> {
         let db = sled::Config::new().path(path).mode(sled::Mode::HighThroughput).open()?;
         let tree = db.open_tree("predial")?;
-        Ok(SledStore {
+        let store = SledStore {
             db,
             tree,
             flush_failed: AtomicBool::new(false),
-        })
+        };
+        store.build_number_index()?;
+        Ok(store)
     }
+
+    /// Builds the number index of a store written before it existed: one entry per
+    /// consumer's number, and the marker, in one atomic, durable batch.
+    fn build_number_index(&self) -> Result<(), StoreError> {
+        let marker = key(META, NUMBER_INDEX_BUILT);
+        if self.tree.contains_key(&marker)? {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for item in self.tree.scan_prefix([CONSUMER]) {
+            let (k, v) = item?;
+            let consumer = decode::<pb::Consumer>(&k, &v)?;
+            for n in stored_numbers(&k, &consumer)? {
+                batch.insert(number_index_key(n, &consumer.id), &[]);
+            }
+        }
+        batch.insert(marker, &[]);
+        self.tree.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// The numbers of a stored consumer.
+fn stored_numbers(k: &[u8], consumer: &pb::Consumer) -> Result<Vec<PhoneNumber>, StoreError> {
+    consumer
+        .phones
+        .iter()
+        .map(|p| PhoneNumber::parse(&p.number).map_err(|e| corrupt(k, e)))
+        .collect()
+}
+
+fn number_index_key(phone: PhoneNumber, consumer_id: &str) -> Vec<u8> {
+    let mut k = number_key(NUMBER_INDEX, phone);
+    k.extend_from_slice(consumer_id.as_bytes());
+    k
 }
 
 fn key(prefix: u8, id: &str) -> Vec<u8> {
@@ -205,7 +250,21 @@ impl From<StoreError> for StageError {
 impl SledStore {
     fn stage(&self, op: &WriteOp, st: &mut Staging) -> Result<Applied, StageError> {
         match op {
-            WriteOp::PutConsumer(c) => st.put(key(CONSUMER, &c.id), consumer_to(c).encode_to_vec()),
+            WriteOp::PutConsumer(c) => {
+                let k = key(CONSUMER, &c.id);
+                let old = match st.get(&k)? {
+                    Some(v) => stored_numbers(&k, &decode::<pb::Consumer>(&k, &v)?)?,
+                    None => Vec::new(),
+                };
+                let new: Vec<PhoneNumber> = c.phones.iter().map(|p| p.number).collect();
+                for n in old.iter().filter(|n| !new.contains(n)) {
+                    st.remove(number_index_key(*n, &c.id));
+                }
+                for n in new.iter().filter(|n| !old.contains(n)) {
+                    st.put(number_index_key(*n, &c.id), Vec::new());
+                }
+                st.put(k, consumer_to(c).encode_to_vec());
+            }
             WriteOp::RecordContact(c) => {
                 let event_key = key(EVENT, &c.event_id);
                 if st.get(&event_key)?.is_some() {
@@ -536,6 +595,16 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn consumers_with(&self, phone: PhoneNumber) -> Result<Vec<String>, StoreError> {
+        let prefix = number_key(NUMBER_INDEX, phone);
+        let mut ids = Vec::new();
+        for item in self.tree.scan_prefix(&prefix) {
+            let (k, _) = item?;
+            ids.push(String::from_utf8_lossy(&k[prefix.len()..]).into_owned());
+        }
+        Ok(ids)
+    }
+
     fn prompt(&self, token: &str) -> Result<Option<Prompt>, StoreError> {
         let k = key(PROMPT, token);
         Ok(match self.tree.get(&k)? {
@@ -563,6 +632,72 @@ impl Store for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Phone, Role};
+
+    fn number(n: u64) -> PhoneNumber {
+        PhoneNumber::from_u64(15_550_000_000 + n)
+    }
+
+    fn consumer(id: &str, numbers: &[u64]) -> Consumer {
+        Consumer {
+            id: id.into(),
+            role: Role::Debtor,
+            group_id: None,
+            state: None,
+            country: None,
+            time_zone: None,
+            address_time_zone: None,
+            phones: numbers
+                .iter()
+                .map(|n| Phone {
+                    number: number(*n),
+                    time_zone: None,
+                    sms_authorized_at: None,
+                })
+                .collect(),
+            emails: vec![],
+            ssn_hash: None,
+        }
+    }
+
+    fn put(store: &SledStore, c: Consumer) {
+        store.commit(&[vec![WriteOp::PutConsumer(c)]]).unwrap();
+    }
+
+    #[test]
+    fn the_number_index_follows_each_consumers_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        put(&store, consumer("b", &[1, 2]));
+        put(&store, consumer("a", &[2]));
+        assert_eq!(store.consumers_with(number(2)).unwrap(), ["a", "b"]);
+        put(&store, consumer("b", &[3]));
+        assert_eq!(store.consumers_with(number(1)).unwrap(), Vec::<String>::new());
+        assert_eq!(store.consumers_with(number(2)).unwrap(), ["a"]);
+        assert_eq!(store.consumers_with(number(3)).unwrap(), ["b"]);
+    }
+
+    #[test]
+    fn a_store_written_before_the_number_index_gets_it_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            put(&store, consumer("a", &[1]));
+            put(&store, consumer("b", &[1, 2]));
+            // What an older build left: consumers, no index, no marker.
+            let mut old = sled::Batch::default();
+            for item in store.tree.scan_prefix([NUMBER_INDEX]) {
+                old.remove(item.unwrap().0);
+            }
+            old.remove(key(META, NUMBER_INDEX_BUILT));
+            store.tree.apply_batch(old).unwrap();
+            store.flush().unwrap();
+            assert_eq!(store.consumers_with(number(1)).unwrap(), Vec::<String>::new());
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.consumers_with(number(1)).unwrap(), ["a", "b"]);
+        assert_eq!(store.consumers_with(number(2)).unwrap(), ["b"]);
+    }
 
     #[test]
     fn history_keys_sort_by_consumer_then_time() {
