@@ -2,7 +2,13 @@
 //! each with three numbers and up to a week of calls, on the real sled store (populated
 //! through group commit) — once bare, once with exclusions in place on every consumer.
 //!
+//! It runs on mimalloc, the allocator the server runs on (`src/main.rs`): a DENY allocates
+//! its reasons' sentences.
+//!
 //! `cargo bench --bench decision`
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::hint::black_box;
 

@@ -274,6 +274,7 @@ proptest! {
             let direct = t.with_timezone(&tz).naive_local();
             prop_assert_eq!(predial::domain::time::local_datetime(t, tz), direct, "{} in {}", t, tz);
             prop_assert_eq!(local_date(t, tz), direct.date());
+            prop_assert_eq!(predial::domain::time::local_time(t, tz), direct.time(), "{} in {}", t, tz);
         }
     }
 }
@@ -389,5 +390,113 @@ proptest! {
         };
         prop_assert_eq!(rule.counts(code), by_hand);
         prop_assert_eq!(rule.is_rpc(code), rpc.contains(&code));
+    }
+}
+
+// ---- the earliest allowed instant ----
+
+/// Rules with every kind of time constraint: the shipped preset (7 in 7 days, a 7-day
+/// hold after a right party contact, 08:00–21:00, 2 in 7 days in Massachusetts), plus a
+/// rolling-24-hour and a monthly limit with narrower hours, no calls on Sundays or
+/// holidays.
+fn every_kind_of_time_rule() -> RuleSet {
+    let mut draft = RuleSetDraft::from_json(predial::domain::rules::REGULATION_F_JSON).unwrap();
+    let extra = RuleSetDraft::from_json(
+        r#"{"controls": [
+            {"id": "daily", "type": "PHONE", "max_total_contacts": 2, "period": "ROLLING_24_HOURS",
+             "call_from": "09:00", "call_to": "20:00", "no_contact_weekdays": ["SUN"],
+             "no_contact_on_holidays": true},
+            {"id": "monthly", "type": "PHONE", "max_total_contacts": 9, "period": "MONTH",
+             "rpc_codes": [4], "hold_for_days": 2}
+        ], "holidays": ["2026-07-03", "2026-09-07", "2026-11-26", "2026-12-25"]}"#,
+    )
+    .unwrap();
+    draft.controls.extend(extra.controls);
+    draft.holidays = extra.holidays;
+    RuleSet::compile(draft, 1).unwrap()
+}
+
+fn decide_at(
+    rules: &RuleSet,
+    profile: &predial::domain::Profile,
+    own: &History,
+    phone: PhoneNumber,
+    at: DateTime<Utc>,
+) -> predial::domain::Decision {
+    let exclusions = predial::domain::Exclusions::default();
+    let subject = predial::domain::Subject {
+        profile,
+        exclusions: &exclusions,
+        opted_out: false,
+        own,
+        group: None,
+        callback_active: false,
+        do_not_call: false,
+    };
+    let req = predial::domain::Request {
+        channel: Channel::Phone,
+        mode: predial::domain::Mode::Auto,
+        workflow: false,
+        phone: Some(phone),
+        purpose: None,
+        operator_id: "",
+        at,
+        caller: None,
+    };
+    predial::domain::decide(rules, Some(&subject), &req)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// With contacts before the instant asked about (the dialer's case) and after it (a
+    /// question about the past), the answer's `next_allowed_at` is allowed, and every
+    /// quarter hour between the request and it is still denied.
+    #[test]
+    fn next_allowed_at_is_allowed_and_no_quarter_hour_before_it_is(
+        t in (1_767_225_600_000i64..1_798_761_600_000).prop_map(|ms| Utc.timestamp_millis_opt(ms).unwrap()),
+        tz in zone(),
+        phone_zone in prop::option::of(zone()),
+        massachusetts in any::<bool>(),
+        calls in prop::collection::vec((-20i64 * 96..2 * 96, prop::sample::select(vec![1, 4, 6])), 0..16),
+    ) {
+        let rules = every_kind_of_time_rule();
+        let phone = PhoneNumber::parse("+15551234567").unwrap();
+        let consumer = predial::domain::Consumer {
+            id: "c".into(),
+            role: predial::domain::Role::Debtor,
+            group_id: None,
+            state: Some(if massachusetts { "MA" } else { "NY" }.into()),
+            country: Some("US".into()),
+            time_zone: Some(tz),
+            address_time_zone: None,
+            phones: vec![predial::domain::Phone { number: phone, time_zone: phone_zone, sms_authorized_at: None }],
+            emails: vec![],
+            ssn_hash: None,
+        };
+        let profile = predial::domain::Profile::of(&consumer);
+        let recs = calls
+            .iter()
+            .map(|&(quarters, code)| ContactRec {
+                at_ms: t.timestamp_millis() + quarters * 900_000,
+                code,
+                phone: phone.tag(),
+                channel: Channel::Phone,
+                inbound: false,
+            })
+            .collect();
+        let own = History::from_unsorted(recs, i64::MIN);
+        let d = decide_at(&rules, &profile, &own, phone, t);
+        if d.verdict == predial::domain::Verdict::Deny && let Some(next) = d.next_allowed_at {
+            prop_assert!(next > t);
+            let then = decide_at(&rules, &profile, &own, phone, next);
+            prop_assert!(then.verdict != predial::domain::Verdict::Deny, "denied at {next}: {then:?}");
+            let mut g = t + Duration::minutes(15);
+            while g < next {
+                let before = decide_at(&rules, &profile, &own, phone, g);
+                prop_assert_eq!(before.verdict, predial::domain::Verdict::Deny, "allowed at {} before {}", g, next);
+                g += Duration::minutes(15);
+            }
+        }
     }
 }

@@ -22,7 +22,7 @@ use super::kinds::{CallPurpose, Channel, Mode, ReasonCode, Verdict};
 use super::nanp;
 use super::phone::PhoneNumber;
 use super::rules::{ContactControl, RuleSet};
-use super::time::{Clock, local_datetime, start_of_day, weekday_name};
+use super::time::{Clock, local_time, start_of_day, weekday_name};
 use super::window::{Tally, frequency_clear_after, hold_release, tally};
 
 /// What is known of the consumer a request is about.
@@ -229,7 +229,7 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
                 }
             } else if let Some(tz) = outside_in(hours, req.at, ctx.zones) {
                 violated = true;
-                let now = local_datetime(req.at, tz).time();
+                let now = local_time(req.at, tz);
                 let message = sentence(format_args!(
                     "It is {} in {tz}; {} are allowed {}–{} local time",
                     Clock(now),
@@ -471,13 +471,27 @@ impl<'a> Context<'a> {
     /// Sunday), so repeat until all agree.
     ///
     /// `found` is what each control found at `t` (frequency and hold; empty when lifted).
+    ///
+    /// When no contact is later than `t` (the usual case: a dialer asks about now), counts
+    /// and holds only ever fall as time moves on: a window slides past contacts and no new
+    /// ones enter it, and the latest right party contact stays the latest. So once the first
+    /// step has named when each frequency and hold control clears, any later instant is
+    /// clear of them too, and the steps after it recheck only calling hours and restricted
+    /// days. A contact after `t` (a question about the past) can raise a count again, and
+    /// then every step rechecks everything.
     fn clear_from(&self, t: DateTime<Utc>, found: &[Found]) -> Option<DateTime<Utc>> {
+        let t_ms = t.timestamp_millis();
+        let settled_after_first_step = [Some(self.subject.own), self.subject.group]
+            .into_iter()
+            .flatten()
+            .all(|h| h.newest_ms().is_none_or(|newest| newest <= t_ms));
         let mut at = t;
         for _ in 0..32 {
             let mut next = at;
+            let counts_checked = at != t && settled_after_first_step;
             for (i, control) in self.controls().enumerate() {
                 let history = self.history_for(control);
-                if !self.lifted() {
+                if !self.lifted() && !counts_checked {
                     let here = match found.get(i) {
                         Some(known) if at == t => *known,
                         _ => Found {

@@ -131,6 +131,11 @@ impl History {
         &self.recs[lo..hi.max(lo)]
     }
 
+    /// When the newest contact here happened.
+    pub fn newest_ms(&self) -> Option<i64> {
+        self.recs.last().map(|r| r.at_ms)
+    }
+
     pub fn as_slice(&self) -> &[ContactRec] {
         &self.recs
     }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, Days, Utc};
 use chrono_tz::Tz;
 
 use super::rules::{CallingHours, ContactControl, RuleSet};
-use super::time::{first_instant_at_or_after_on, local_date, local_datetime, start_of_day};
+use super::time::{first_instant_at_or_after_on, local_date, local_time, start_of_day};
 
 /// Up to four distinct zones, without allocating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,7 +41,7 @@ impl Zones {
 
 /// The first zone in which `t` is outside `hours`, if any.
 pub fn outside_in(hours: CallingHours, t: DateTime<Utc>, zones: Zones) -> Option<Tz> {
-    zones.iter().find(|&tz| !hours.contains(local_datetime(t, tz).time()))
+    zones.iter().find(|&tz| !hours.contains(local_time(t, tz)))
 }
 
 /// The earliest instant ≥ `t` inside `hours` in every zone; `None` when the windows never
@@ -54,12 +54,16 @@ pub fn next_inside(hours: CallingHours, t: DateTime<Utc>, zones: Zones) -> Optio
     // the opening of some zone's window on one of the next few local days.
     // Day by day, every zone's opening; once one works, two more days cover zones whose
     // "today" is a local date ahead or behind (zones are less than two days apart).
+    let mut today = [None; 4];
+    for (slot, tz) in today.iter_mut().zip(zones.iter()) {
+        *slot = Some((tz, local_date(t, tz)));
+    }
     let mut best: Option<DateTime<Utc>> = None;
     let mut until = 8;
     let mut k = 0;
     while k <= until {
-        for tz in zones.iter() {
-            let opens = first_instant_at_or_after_on(local_date(t, tz) + Days::new(k), hours.from, tz);
+        for &(tz, date) in today.iter().flatten() {
+            let opens = first_instant_at_or_after_on(date + Days::new(k), hours.from, tz);
             if opens > t && best.is_none_or(|b| opens < b) && outside_in(hours, opens, zones).is_none() {
                 best = Some(opens);
                 until = until.min(k + 2);

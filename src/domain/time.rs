@@ -84,13 +84,27 @@ pub fn local_datetime(t: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
     }
 }
 
+/// The local time of day of `t` in `tz` (what calling hours compare): from the day's
+/// offset when it holds all day, without building a date and time.
+pub fn local_time(t: DateTime<Utc>, tz: Tz) -> NaiveTime {
+    match local_day(t, tz).offset_secs {
+        Some(offset) => {
+            let ms = t.timestamp_millis() + i64::from(offset) * 1000;
+            let secs = ms.div_euclid(1000).rem_euclid(86_400) as u32;
+            let nanos = ms.rem_euclid(1000) as u32 * 1_000_000;
+            NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos).expect("within a day")
+        }
+        None => t.with_timezone(&tz).time(),
+    }
+}
+
 // ---- The day cache ----
 //
 // chrono-tz answers "what is the offset here" by a binary search over the zone's
 // transitions (~100 ns), and a decision asks it many times: each control's window, each
 // zone's calling hours. Local days are few and change once a day, so each thread keeps the
-// day it last saw in each zone — where it starts and ends, and its offset when the offset
-// holds all day — and the start instants of recent (zone, date) pairs. These are pure
+// recent days it saw, by zone and UTC day — where each starts and ends, and its offset when
+// the offset holds all day — and the start instants of recent (zone, date) pairs. These are pure
 // functions memoised: a miss computes exactly what chrono-tz says, so the cache can only
 // change speed, never an answer (the property tests compare against chrono-tz directly).
 // One assumption: a day whose offset is the same at its first and last millisecond has it
@@ -108,8 +122,10 @@ struct LocalDay {
     offset_secs: Option<i32>,
 }
 
-/// Two for every zone chrono-tz knows: no two zones share a slot.
-const DAY_SLOTS: usize = 2 * chrono_tz::TZ_VARIANTS.len();
+/// Slots for local days, by zone and UTC day. One zone's consecutive days take consecutive
+/// slots, so a DENY's look a week ahead (the day a count clears, the next morning's
+/// opening) does not evict today, as two slots a zone by the day's parity did.
+const DAY_SLOTS: usize = 512;
 const START_SLOTS: usize = 256;
 const OPENING_SLOTS: usize = 128;
 
@@ -131,9 +147,10 @@ fn zone_slot(tz: Tz) -> usize {
 /// The local day containing `t` in `tz`.
 fn local_day(t: DateTime<Utc>, tz: Tz) -> LocalDay {
     let t_ms = t.timestamp_millis();
-    // Two slots a zone, by the parity of the UTC day: a question about tomorrow (the
+    // By zone and UTC day: a question about tomorrow or next week (the
     // next opening of calling hours, a clear day) does not evict today.
-    let slot = zone_slot(tz) * 2 + t_ms.div_euclid(86_400_000).rem_euclid(2) as usize;
+    let utc_day = t_ms.div_euclid(86_400_000) as usize;
+    let slot = zone_slot(tz).wrapping_mul(37).wrapping_add(utc_day) % DAY_SLOTS;
     let cached = DAYS.with(|days| days[slot].get());
     if let Some(day) = cached
         && day.tz == tz
