@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::auth::{TokenEntry, Tokens};
@@ -257,8 +257,12 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
 
     let limits = options.limits;
     let size = limits.max_message_bytes;
+    // The builder's `tcp_nodelay` applies only to listeners it binds itself; ours is bound
+    // above (to report the port before serving), so its connections get TCP_NODELAY here.
+    // Without it, an answer written in more than one segment waits for the client's
+    // delayed ACK: 40 ms stalls on a few percent of unary calls.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let mut builder = Server::builder()
-        .tcp_nodelay(true)
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
@@ -300,7 +304,7 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
                 .max_decoding_message_size(size)
                 .max_encoding_message_size(size),
         )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop.clone().cancelled_owned());
+        .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
     let mut serving = tokio::spawn(server);
 
     let result = tokio::select! {
