@@ -1,6 +1,11 @@
 //! The book a benchmark runs against: consumers in pairs (debtor and cosigner sharing a
 //! group), two numbers each, eight states in four zones, and up to four calls in the last
 //! six days — some of them right party contacts, so every verdict occurs.
+//!
+//! Everything is dated from one instant, [`bench_instant`], and every request asks about
+//! that instant: the mix of verdicts, and so the figures, do not depend on the hour a
+//! benchmark runs at (at night in the US, asking about "now" makes every call a DENY for
+//! calling hours).
 
 use std::io::Write;
 use std::time::{Duration, SystemTime};
@@ -29,6 +34,25 @@ const IN_FLIGHT: usize = 64;
 #[derive(Debug, Clone, Default)]
 pub struct Book {
     pub consumers: Vec<(String, String)>,
+    /// The instant every request asks about and contacts are dated from.
+    pub at: Option<prost_types::Timestamp>,
+}
+
+/// The latest 18:00 UTC on a Tuesday, Wednesday or Thursday at or before `now`: inside
+/// calling hours in every US zone (10:00–14:00 local), on a working day.
+pub fn bench_instant(now: SystemTime) -> SystemTime {
+    use chrono::{DateTime, Datelike, Days, NaiveTime, Utc, Weekday};
+    let now = DateTime::<Utc>::from(now);
+    let mut date = now.date_naive();
+    loop {
+        let at = date
+            .and_time(NaiveTime::from_hms_opt(18, 0, 0).expect("a time"))
+            .and_utc();
+        if at <= now && matches!(date.weekday(), Weekday::Tue | Weekday::Wed | Weekday::Thu) {
+            return at.into();
+        }
+        date = date - Days::new(1);
+    }
 }
 
 pub fn consumer_id(i: usize) -> String {
@@ -47,7 +71,7 @@ fn timestamp(t: SystemTime) -> prost_types::Timestamp {
 pub async fn populate(channel: &Channel, n: usize) -> Result<Book, Status> {
     let accounts = AccountsClient::new(channel.clone());
     let decisions = DecisionsClient::new(channel.clone());
-    let now = SystemTime::now();
+    let now = bench_instant(SystemTime::now());
     let step = (n / 10).max(1);
     let mut done = 0usize;
     let mut writes = stream::iter(0..n)
@@ -105,5 +129,29 @@ pub async fn populate(channel: &Channel, n: usize) -> Result<Book, Status> {
     }
     Ok(Book {
         consumers: (0..n).map(|i| (consumer_id(i), number(i, 0))).collect(),
+        at: Some(timestamp(now)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
+
+    #[test]
+    fn the_bench_instant_is_the_latest_working_afternoon_at_or_before_now() {
+        let at = |s: &str| -> SystemTime { s.parse::<DateTime<Utc>>().unwrap().into() };
+        // A Monday night: back to the Thursday before.
+        assert_eq!(bench_instant(at("2026-11-23T07:00:00Z")), at("2026-11-19T18:00:00Z"));
+        // A Wednesday before and after 18:00.
+        assert_eq!(bench_instant(at("2026-11-25T17:59:59Z")), at("2026-11-24T18:00:00Z"));
+        assert_eq!(bench_instant(at("2026-11-25T18:00:00Z")), at("2026-11-25T18:00:00Z"));
+        for day in 0..14 {
+            let now = at("2026-11-01T12:34:56Z") + Duration::from_secs(86_400 * day);
+            let b = DateTime::<Utc>::from(bench_instant(now));
+            assert!(b <= DateTime::<Utc>::from(now) && DateTime::<Utc>::from(now) - b < chrono::Duration::days(7));
+            assert_eq!((b.hour(), b.minute()), (18, 0));
+            assert!(matches!(b.weekday(), Weekday::Tue | Weekday::Wed | Weekday::Thu));
+        }
+    }
 }

@@ -99,6 +99,7 @@ fn dial(book: &Book, seq: u64) -> pb::DialRequest {
         phone,
         mode: pb::Mode::Auto as i32,
         workflow: true,
+        at: book.at,
         ..Default::default()
     }
 }
@@ -116,6 +117,7 @@ fn contact(book: &Book, tag: &str, caller: usize, seq: u64) -> pb::ContactEvent 
         channel: pb::Channel::Phone as i32,
         phone: request.phone,
         result_code: 6, // busy: recorded, durable, and not counted, so the book stays the same
+        occurred_at: book.at,
         ..Default::default()
     }
 }
