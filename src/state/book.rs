@@ -1,5 +1,6 @@
-//! The book: every consumer's profile, exclusion flags, callbacks and recent contacts, every
-//! group's combined contacts, and the numbers consumers opted out — in memory.
+//! The book: every consumer's profile, exclusion flags, callbacks and recent contacts, each
+//! group's members and combined contacts (only while a rule counts groups together), and
+//! the numbers consumers opted out — in memory.
 //!
 //! Concurrent maps (dashmap). Decisions read; only the commit thread writes (see
 //! `store::GroupCommit`), through [`Book::apply`], so writes never race each other. Lock
