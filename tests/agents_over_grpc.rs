@@ -600,3 +600,48 @@ async fn a_text_names_every_consumer_with_the_number_as_last_written_across_a_re
     let reply = accounts.inbound_text(hello(OTHER)).await.unwrap().into_inner();
     assert_eq!(reply.consumer_ids, ["c1"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prompt_in_a_can_dial_stream_waits_for_its_token_and_keeps_the_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    setup(&server).await;
+    seven_calls(&server).await;
+    let mut decisions = server.decisions().await;
+    let mut prompt = dial("s2", "c1", PHONE, pb::Mode::ClickToDial, AT);
+    prompt.operator_id = "agent-7".into();
+    let requests = vec![
+        dial("s1", "c1", PHONE, pb::Mode::Auto, AT),
+        prompt,
+        dial("s3", "c1", OTHER, pb::Mode::Auto, AT),
+    ];
+    let mut answers = decisions
+        .can_dial(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut got = Vec::new();
+    while let Some(d) = answers.message().await.unwrap() {
+        got.push(d);
+    }
+    let seen: Vec<(&str, pb::Verdict)> = got.iter().map(|d| (d.request_id.as_str(), verdict(d))).collect();
+    assert_eq!(
+        seen,
+        [
+            ("s1", pb::Verdict::Deny),
+            ("s2", pb::Verdict::Prompt),
+            ("s3", pb::Verdict::Deny)
+        ]
+    );
+    // The token was durable before the answer: the operator can use it at once.
+    let ok = decisions
+        .confirm_override(pb::ConfirmOverrideRequest {
+            prompt_token: got[1].prompt_token.clone(),
+            operator_id: "agent-7".into(),
+            proceed: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ok.verdict, pb::Verdict::Allow as i32);
+}

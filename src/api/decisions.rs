@@ -11,7 +11,9 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::until_stopped::UntilStopped;
 use super::{engine_error, invalid};
+use crate::domain::Decision;
 use crate::domain::consumer::validate_id;
 use crate::domain::decision::Request as DialContext;
 use crate::domain::{Channel, FieldError, Mode, PhoneNumber};
@@ -20,7 +22,7 @@ use crate::proto::convert::{
     WireEnum, contact_from, decision_to, enum_field, opt_phone, opt_timestamp_from, required_enum, timestamp_to,
 };
 use crate::proto::v1::{self as pb, decisions_server::Decisions};
-use crate::state::Engine;
+use crate::state::{Checked, Engine};
 
 pub struct DecisionsService {
     engine: Engine,
@@ -149,15 +151,47 @@ async fn answer(
         .check(consumer_id, &request, caller_id)
         .await
         .map_err(engine_error)?;
+    Ok(reply(checked, request_id))
+}
+
+/// Counts a decision in the metrics and puts it on the wire.
+fn reply(checked: Checked, request_id: &str) -> pb::DialDecision {
     metrics().decision(
         checked.decision.verdict,
         checked.decision.reasons.iter().map(|r| r.code),
     );
-    Ok(decision_to(
-        &checked.decision,
-        request_id,
-        checked.prompt_token.unwrap_or_default(),
-    ))
+    decision_to(&checked.decision, request_id, checked.prompt_token.unwrap_or_default())
+}
+
+/// Where a streamed request stands once decided: answered, or waiting for its prompt or
+/// note to be made durable.
+enum Step {
+    Answered(Result<pb::DialDecision, Status>),
+    /// With the engine handle the wait needs.
+    Durable(Decision, Engine),
+}
+
+/// Decides a streamed request without waiting, when nothing needs to be made durable.
+fn check_at_once(engine: &Engine, r: &pb::DialRequest) -> Step {
+    let (consumer_id, request, caller_id) = match dial_request(r) {
+        Ok(parsed) => parsed,
+        Err(e) => return Step::Answered(Err(invalid_request(r, e))),
+    };
+    match engine.check_at_once(consumer_id, &request, caller_id) {
+        Ok(Ok(checked)) => Step::Answered(Ok(reply(checked, &r.request_id))),
+        Ok(Err(decision)) => Step::Durable(decision, engine.clone()),
+        Err(e) => Step::Answered(Err(engine_error(e))),
+    }
+}
+
+/// Makes durable what `decision` calls for, then answers it.
+async fn finish_durably(engine: &Engine, r: &pb::DialRequest, decision: Decision) -> Result<pb::DialDecision, Status> {
+    let (consumer_id, request, _) = dial_request(r).map_err(|e| invalid_request(r, e))?;
+    let checked = engine
+        .make_durable(consumer_id, &request, decision)
+        .await
+        .map_err(engine_error)?;
+    Ok(reply(checked, &r.request_id))
 }
 
 #[tonic::async_trait]
@@ -182,25 +216,32 @@ impl Decisions for DecisionsService {
         let engine = self.engine.clone();
         let method = Metrics::method_index(CAN_DIAL);
         let mut seen = 0u32;
-        let answers = request
-            .into_inner()
-            .then(move |r| {
-                let _held = &held;
-                let engine = engine.clone();
-                // Reading the clock twice an answer costs more than the rest of the
-                // bookkeeping; one answer in TIMED_EVERY is timed, from the first.
-                let timed = seen % TIMED_EVERY == 0;
-                seen = seen.wrapping_add(1);
-                async move {
-                    let started = timed.then(Instant::now);
-                    let answer = check(&engine, &r?).await;
-                    if let Some(started) = started {
-                        metrics().rpc(method, started.elapsed());
-                    }
-                    answer
+        let answers = request.into_inner().then(move |r| {
+            let _held = &held;
+            // Reading the clock twice an answer costs more than the rest of the
+            // bookkeeping; one answer in TIMED_EVERY is timed, from the first.
+            let timed = seen % TIMED_EVERY == 0;
+            seen = seen.wrapping_add(1);
+            let started = timed.then(Instant::now);
+            // A machine's answer is decided here, at once: no engine handle cloned
+            // per answer. Only a prompt or an exempt operator's note takes one, to
+            // wait for the write.
+            let step = match &r {
+                Ok(r) => check_at_once(&engine, r),
+                Err(status) => Step::Answered(Err(status.clone())),
+            };
+            async move {
+                let answer = match step {
+                    Step::Answered(answer) => answer,
+                    Step::Durable(decision, engine) => finish_durably(&engine, &r?, decision).await,
+                };
+                if let Some(started) = started {
+                    metrics().rpc(method, started.elapsed());
                 }
-            })
-            .take_until(self.stop.clone().cancelled_owned());
+                answer
+            }
+        });
+        let answers = UntilStopped::new(answers, self.stop.clone());
         Ok(Response::new(match deadline {
             Some(deadline) => with_deadline(answers, deadline),
             None => Box::pin(answers),

@@ -13,6 +13,7 @@ mod decisions;
 mod gate;
 mod programs;
 mod rules;
+mod until_stopped;
 
 pub use accounts::AccountsService;
 pub use compliance::ComplianceService;

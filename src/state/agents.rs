@@ -67,6 +67,37 @@ impl Engine {
         caller_id: Option<PhoneNumber>,
     ) -> Result<Checked, EngineError> {
         let decision = self.decide(consumer_id, req, caller_id)?;
+        self.make_durable(consumer_id, req, decision).await
+    }
+
+    /// [`check`](Self::check) without waiting, when the decision needs nothing made
+    /// durable (no prompt to issue, no exempt operator's note): `Err` hands the decision
+    /// back for [`make_durable`](Self::make_durable). A stream of machine decisions takes
+    /// this path, with no future per answer.
+    pub fn check_at_once(
+        &self,
+        consumer_id: &str,
+        req: &Request<'_>,
+        caller_id: Option<PhoneNumber>,
+    ) -> Result<Result<Checked, Decision>, EngineError> {
+        let decision = self.decide(consumer_id, req, caller_id)?;
+        Ok(if needs_a_durable_step(&decision) {
+            Err(decision)
+        } else {
+            Ok(Checked {
+                decision,
+                prompt_token: None,
+            })
+        })
+    }
+
+    /// Issues the prompt or writes the note `decision` calls for, durably, and answers it.
+    pub async fn make_durable(
+        &self,
+        consumer_id: &str,
+        req: &Request<'_>,
+        decision: Decision,
+    ) -> Result<Checked, EngineError> {
         let op = req.operator_id;
         let prompt_token = match decision.verdict {
             Verdict::Prompt => {
@@ -302,5 +333,15 @@ impl Engine {
         } else {
             Err(EngineError::NotFound(format!("no consumer {consumer_id:?}")))
         }
+    }
+}
+
+/// Whether answering `decision` first makes something durable: a PROMPT's token and note,
+/// or the note of an exempt operator's ALLOW.
+fn needs_a_durable_step(decision: &Decision) -> bool {
+    match decision.verdict {
+        Verdict::Prompt => true,
+        Verdict::Allow => decision.has(ReasonCode::SuppressedForOperator),
+        _ => false,
     }
 }
