@@ -73,7 +73,7 @@ impl Engine {
     /// [`check`](Self::check) without waiting, when the decision needs nothing made
     /// durable (no prompt to issue, no exempt operator's note): `Err` hands the decision
     /// back for [`make_durable`](Self::make_durable). A stream of machine decisions takes
-    /// this path, with no future per answer.
+    /// this path, without waiting on anything.
     pub fn check_at_once(
         &self,
         consumer_id: &str,
