@@ -184,7 +184,9 @@ fn check_at_once(engine: &Engine, r: &pb::DialRequest) -> Step {
     }
 }
 
-/// Makes durable what `decision` calls for, then answers it.
+/// Makes durable what `decision` calls for, then answers it. The request is read again
+/// (it was read in [`check_at_once`], but what that borrowed could not be kept across the
+/// wait): twice only for a prompt or an exempt operator's note, never for a machine's answer.
 async fn finish_durably(engine: &Engine, r: &pb::DialRequest, decision: Decision) -> Result<pb::DialDecision, Status> {
     let (consumer_id, request, _) = dial_request(r).map_err(|e| invalid_request(r, e))?;
     let checked = engine
