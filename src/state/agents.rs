@@ -66,8 +66,10 @@ impl Engine {
         req: &Request<'_>,
         caller_id: Option<PhoneNumber>,
     ) -> Result<Checked, EngineError> {
-        let decision = self.decide(consumer_id, req, caller_id)?;
-        self.make_durable(consumer_id, req, decision).await
+        match self.check_at_once(consumer_id, req, caller_id)? {
+            Ok(checked) => Ok(checked),
+            Err(decision) => self.make_durable(consumer_id, req, decision).await,
+        }
     }
 
     /// [`check`](Self::check) without waiting, when the decision needs nothing made

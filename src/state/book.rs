@@ -453,14 +453,18 @@ mod tests {
 
     const REACH: i64 = 1_000_000;
 
-    fn group_calls(book: &Book, id: &str) -> Option<Vec<i64>> {
-        let q = Lookup {
+    /// A question about instant 0 with no number.
+    fn at_zero() -> Lookup {
+        Lookup {
             phone: None,
             at_ms: 0,
             needed_from_ms: 0,
             do_not_call_listed: false,
-        };
-        book.with_subject(id, q, |s| {
+        }
+    }
+
+    fn group_calls(book: &Book, id: &str) -> Option<Vec<i64>> {
+        book.with_subject(id, at_zero(), |s| {
             s.and_then(|s| s.group)
                 .map(|g| g.as_slice().iter().map(|r| r.at_ms).collect())
         })
@@ -484,20 +488,7 @@ mod tests {
         }
         assert!(book.groups.is_empty());
         assert_eq!(group_calls(&book, "a"), None);
-        assert!(
-            book.snapshot(
-                "a",
-                Lookup {
-                    phone: None,
-                    at_ms: 0,
-                    needed_from_ms: 0,
-                    do_not_call_listed: false
-                }
-            )
-            .unwrap()
-            .members
-            .is_empty()
-        );
+        assert!(book.snapshot("a", at_zero()).unwrap().members.is_empty());
 
         book.keep_group_histories(true);
         assert_eq!(group_calls(&book, "a"), Some(vec![10]));
