@@ -22,17 +22,24 @@ pub use gate::Gate;
 pub use programs::ProgramsService;
 pub use rules::RulesService;
 
+use std::sync::LazyLock;
+use std::time::Duration;
+
 use tonic::Status;
 
 use crate::domain::prompt::PromptRejection;
 use crate::domain::{FieldError, FieldErrors};
 use crate::state::EngineError;
-use crate::store::Rejected;
+use crate::store::{LogThrottle, Rejected};
 
 /// INVALID_ARGUMENT naming the field.
 pub(crate) fn invalid(e: FieldError) -> Status {
     Status::invalid_argument(e.to_string())
 }
+
+/// Store errors answered to calls, logged at most once a second (`left_out` counts the
+/// rest): when the disk is full, every write fails.
+static STORE_ERRORS: LazyLock<LogThrottle> = LazyLock::new(|| LogThrottle::new(Duration::from_secs(1)));
 
 pub(crate) fn engine_error(e: EngineError) -> Status {
     match e {
@@ -44,7 +51,9 @@ pub(crate) fn engine_error(e: EngineError) -> Status {
         }
         EngineError::Rejected(r) => Status::failed_precondition(format!("prompt_token: {r}")),
         EngineError::Store(e) => {
-            tracing::error!(error = %e, "store error");
+            if let Some(left_out) = STORE_ERRORS.admit() {
+                tracing::error!(error = %e, left_out, "store error");
+            }
             Status::unavailable(format!("the write was not made durable: {e}"))
         }
     }

@@ -11,12 +11,13 @@
 //! - all memory writes happen on this one thread, which is why the book needs no locking
 //!   protocol beyond dashmap's own.
 
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, LazyLock, Mutex, mpsc};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::{Applied, JobOutcome, Store, StoreError, WriteOp};
+use super::{Applied, JobOutcome, LogThrottle, Store, StoreError, WriteOp};
 
 /// The most jobs one commit takes (bounds the latency a single flush adds).
 const MAX_GROUP: usize = 4096;
@@ -88,6 +89,9 @@ impl Drop for GroupCommit {
     }
 }
 
+/// Commit failures, logged at most once a second (`left_out` counts the rest).
+static FAILURES: LazyLock<LogThrottle> = LazyLock::new(|| LogThrottle::new(Duration::from_secs(1)));
+
 fn commit_loop(store: &dyn Store, applier: &dyn Fn(&WriteOp, &Applied), rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
@@ -113,10 +117,11 @@ fn commit_loop(store: &dyn Store, applier: &dyn Fn(&WriteOp, &Applied), rx: mpsc
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, jobs = ops.len(), "commit failed; nothing in the group was applied");
-                let message = e.to_string();
+                if let Some(left_out) = FAILURES.admit() {
+                    tracing::error!(error = %e, jobs = ops.len(), left_out, "commit failed; nothing in the group was applied");
+                }
                 for reply in replies {
-                    let _ = reply.send(Err(StoreError::Backend(message.clone())));
+                    let _ = reply.send(Err(e.clone()));
                 }
             }
         }

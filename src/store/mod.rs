@@ -6,11 +6,13 @@
 //! backend today is [`SledStore`], an embedded store under `--data`.
 
 mod group_commit;
+mod log_throttle;
 mod records;
 mod sled_store;
 mod staging;
 
 pub use group_commit::{Applier, GroupCommit};
+pub use log_throttle::LogThrottle;
 pub use sled_store::SledStore;
 
 use std::sync::Arc;
@@ -101,7 +103,7 @@ pub enum Rejected {
 /// What a job did: each write's result, or the refusal of all of them.
 pub type JobOutcome = Result<Vec<Applied>, Rejected>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("storage failed: {0}")]
     Backend(String),
