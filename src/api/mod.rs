@@ -23,7 +23,6 @@ pub use programs::ProgramsService;
 pub use rules::RulesService;
 
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use tonic::Status;
 
@@ -39,7 +38,7 @@ pub(crate) fn invalid(e: FieldError) -> Status {
 
 /// Store errors answered to calls, logged at most once a second (`left_out` counts the
 /// rest): when the disk is full, every write fails.
-static STORE_ERRORS: LazyLock<LogThrottle> = LazyLock::new(|| LogThrottle::new(Duration::from_secs(1)));
+static STORE_ERRORS: LazyLock<LogThrottle> = LazyLock::new(LogThrottle::every_second);
 
 pub(crate) fn engine_error(e: EngineError) -> Status {
     match e {

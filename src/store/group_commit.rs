@@ -13,7 +13,6 @@
 
 use std::sync::{Arc, LazyLock, Mutex, mpsc};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -90,7 +89,7 @@ impl Drop for GroupCommit {
 }
 
 /// Commit failures, logged at most once a second (`left_out` counts the rest).
-static FAILURES: LazyLock<LogThrottle> = LazyLock::new(|| LogThrottle::new(Duration::from_secs(1)));
+static FAILURES: LazyLock<LogThrottle> = LazyLock::new(LogThrottle::every_second);
 
 fn commit_loop(store: &dyn Store, applier: &dyn Fn(&WriteOp, &Applied), rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {

@@ -18,6 +18,11 @@ pub struct LogThrottle {
 }
 
 impl LogThrottle {
+    /// One line a second: enough to see a failure begin, go on and end.
+    pub fn every_second() -> LogThrottle {
+        LogThrottle::new(Duration::from_secs(1))
+    }
+
     pub fn new(interval: Duration) -> LogThrottle {
         LogThrottle {
             epoch: Instant::now(),
