@@ -7,14 +7,14 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use predial::api::auth::hash_token;
-use predial::bench::{self, BenchOptions, Workload};
+use predial::bench::{self, BenchOptions, Credentials, ServerAddr, Workload};
 use predial::config::{LogFormat, ServeArgs};
 use predial::server::run;
 
@@ -31,7 +31,7 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Load-test a server (or one started on a temporary store) and print throughput and
     /// latency percentiles.
-    Bench(BenchArgs),
+    Bench(Box<BenchArgs>),
     /// Print the US federal holidays of a year (observed days) as a JSON list, for a rule
     /// set's `holidays`.
     Holidays {
@@ -66,9 +66,22 @@ struct BenchArgs {
     /// Seconds to measure.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
-    /// A running server; with none, one is started on a temporary store.
+    /// A running server (host:port, http://host:port, or https://host:port for TLS); with
+    /// none, one is started on a temporary store
     #[arg(long)]
-    addr: Option<SocketAddr>,
+    addr: Option<ServerAddr>,
+    /// Bearer token sent with every call (populating needs an admin token)
+    #[arg(long, env = "PREDIAL_BENCH_TOKEN", hide_env_values = true, requires = "addr")]
+    token: Option<String>,
+    /// CA certificate (PEM) the server's certificate must chain to (default: the system's roots)
+    #[arg(long, requires = "addr")]
+    tls_ca: Option<PathBuf>,
+    /// Client certificate chain (PEM) for mutual TLS; with --tls-key
+    #[arg(long, requires_all = ["addr", "tls_key"])]
+    tls_cert: Option<PathBuf>,
+    /// Client private key (PEM) for mutual TLS; with --tls-cert
+    #[arg(long, requires_all = ["addr", "tls_cert"])]
+    tls_key: Option<PathBuf>,
     /// One JSON object on stdout.
     #[arg(long)]
     json: bool,
@@ -119,6 +132,11 @@ fn main() -> ExitCode {
                 consumers: args.consumers,
                 duration: Duration::from_secs_f64(args.duration.max(0.1)),
                 addr: args.addr,
+                credentials: Credentials {
+                    tls_ca: args.tls_ca,
+                    tls_identity: args.tls_cert.zip(args.tls_key),
+                    token: args.token,
+                },
                 compare_baseline: args.compare_baseline,
                 record_every: args.record_every,
                 connections: args.connections,

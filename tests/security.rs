@@ -6,11 +6,11 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::pki::{Pki, pki, write_pki};
 use common::*;
 use pb::{accounts_client::AccountsClient, decisions_client::DecisionsClient, rules_client::RulesClient};
 use predial::api::auth::hash_token;
 use predial::proto::v1 as pb;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::{Code, Request, Status};
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
@@ -222,50 +222,6 @@ fn a_malformed_token_hash_stops_start_up_naming_it() {
 }
 
 /// A CA, a server certificate for localhost/127.0.0.1 and a client certificate, as PEM.
-struct Pki {
-    ca: String,
-    server_cert: String,
-    server_key: String,
-    client_cert: String,
-    client_key: String,
-}
-
-fn pki() -> Pki {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let server_key = KeyPair::generate().unwrap();
-    let server_cert = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-        .unwrap()
-        .signed_by(&server_key, &ca)
-        .unwrap();
-    let client_key = KeyPair::generate().unwrap();
-    let client_cert = CertificateParams::new(vec!["dialer-1.example".to_string()])
-        .unwrap()
-        .signed_by(&client_key, &ca)
-        .unwrap();
-    Pki {
-        ca: ca.pem(),
-        server_cert: server_cert.pem(),
-        server_key: server_key.serialize_pem(),
-        client_cert: client_cert.pem(),
-        client_key: client_key.serialize_pem(),
-    }
-}
-
-fn write_pki(dir: &std::path::Path, pki: &Pki) -> [String; 3] {
-    let path = |name: &str, text: &str| {
-        let p = dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p.to_str().unwrap().to_string()
-    };
-    [
-        path("server.pem", &pki.server_cert),
-        path("server.key", &pki.server_key),
-        path("ca.pem", &pki.ca),
-    ]
-}
-
 async fn tls_channel(server: &Server, pki: &Pki, with_identity: bool) -> Result<Channel, tonic::transport::Error> {
     let mut tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&pki.ca))

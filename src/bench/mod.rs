@@ -7,21 +7,21 @@
 //! server and connection settings (`ping-stream` for `candial`, `ping` for the unary ones)
 //! and reports the ratio.
 //!
+//! - [`connect`]: the address, TLS and bearer token a server may ask for.
 //! - [`populate`]: the book — consumers, groups, phones, states, zones, a week of calls.
 //! - [`workloads`]: what each workload sends and how latency is taken.
 //! - [`report`]: percentiles, text and JSON.
 
+pub mod connect;
 pub mod populate;
 pub mod report;
 pub mod workloads;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use tonic::transport::{Channel, Endpoint};
-
+pub use connect::{Credentials, ServerAddr};
 pub use report::Report;
 pub use workloads::Workload;
 
@@ -38,7 +38,9 @@ pub struct BenchOptions {
     pub consumers: usize,
     pub duration: Duration,
     /// A running server; with none, one is started on a temporary store.
-    pub addr: Option<SocketAddr>,
+    pub addr: Option<ServerAddr>,
+    /// What to present to the server at `addr`.
+    pub credentials: Credentials,
     pub compare_baseline: bool,
     /// `mixed`: one RecordContact per this many decisions.
     pub record_every: usize,
@@ -50,12 +52,12 @@ pub struct BenchOptions {
 pub enum BenchError {
     #[error("cannot start a server: {0}")]
     Start(String),
-    #[error("cannot connect to {addr}: {source}")]
-    Connect {
-        addr: SocketAddr,
-        source: tonic::transport::Error,
-    },
-    #[error("populating the book failed: {0}")]
+    /// `why` is the transport error with its causes ("transport error" alone says nothing).
+    #[error("cannot connect to {addr}: {why}")]
+    Connect { addr: String, why: String },
+    #[error("{0}")]
+    Credentials(String),
+    #[error("populating the book failed: {} (populating creates consumers: it needs an admin token; --consumers 0 skips it)", .0.message())]
     Populate(tonic::Status),
 }
 
@@ -72,7 +74,7 @@ impl Drop for OwnServer {
     }
 }
 
-fn start_server() -> Result<(OwnServer, SocketAddr), BenchError> {
+fn start_server() -> Result<(OwnServer, ServerAddr), BenchError> {
     use std::io::{BufRead, BufReader};
     let data = tempfile::tempdir().map_err(|e| BenchError::Start(e.to_string()))?;
     let exe: PathBuf = std::env::current_exe().map_err(|e| BenchError::Start(e.to_string()))?;
@@ -107,24 +109,10 @@ fn start_server() -> Result<(OwnServer, SocketAddr), BenchError> {
     Ok((OwnServer { child, _data: data }, addr))
 }
 
-async fn connect(addr: SocketAddr, n: usize) -> Result<Vec<Channel>, BenchError> {
-    let mut channels = Vec::with_capacity(n);
-    for _ in 0..n.max(1) {
-        let channel = Endpoint::from_shared(format!("http://{addr}"))
-            .expect("a valid uri")
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .map_err(|source| BenchError::Connect { addr, source })?;
-        channels.push(channel);
-    }
-    Ok(channels)
-}
-
 /// Runs the benchmark: the workload's report, and with `compare_baseline` its baseline's
 /// folded in.
 pub async fn run(options: BenchOptions) -> Result<Report, BenchError> {
-    let (_own, addr) = match options.addr {
+    let (_own, addr) = match options.addr.clone() {
         Some(addr) => (None, addr),
         None => {
             let (own, addr) = tokio::task::spawn_blocking(start_server)
@@ -133,7 +121,7 @@ pub async fn run(options: BenchOptions) -> Result<Report, BenchError> {
             (Some(own), addr)
         }
     };
-    let channels = connect(addr, options.connections).await?;
+    let channels = connect::connect(&addr, &options.credentials, options.connections).await?;
     let book = populate::populate(&channels[0], options.consumers)
         .await
         .map_err(BenchError::Populate)?;

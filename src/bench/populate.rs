@@ -12,9 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::{StreamExt, stream};
 use tonic::Status;
-use tonic::transport::Channel;
 
-use crate::proto::v1::{self as pb, accounts_client::AccountsClient, decisions_client::DecisionsClient};
+use super::connect::Conn;
+use crate::proto::v1 as pb;
 
 const STATES: [(&str, &str); 8] = [
     ("NY", "America/New_York"),
@@ -68,9 +68,8 @@ fn timestamp(t: SystemTime) -> prost_types::Timestamp {
 }
 
 /// Creates `n` consumers and their history, printing progress on stderr.
-pub async fn populate(channel: &Channel, n: usize) -> Result<Book, Status> {
-    let accounts = AccountsClient::new(channel.clone());
-    let decisions = DecisionsClient::new(channel.clone());
+pub async fn populate(conn: &Conn, n: usize) -> Result<Book, Status> {
+    let (accounts, decisions) = (conn.accounts(), conn.decisions());
     let now = bench_instant(SystemTime::now());
     let step = (n / 10).max(1);
     let mut done = 0usize;

@@ -5,6 +5,11 @@
 //! answer (answers come in order). Unary workloads (`check`, `record`, `mixed`, `ping`) run
 //! `--concurrency` callers, each waiting for its answer before the next request. All share
 //! `--connections` connections, the same for a workload and its baseline.
+//!
+//! An answer counts as an error when the call fails or when it is not the answer to its
+//! request: a decision must carry its request's `request_id`, an acknowledgement its
+//! contact's `event_id`. (The baselines' empty messages have nothing to check.) A load
+//! test that counted wrong answers as throughput would flatter a broken server.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -12,12 +17,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 
 use super::BenchOptions;
+use super::connect::{Conn, Decisions};
 use super::populate::Book;
 use super::report::{Report, histogram};
-use crate::proto::v1::{self as pb, decisions_client::DecisionsClient};
+use crate::proto::v1 as pb;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Workload {
@@ -126,7 +131,7 @@ fn contact(book: &Book, tag: &str, caller: usize, seq: u64) -> pb::ContactEvent 
 pub async fn run(
     workload: Workload,
     options: &BenchOptions,
-    channels: &[Channel],
+    channels: &[Conn],
     book: &Book,
     duration: Duration,
 ) -> Report {
@@ -141,7 +146,7 @@ pub async fn run(
     };
     let mut tasks = Vec::with_capacity(callers);
     for caller in 0..callers.max(1) {
-        let client = DecisionsClient::new(channels[caller % channels.len()].clone());
+        let client = channels[caller % channels.len()].decisions();
         let (book, tag) = (book.clone(), tag.clone());
         let (window, record_every) = (options.window.max(1), options.record_every.max(1));
         tasks.push(tokio::spawn(async move {
@@ -162,9 +167,14 @@ pub async fn run(
     report
 }
 
+/// Whether a decision answers request number `seq`.
+fn answers(decision: &pb::DialDecision, seq: u64) -> bool {
+    decision.request_id.parse() == Ok(seq)
+}
+
 async fn unary(
     workload: Workload,
-    mut client: DecisionsClient<Channel>,
+    mut client: Decisions,
     book: &Book,
     tag: &str,
     caller: usize,
@@ -178,30 +188,31 @@ async fn unary(
         let t0 = Instant::now();
         let ok = match workload {
             Workload::Ping => client.ping(pb::PingRequest::default()).await.is_ok(),
-            Workload::Record => client.record_contact(contact(book, tag, caller, seq)).await.is_ok(),
+            Workload::Record => record(&mut client, contact(book, tag, caller, seq)).await,
             Workload::Mixed if seq % record_every as u64 == 0 => {
-                client.record_contact(contact(book, tag, caller, seq)).await.is_ok()
+                record(&mut client, contact(book, tag, caller, seq)).await
             }
-            _ => client.check(dial(book, seq)).await.is_ok(),
+            _ => matches!(client.check(dial(book, seq)).await, Ok(d) if answers(d.get_ref(), seq)),
         };
         tally.record(t0, ok);
     }
     tally
 }
 
+/// Records `event`; whether it was acknowledged as itself.
+async fn record(client: &mut Decisions, event: pb::ContactEvent) -> bool {
+    let event_id = event.event_id.clone();
+    matches!(client.record_contact(event).await, Ok(ack) if ack.get_ref().event_id == event_id)
+}
+
 /// One stream with `window` requests in flight.
-async fn stream(
-    workload: Workload,
-    mut client: DecisionsClient<Channel>,
-    book: &Book,
-    window: usize,
-    deadline: Instant,
-) -> Tally {
+async fn stream(workload: Workload, mut client: Decisions, book: &Book, window: usize, deadline: Instant) -> Tally {
     let mut tally = Tally::new();
-    let sent: Arc<Mutex<VecDeque<Instant>>> = Arc::default();
+    // Sequence number and send time of each request in flight, oldest first.
+    let sent: Arc<Mutex<VecDeque<(u64, Instant)>>> = Arc::default();
     let permits = Arc::new(Semaphore::new(window));
     macro_rules! drive {
-        ($request:expr, $call:ident) => {{
+        ($request:expr, $answers:expr, $call:ident) => {{
             let (tx, rx) = mpsc::channel(window);
             let (sender_sent, sender_permits) = (sent.clone(), permits.clone());
             let book = book.clone();
@@ -213,7 +224,7 @@ async fn stream(
                     };
                     permit.forget();
                     seq += 1;
-                    sender_sent.lock().expect("sent lock").push_back(Instant::now());
+                    sender_sent.lock().expect("sent lock").push_back((seq, Instant::now()));
                     #[allow(clippy::redundant_closure_call)]
                     if tx.send(($request)(&book, seq)).await.is_err() {
                         break;
@@ -225,13 +236,16 @@ async fn stream(
                     let mut answers = response.into_inner();
                     loop {
                         match answers.message().await {
-                            Ok(Some(_)) => {
-                                let t0 = sent
-                                    .lock()
-                                    .expect("sent lock")
-                                    .pop_front()
-                                    .expect("an answer follows a request");
-                                tally.record(t0, true);
+                            Ok(Some(answer)) => {
+                                let popped = sent.lock().expect("sent lock").pop_front();
+                                let Some((seq, t0)) = popped else {
+                                    // More answers than requests: count it, and stop
+                                    // trusting this stream.
+                                    tally.errors += 1;
+                                    break;
+                                };
+                                #[allow(clippy::redundant_closure_call)]
+                                tally.record(t0, ($answers)(&answer, seq));
                                 permits.add_permits(1);
                             }
                             Ok(None) => break,
@@ -249,8 +263,29 @@ async fn stream(
         }};
     }
     match workload {
-        Workload::Candial => drive!(|book: &Book, seq| dial(book, seq), can_dial),
-        _ => drive!(|_: &Book, _| pb::PingRequest::default(), ping_stream),
+        Workload::Candial => drive!(|book: &Book, seq| dial(book, seq), answers, can_dial),
+        _ => drive!(
+            |_: &Book, _| pb::PingRequest::default(),
+            |_: &pb::PingResponse, _| true,
+            ping_stream
+        ),
     }
     tally
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decision_answers_only_the_request_whose_id_it_carries() {
+        let decision = |id: &str| pb::DialDecision {
+            request_id: id.into(),
+            ..Default::default()
+        };
+        assert!(answers(&decision("7"), 7));
+        assert!(!answers(&decision("8"), 7));
+        assert!(!answers(&decision(""), 7));
+        assert!(!answers(&decision("7 "), 7));
+    }
 }
