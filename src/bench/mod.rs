@@ -57,8 +57,20 @@ pub enum BenchError {
     Connect { addr: String, why: String },
     #[error("{0}")]
     Credentials(String),
-    #[error("populating the book failed: {} (populating creates consumers: it needs an admin token; --consumers 0 skips it)", .0.message())]
+    #[error("populating the book failed: {}", populate_failure(.0))]
     Populate(tonic::Status),
+}
+
+/// A refused populating call's message, with what to do when the refusal was about the
+/// token.
+fn populate_failure(status: &tonic::Status) -> String {
+    match status.code() {
+        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => format!(
+            "{} (populating creates consumers: it needs an admin token; --consumers 0 skips it)",
+            status.message()
+        ),
+        code => format!("{code:?}: {}", status.message()),
+    }
 }
 
 /// A server this process started, stopped when dropped.
@@ -121,12 +133,12 @@ pub async fn run(options: BenchOptions) -> Result<Report, BenchError> {
             (Some(own), addr)
         }
     };
-    let channels = connect::connect(&addr, &options.credentials, options.connections).await?;
-    let book = populate::populate(&channels[0], options.consumers)
+    let conns = connect::connect(&addr, &options.credentials, options.connections).await?;
+    let book = populate::populate(&conns[0], options.consumers)
         .await
         .map_err(BenchError::Populate)?;
     if !options.compare_baseline {
-        return Ok(workloads::run(options.workload, &options, &channels, &book, options.duration).await);
+        return Ok(workloads::run(options.workload, &options, &conns, &book, options.duration).await);
     }
     // Alternate workload and baseline in slices, so both see the same machine weather.
     let baseline = options.workload.baseline();
@@ -135,9 +147,26 @@ pub async fn run(options: BenchOptions) -> Result<Report, BenchError> {
     let mut measured = Report::empty(options.workload);
     let mut base = Report::empty(baseline);
     for _ in 0..rounds {
-        measured.absorb(workloads::run(options.workload, &options, &channels, &book, slice).await);
-        base.absorb(workloads::run(baseline, &options, &channels, &book, slice).await);
+        measured.absorb(workloads::run(options.workload, &options, &conns, &book, slice).await);
+        base.absorb(workloads::run(baseline, &options, &conns, &book, slice).await);
     }
     measured.baseline = Some(Box::new(base));
     Ok(measured)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_populating_failure_names_the_admin_token_only_when_the_token_was_refused() {
+        let refused = BenchError::Populate(tonic::Status::permission_denied("dialer may not call UpsertConsumer"));
+        assert!(refused.to_string().contains("admin token"), "{refused}");
+        let full = BenchError::Populate(tonic::Status::unavailable("storage failed: no space left"));
+        let text = full.to_string();
+        assert!(
+            text.contains("Unavailable: storage failed") && !text.contains("token"),
+            "{text}"
+        );
+    }
 }

@@ -131,7 +131,7 @@ fn contact(book: &Book, tag: &str, caller: usize, seq: u64) -> pb::ContactEvent 
 pub async fn run(
     workload: Workload,
     options: &BenchOptions,
-    channels: &[Conn],
+    conns: &[Conn],
     book: &Book,
     duration: Duration,
 ) -> Report {
@@ -146,7 +146,7 @@ pub async fn run(
     };
     let mut tasks = Vec::with_capacity(callers);
     for caller in 0..callers.max(1) {
-        let client = channels[caller % channels.len()].decisions();
+        let client = conns[caller % conns.len()].decisions();
         let (book, tag) = (book.clone(), tag.clone());
         let (window, record_every) = (options.window.max(1), options.record_every.max(1));
         tasks.push(tokio::spawn(async move {
@@ -233,9 +233,9 @@ async fn stream(workload: Workload, mut client: Decisions, book: &Book, window: 
             });
             match client.$call(ReceiverStream::new(rx)).await {
                 Ok(response) => {
-                    let mut answers = response.into_inner();
+                    let mut replies = response.into_inner();
                     loop {
-                        match answers.message().await {
+                        match replies.message().await {
                             Ok(Some(answer)) => {
                                 let popped = sent.lock().expect("sent lock").pop_front();
                                 let Some((seq, t0)) = popped else {
