@@ -158,12 +158,44 @@ fn bench_without_the_servers_credentials_fails_saying_why() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("admin token"));
 
-    // Plaintext to a TLS server: no connection, an error naming the address.
+    // Plaintext to a TLS server: the first call fails, and the error gives the transport's
+    // cause rather than only "operation was canceled".
     let plain = format!("127.0.0.1:{}", server.addr.port());
     let out = run_bench(&["--addr", &plain, "--token", ADMIN, "--workload", "check"], &[]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("predial bench:"), "{stderr}");
+    assert!(
+        stderr.contains("populating the book failed") && stderr.contains("transport error"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bench_presents_a_client_certificate_to_a_mutual_tls_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki();
+    let [cert, key, ca] = write_pki(dir.path(), &pki);
+    let client_cert = dir.path().join("client.pem");
+    let client_key = dir.path().join("client.key");
+    std::fs::write(&client_cert, &pki.client_cert).unwrap();
+    std::fs::write(&client_key, &pki.client_key).unwrap();
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--tls-cert", &cert, "--tls-key", &key, "--tls-client-ca", &ca],
+    );
+    let addr = format!("https://localhost:{}", server.addr.port());
+    let base = ["--addr", addr.as_str(), "--tls-ca", ca.as_str(), "--workload", "check"];
+
+    let identity = [
+        "--tls-cert",
+        client_cert.to_str().unwrap(),
+        "--tls-key",
+        client_key.to_str().unwrap(),
+    ];
+    assert_clean_run(&bench(&[&base[..], &identity].concat()), "check");
+    // Without the certificate the server refuses the connection.
+    let out = run_bench(&base, &[]);
+    assert!(!out.status.success());
 }
 
 #[test]

@@ -9,7 +9,7 @@
 //! baseline alike, so both pay the same for it. Populating the book creates consumers, which
 //! needs an `admin` token; with `--consumers 0` a `dialer` token is enough.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -132,7 +132,7 @@ impl Conn {
     }
 }
 
-fn read(path: &PathBuf, what: &str) -> Result<String, BenchError> {
+fn read(path: &Path, what: &str) -> Result<String, BenchError> {
     std::fs::read_to_string(path)
         .map_err(|e| BenchError::Credentials(format!("cannot read {what} {}: {e}", path.display())))
 }
@@ -163,21 +163,26 @@ fn tls_config(addr: &ServerAddr, credentials: &Credentials) -> Result<Option<Cli
     Ok(Some(tls))
 }
 
-fn connect_error(addr: &ServerAddr, e: &dyn std::error::Error) -> BenchError {
-    let mut why = e.to_string();
-    let (mut last, mut cause) = (why.clone(), e.source());
+/// `e` with its causes, each said once ("transport error" alone says nothing, and
+/// hyper's layers often repeat their cause's words).
+pub(super) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let (mut last, mut cause) = (text.clone(), e.source());
     while let Some(c) = cause {
-        // hyper's layers often repeat their cause's words; say each once.
-        let text = c.to_string();
-        if text != last {
-            why.push_str(": ");
-            why.push_str(&text);
+        let said = c.to_string();
+        if said != last {
+            text.push_str(": ");
+            text.push_str(&said);
         }
-        (last, cause) = (text, c.source());
+        (last, cause) = (said, c.source());
     }
+    text
+}
+
+fn connect_error(addr: &ServerAddr, e: &dyn std::error::Error) -> BenchError {
     BenchError::Connect {
         addr: addr.to_string(),
-        why,
+        why: with_causes(e),
     }
 }
 

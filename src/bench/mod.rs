@@ -52,7 +52,7 @@ pub struct BenchOptions {
 pub enum BenchError {
     #[error("cannot start a server: {0}")]
     Start(String),
-    /// `why` is the transport error with its causes ("transport error" alone says nothing).
+    /// `why` is the transport error with its causes.
     #[error("cannot connect to {addr}: {why}")]
     Connect { addr: String, why: String },
     #[error("{0}")]
@@ -62,14 +62,21 @@ pub enum BenchError {
 }
 
 /// A refused populating call's message, with what to do when the refusal was about the
-/// token.
+/// token, or with its causes when the call never reached the server's answer (a plaintext
+/// client against a TLS server gets only "operation was canceled" without them).
 fn populate_failure(status: &tonic::Status) -> String {
     match status.code() {
         tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => format!(
             "{} (populating creates consumers: it needs an admin token; --consumers 0 skips it)",
             status.message()
         ),
-        code => format!("{code:?}: {}", status.message()),
+        code => {
+            let causes = std::error::Error::source(status).map(connect::with_causes);
+            match causes {
+                Some(causes) => format!("{code:?}: {}: {causes}", status.message()),
+                None => format!("{code:?}: {}", status.message()),
+            }
+        }
     }
 }
 
