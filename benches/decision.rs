@@ -2,6 +2,11 @@
 //! each with three numbers and up to a week of calls, on the real sled store (populated
 //! through group commit) — once bare, once with exclusions in place on every consumer.
 //!
+//! Those ask about the same consumer again and again, so everything it reads is in cache.
+//! A dialer asks about a different consumer each time, in a book too big for any cache:
+//! `decision_across_book` asks about each of 200,000 consumers in turn, in a scattered
+//! order, which is what memory latency (the pointers a decision follows) costs.
+//!
 //! It runs on mimalloc, the allocator the server runs on (`src/main.rs`): a DENY allocates
 //! its reasons' sentences.
 //!
@@ -20,6 +25,8 @@ use predial::domain::{Channel, Consumer, Contact, ExcludedBy, Exclusions, Mode, 
 use predial::state::{Engine, EngineOptions};
 
 const CONSUMERS: usize = 10_000;
+/// Far more than fit in this class of machine's caches (about 30 MB of book).
+const BOOK: usize = 200_000;
 const ZONES: [(&str, chrono_tz::Tz); 4] = [
     ("NY", chrono_tz::America::New_York),
     ("IL", chrono_tz::America::Chicago),
@@ -35,7 +42,7 @@ fn number(i: usize) -> PhoneNumber {
 /// With `exclusions`, every consumer also has exclusions in place that the measured
 /// requests must check but that do not bind them: the bankruptcy flag (binds workflow
 /// communications only), a second number excluded by a user and a third opted out (STOP).
-fn populate(at: DateTime<Utc>, exclusions: bool) -> (tempfile::TempDir, Engine) {
+fn populate(at: DateTime<Utc>, exclusions: bool, consumers: usize) -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open_dir(dir.path(), EngineOptions::default()).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -44,7 +51,7 @@ fn populate(at: DateTime<Utc>, exclusions: bool) -> (tempfile::TempDir, Engine) 
         for w in 0..64 {
             let engine = engine.clone();
             tasks.push(tokio::spawn(async move {
-                for i in (w..CONSUMERS).step_by(64) {
+                for i in (w..consumers).step_by(64) {
                     let (state, tz) = ZONES[i % ZONES.len()];
                     let consumer = Consumer {
                         id: format!("c{i}"),
@@ -71,11 +78,11 @@ fn populate(at: DateTime<Utc>, exclusions: bool) -> (tempfile::TempDir, Engine) 
                         };
                         engine.set_exclusions(&id, flags, "bench").await.unwrap();
                         engine
-                            .exclude_phone(&id, number(CONSUMERS + i), ExcludedBy::User, true, "bench")
+                            .exclude_phone(&id, number(consumers + i), ExcludedBy::User, true, "bench")
                             .await
                             .unwrap();
                         engine
-                            .inbound_text(number(2 * CONSUMERS + i), "STOP", at)
+                            .inbound_text(number(2 * consumers + i), "STOP", at)
                             .await
                             .unwrap();
                     }
@@ -109,7 +116,7 @@ fn bench(c: &mut Criterion) {
     // Tuesday June 9, 2026, 18:00 UTC: inside calling hours in every US zone.
     let at: DateTime<Utc> = "2026-06-09T18:00:00Z".parse().unwrap();
     for (group_name, exclusions) in [("decision", false), ("decision_with_exclusions", true)] {
-        let (_dir, engine) = populate(at, exclusions);
+        let (_dir, engine) = populate(at, exclusions, CONSUMERS);
         let mut group = c.benchmark_group(group_name);
         let cases = [
             ("allow", 8 * 100 + 2, Verdict::Allow),
@@ -118,16 +125,7 @@ fn bench(c: &mut Criterion) {
         ];
         for (name, i, expected) in cases {
             let id = format!("c{i}");
-            let req = Request {
-                channel: Channel::Phone,
-                mode: Mode::Auto,
-                workflow: false,
-                phone: Some(number(i)),
-                purpose: None,
-                operator_id: "",
-                at,
-                caller: None,
-            };
+            let req = phone_request(i, at);
             let d = engine.decide(&id, &req, None).unwrap();
             assert_eq!(d.verdict, expected, "{group_name}/{name}: {d:?}");
             group.bench_function(name, |b| {
@@ -136,6 +134,46 @@ fn bench(c: &mut Criterion) {
         }
         group.finish();
     }
+    across_the_book(c, at);
+}
+
+/// An automated call to consumer `i`'s number at `at`.
+fn phone_request(i: usize, at: DateTime<Utc>) -> Request<'static> {
+    Request {
+        channel: Channel::Phone,
+        mode: Mode::Auto,
+        workflow: false,
+        phone: Some(number(i)),
+        purpose: None,
+        operator_id: "",
+        at,
+        caller: None,
+    }
+}
+
+/// Each iteration asks about the next of [`BOOK`] consumers in a scattered order (a stride
+/// prime to the book's size), so what it reads is rarely in cache: the verdicts are the
+/// book's mix (5 in 8 ALLOW, 1 WARN, 2 DENY).
+fn across_the_book(c: &mut Criterion, at: DateTime<Utc>) {
+    let (_dir, engine) = populate(at, false, BOOK);
+    let questions: Vec<(String, Request)> = (0..BOOK)
+        .map(|k| (k * 7919) % BOOK)
+        .map(|i| (format!("c{i}"), phone_request(i, at)))
+        .collect();
+    for (id, req) in &questions[..64] {
+        let calls = id[1..].parse::<u32>().unwrap() % 8;
+        let d = engine.decide(id, req, None).unwrap();
+        assert_eq!(d.attempts, calls, "{id}: {d:?}");
+    }
+    let mut group = c.benchmark_group("decision_across_book");
+    let mut next = questions.iter().cycle();
+    group.bench_function("any_consumer", |b| {
+        b.iter(|| {
+            let (id, req) = next.next().unwrap();
+            engine.decide(black_box(id), black_box(req), None).unwrap()
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench);

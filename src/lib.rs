@@ -22,6 +22,8 @@
 //!
 //! The binary (`src/main.rs`) is the `predial` command line: `predial serve`.
 
+#![deny(unsafe_code)]
+
 pub mod api;
 pub mod bench;
 pub mod config;

@@ -140,6 +140,12 @@ impl History {
         &self.recs
     }
 
+    /// Where the records are, found without reading them (nor their length): for
+    /// prefetching.
+    pub fn records_ptr(&self) -> *const ContactRec {
+        self.recs.as_ptr()
+    }
+
     pub fn len(&self) -> usize {
         self.recs.len()
     }

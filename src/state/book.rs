@@ -16,6 +16,7 @@ use chrono::DateTime;
 use dashmap::mapref::one::RefMut;
 
 use super::Map;
+use super::prefetch::{prefetch, prefetch_all};
 use crate::domain::decision::Subject;
 use crate::domain::exclusions::{ExclusionStatus, NumberStatus, exclusion_level};
 use crate::domain::{Channel, Consumer, ContactRec, Exclusions, History, PhoneNumber, Profile};
@@ -139,9 +140,13 @@ impl Book {
         let Some(entry) = self.consumers.get(id) else {
             return Some(f(None));
         };
+        // The entry, then its numbers and contacts, all asked for at once (see `prefetch`).
+        prefetch_all::<Entry>(&entry);
         let Some(profile) = &entry.profile else {
             return Some(f(None));
         };
+        prefetch(profile.phones.as_ptr());
+        prefetch(entry.history.records_ptr());
         let group = if self.group_histories.load(Ordering::Acquire) {
             profile.group.as_ref().and_then(|g| self.groups.get(g.as_str()))
         } else {

@@ -6,6 +6,7 @@ mod book;
 mod compliance;
 mod dnc;
 mod engine;
+mod prefetch;
 mod programs;
 mod registry;
 mod rules;
