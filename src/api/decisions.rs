@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures_util::future::{BoxFuture, Either};
 use futures_util::{Stream, StreamExt};
 
 use tokio::sync::Semaphore;
@@ -226,21 +227,30 @@ impl Decisions for DecisionsService {
             seen = seen.wrapping_add(1);
             let started = timed.then(Instant::now);
             // A machine's answer is decided here, at once: no engine handle cloned
-            // per answer. Only a prompt or an exempt operator's note takes one, to
-            // wait for the write.
+            // per answer, and the future handed on is only the answer, ready (`then`
+            // moves each future into place: the async block that waits for a write
+            // is over a kilobyte, and would be moved for every answer). Only a prompt
+            // or an exempt operator's note takes an engine handle and a boxed future,
+            // to wait for the write.
             let step = match &r {
                 Ok(r) => check_at_once(&engine, r),
                 Err(status) => Step::Answered(Err(status.clone())),
             };
-            async move {
-                let answer = match step {
-                    Step::Answered(answer) => answer,
-                    Step::Durable(decision, engine) => finish_durably(&engine, &r?, decision).await,
-                };
+            let timing = move || {
                 if let Some(started) = started {
                     metrics().rpc(method, started.elapsed());
                 }
-                answer
+            };
+            match step {
+                Step::Answered(answer) => {
+                    timing();
+                    Either::Left(std::future::ready(answer))
+                }
+                Step::Durable(decision, engine) => Either::Right(Box::pin(async move {
+                    let answer = finish_durably(&engine, &r?, decision).await;
+                    timing();
+                    answer
+                }) as BoxFuture<'static, _>),
             }
         });
         let answers = UntilStopped::new(answers, self.stop.clone());
