@@ -221,7 +221,8 @@ fn a_malformed_token_hash_stops_start_up_naming_it() {
     );
 }
 
-/// A CA, a server certificate for localhost/127.0.0.1 and a client certificate, as PEM.
+/// A TLS connection to `server` that trusts the test CA, presenting the client certificate
+/// when `with_identity`.
 async fn tls_channel(server: &Server, pki: &Pki, with_identity: bool) -> Result<Channel, tonic::transport::Error> {
     let mut tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&pki.ca))
