@@ -92,11 +92,7 @@ impl Tally {
 }
 
 fn dial(book: &Book, seq: u64) -> pb::DialRequest {
-    let (id, phone) = if book.consumers.is_empty() {
-        (String::from("bench-none"), String::from("+15550000000"))
-    } else {
-        book.consumers[fastrand::usize(..book.consumers.len())].clone()
-    };
+    let (id, phone) = book.pick();
     pb::DialRequest {
         request_id: seq.to_string(),
         consumer_id: id,
@@ -137,7 +133,7 @@ pub async fn run(
 ) -> Report {
     let started = Instant::now();
     let deadline = started + duration;
-    let book = Arc::new(book.clone());
+    let book = *book;
     let tag = Arc::new(run_tag());
     let callers = if workload.is_stream() {
         options.streams
@@ -147,7 +143,7 @@ pub async fn run(
     let mut tasks = Vec::with_capacity(callers);
     for caller in 0..callers.max(1) {
         let client = conns[caller % conns.len()].decisions();
-        let (book, tag) = (book.clone(), tag.clone());
+        let tag = tag.clone();
         let (window, record_every) = (options.window.max(1), options.record_every.max(1));
         tasks.push(tokio::spawn(async move {
             match workload {
@@ -215,7 +211,7 @@ async fn stream(workload: Workload, mut client: Decisions, book: &Book, window: 
         ($request:expr, $answers:expr, $call:ident) => {{
             let (tx, rx) = mpsc::channel(window);
             let (sender_sent, sender_permits) = (sent.clone(), permits.clone());
-            let book = book.clone();
+            let book = *book;
             let sender = tokio::spawn(async move {
                 let mut seq = 0u64;
                 while Instant::now() < deadline {
