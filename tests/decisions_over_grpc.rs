@@ -125,6 +125,57 @@ async fn can_dial_answers_every_request_in_order_on_one_stream() {
     }
 }
 
+/// CanDial takes requests that arrived together in small batches, and CheckBatch its
+/// requests, asking memory for what they will read before deciding them one by one. The
+/// answers must be exactly those of one Check at a time: many consumers in every state
+/// of their week, unknown ids, and ids padded with spaces, all in one burst.
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_taken_together_get_the_answers_they_get_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    for i in 0..24 {
+        with_calls(&server, &format!("m{i}"), i % 8).await;
+    }
+    let requests: Vec<pb::DialRequest> = (0..150)
+        .map(|k| {
+            let who = match k % 10 {
+                7 => format!("nobody{k}"),
+                8 => format!("  m{}  ", k % 24),
+                _ => format!("m{}", (k * 7) % 24),
+            };
+            dial(&format!("q{k}"), &who, PHONE, pb::Mode::Auto, SUNDAY_2PM)
+        })
+        .collect();
+    let mut decisions = server.decisions().await;
+    let mut one_at_a_time = Vec::new();
+    for r in &requests {
+        one_at_a_time.push(decisions.check(r.clone()).await.unwrap().into_inner());
+    }
+    let verdicts: std::collections::HashSet<_> = one_at_a_time.iter().map(verdict).collect();
+    assert!(
+        verdicts.contains(&pb::Verdict::Allow)
+            && verdicts.contains(&pb::Verdict::Warn)
+            && verdicts.contains(&pb::Verdict::Deny),
+        "the burst should meet every verdict: {verdicts:?}"
+    );
+    let streamed: Vec<pb::DialDecision> = decisions
+        .can_dial(tokio_stream::iter(requests.clone()))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    assert_eq!(streamed, one_at_a_time);
+    let batched = decisions
+        .check_batch(pb::CheckBatchRequest { requests })
+        .await
+        .unwrap()
+        .into_inner()
+        .decisions;
+    assert_eq!(batched, one_at_a_time);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_consumer_is_denied_not_an_error() {
     let dir = tempfile::tempdir().unwrap();

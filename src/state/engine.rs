@@ -189,6 +189,13 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Starts loading what decisions about `consumer_ids` will read: for requests that
+    /// arrived together and are about to be decided one after another (see
+    /// [`Book::prefetch`]).
+    pub fn prefetch<'a>(&self, consumer_ids: impl Iterator<Item = &'a str> + Clone) {
+        self.inner.book.prefetch(consumer_ids);
+    }
+
     /// Decides a request about `consumer_id`. From memory, unless the request asks about
     /// an instant so far before the consumer's newest contacts that memory no longer holds
     /// all the contacts it needs; then from the store's full history.

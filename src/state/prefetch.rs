@@ -8,7 +8,15 @@
 //! asks for all of them at once ([`Book::with_subject`](super::Book::with_subject)), and
 //! their waits overlap instead of adding up.
 //!
-//! Measured by `cargo bench --bench decision -- decision_across_book` (BENCHMARKS.md).
+//! Within one decision that still leaves a chain: the map's slot, then the entry, then
+//! what is behind it. Across decisions there is none, so requests that arrive together
+//! (a CanDial stream's burst, a CheckBatch) are prefetched together first
+//! ([`Book::prefetch`](super::Book::prefetch)): every entry, then everything behind the
+//! entries, and then they are decided one by one, each finding its memory on the way or
+//! already there.
+//!
+//! Measured by `cargo bench --bench decision -- decision_across_book` (BENCHMARKS.md):
+//! `any_consumer` one at a time, `sixteen_together` in bursts.
 
 /// Starts loading the cache line holding `p` into every cache level, and returns at once.
 ///
