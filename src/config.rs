@@ -61,7 +61,7 @@ pub struct ServeArgs {
     /// CA certificate(s) (PEM) clients must present a certificate from: mutual TLS.
     #[arg(long, env = "PREDIAL_TLS_CLIENT_CA")]
     pub tls_client_ca: Option<PathBuf>,
-    /// Serve Prometheus metrics at http://<addr>/metrics.
+    /// Serve Prometheus metrics on this address, at the path /metrics.
     #[arg(long, env = "PREDIAL_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
     /// Log lines as text or JSON.

@@ -16,7 +16,7 @@
 //! - [`api`]: the tonic services — protobuf in, validation, domain call, protobuf out.
 //! - [`server`]: starting, serving and shutting down, in one place.
 //! - [`proto`]: the code generated from `proto/`, and the conversions to and from it.
-//! - [`bench`]: `predial bench`, the load generator.
+//! - [`bench`](mod@bench): `predial bench`, the load generator.
 //! - [`config`]: the `serve` settings: flags, environment, TOML file.
 //! - [`metrics`]: Prometheus counters and histograms, and the `/metrics` endpoint.
 //!
