@@ -529,4 +529,25 @@ mod tests {
         assert!(book.groups.is_empty());
         assert_eq!(group_calls(&book, "b"), None);
     }
+
+    #[test]
+    fn prefetching_creates_no_entry_and_changes_nothing_a_decision_reads() {
+        let book = Book::default();
+        book.apply(&WriteOp::PutConsumer(consumer("a", "g1")), &Applied::Done, REACH);
+        book.apply(&call("a", 10), &Applied::Done, REACH);
+        // Contacts for an id no one has created: an entry without a profile.
+        book.apply(&call("z", 20), &Applied::Done, REACH);
+        let own_calls = |id: &str| {
+            book.with_subject(id, at_zero(), |s| {
+                s.map(|s| s.own.as_slice().iter().map(|r| r.at_ms).collect::<Vec<_>>())
+            })
+        };
+        let before = (book.consumers.len(), own_calls("a"), own_calls("z"));
+        assert_eq!(before, (2, Some(Some(vec![10])), Some(None)));
+        let ids = ["a", "z", "nobody", "", "a"];
+        book.prefetch(ids.iter().copied());
+        book.prefetch(ids.iter().copied());
+        assert_eq!((book.consumers.len(), own_calls("a"), own_calls("z")), before);
+        assert!(!book.exists("nobody") && !book.exists("z") && book.exists("a"));
+    }
 }
