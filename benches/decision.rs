@@ -7,7 +7,8 @@
 //! `decision_across_book` asks about each of 200,000 consumers in turn, in a scattered
 //! order, which is what memory latency (the pointers a decision follows) costs; and
 //! sixteen at a time with what they read prefetched first, as CanDial takes requests that
-//! arrived together.
+//! arrived together. `decision_across_book_group_rule` does both again under a rule that
+//! counts each pair's calls together, so a decision also reads its group's contacts.
 //!
 //! It runs on mimalloc, the allocator the server runs on (`src/main.rs`): a DENY allocates
 //! its reasons' sentences.
@@ -23,7 +24,10 @@ use chrono::{DateTime, Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 use predial::domain::decision::Request;
-use predial::domain::{Channel, Consumer, Contact, ExcludedBy, Exclusions, Mode, Phone, PhoneNumber, Role, Verdict};
+use predial::domain::rules::{ControlDraft, REGULATION_F_JSON, RuleSetDraft};
+use predial::domain::{
+    Channel, Consumer, Contact, ExcludedBy, Exclusions, Mode, Period, Phone, PhoneNumber, Role, Verdict,
+};
 use predial::state::{Engine, EngineOptions};
 
 const CONSUMERS: usize = 10_000;
@@ -167,7 +171,42 @@ fn across_the_book(c: &mut Criterion, at: DateTime<Utc>) {
         let d = engine.decide(id, req, None).unwrap();
         assert_eq!(d.attempts, calls, "{id}: {d:?}");
     }
-    let mut group = c.benchmark_group("decision_across_book");
+    one_and_sixteen(c, "decision_across_book", &engine, &questions);
+
+    // The same book under a rule that counts each pair's calls together: a decision also
+    // reads the group's combined contacts, behind one more map.
+    let mut draft = RuleSetDraft::from_json(REGULATION_F_JSON).unwrap();
+    draft.controls.push(ControlDraft {
+        id: "pairs".into(),
+        channel: Some(Channel::Phone),
+        max_total_contacts: 10,
+        period: Some(Period::Week),
+        apply_to_group: true,
+        ..Default::default()
+    });
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(engine.put_rule_set(draft))
+        .unwrap();
+    // A consumer with 6 calls is only warned on its own, but its pair has 13.
+    let (id, req) = questions
+        .iter()
+        .find(|(id, _)| id[1..].parse::<u32>().unwrap() % 8 == 6)
+        .unwrap();
+    let d = engine.decide(id, req, None).unwrap();
+    assert!(
+        d.verdict == Verdict::Deny && d.reasons.iter().any(|r| r.control_id.as_deref() == Some("pairs")),
+        "{id}: {d:?}"
+    );
+    one_and_sixteen(c, "decision_across_book_group_rule", &engine, &questions);
+}
+
+/// `one_at_a_time`: the next question each iteration. `sixteen_together`: what CanDial
+/// does with requests that arrived together, asking memory for all of them first
+/// (`Engine::prefetch`) and then deciding them one by one; one iteration is sixteen
+/// decisions, so its time ÷ 16 compares with `one_at_a_time`.
+fn one_and_sixteen(c: &mut Criterion, name: &str, engine: &Engine, questions: &[(String, Request)]) {
+    let mut group = c.benchmark_group(name);
     let mut next = questions.iter().cycle();
     group.bench_function("any_consumer", |b| {
         b.iter(|| {
@@ -175,9 +214,6 @@ fn across_the_book(c: &mut Criterion, at: DateTime<Utc>) {
             engine.decide(black_box(id), black_box(req), None).unwrap()
         })
     });
-    // What CanDial does with requests that arrived together: ask memory for all of
-    // them first (`Engine::prefetch`), then decide them one by one. One iteration is
-    // sixteen decisions: its time ÷ 16 compares with `any_consumer`.
     let mut chunks = questions.chunks_exact(16).cycle();
     group.throughput(criterion::Throughput::Elements(16));
     group.bench_function("sixteen_together", |b| {

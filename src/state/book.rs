@@ -171,20 +171,25 @@ impl Book {
     /// Starts loading what decisions about `ids` will read, so that their waits for memory
     /// overlap instead of adding up (see `prefetch`). Two passes: the first finds each
     /// entry and asks for it; by the second the entries have arrived, and it asks for
-    /// their numbers and contacts. Reads nothing a decision depends on, and changes
-    /// nothing.
+    /// their numbers and contacts, and, while a rule counts groups together, finds each
+    /// consumer's group and asks for its contacts. Reads nothing a decision depends on,
+    /// and changes nothing.
     pub fn prefetch<'a>(&self, ids: impl Iterator<Item = &'a str> + Clone) {
         for id in ids.clone() {
             if let Some(entry) = self.consumers.get(id) {
                 prefetch_all::<Entry>(&entry);
             }
         }
+        let groups = self.group_histories.load(Ordering::Acquire);
         for id in ids {
             if let Some(entry) = self.consumers.get(id)
                 && let Some(profile) = &entry.profile
             {
                 prefetch(profile.phones.as_ptr());
                 prefetch(entry.history.records_ptr());
+                if groups && let Some(group) = profile.group.as_ref().and_then(|g| self.groups.get(g.as_str())) {
+                    prefetch(group.history.records_ptr());
+                }
             }
         }
     }
@@ -549,5 +554,11 @@ mod tests {
         book.prefetch(ids.iter().copied());
         assert_eq!((book.consumers.len(), own_calls("a"), own_calls("z")), before);
         assert!(!book.exists("nobody") && !book.exists("z") && book.exists("a"));
+        // With groups kept, their contacts are prefetched too, and no group is created.
+        book.keep_group_histories(true);
+        book.prefetch(ids.iter().copied());
+        assert_eq!(book.groups.len(), 1);
+        assert_eq!(group_calls(&book, "a"), Some(vec![10]));
+        assert_eq!((book.consumers.len(), own_calls("a"), own_calls("z")), before);
     }
 }
