@@ -615,15 +615,7 @@ async fn a_prompt_in_a_can_dial_stream_waits_for_its_token_and_keeps_the_order()
         prompt,
         dial("s3", "c1", OTHER, pb::Mode::Auto, AT),
     ];
-    let mut answers = decisions
-        .can_dial(tokio_stream::iter(requests))
-        .await
-        .unwrap()
-        .into_inner();
-    let mut got = Vec::new();
-    while let Some(d) = answers.message().await.unwrap() {
-        got.push(d);
-    }
+    let got = can_dial_all(&mut decisions, requests).await;
     let seen: Vec<(&str, pb::Verdict)> = got.iter().map(|d| (d.request_id.as_str(), verdict(d))).collect();
     assert_eq!(
         seen,

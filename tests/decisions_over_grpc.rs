@@ -105,14 +105,7 @@ async fn can_dial_answers_every_request_in_order_on_one_stream() {
             dial(&format!("q{i}"), who, PHONE, pb::Mode::Auto, SUNDAY_2PM)
         })
         .collect();
-    let answers: Vec<pb::DialDecision> = decisions
-        .can_dial(tokio_stream::iter(requests))
-        .await
-        .unwrap()
-        .into_inner()
-        .map(|r| r.unwrap())
-        .collect()
-        .await;
+    let answers = can_dial_all(&mut decisions, requests).await;
     assert_eq!(answers.len(), 200);
     for (i, d) in answers.iter().enumerate() {
         assert_eq!(d.request_id, format!("q{i}"));
@@ -158,15 +151,7 @@ async fn requests_taken_together_get_the_answers_they_get_one_at_a_time() {
             && verdicts.contains(&pb::Verdict::Deny),
         "the burst should meet every verdict: {verdicts:?}"
     );
-    let streamed: Vec<pb::DialDecision> = decisions
-        .can_dial(tokio_stream::iter(requests.clone()))
-        .await
-        .unwrap()
-        .into_inner()
-        .map(|r| r.unwrap())
-        .collect()
-        .await;
-    assert_eq!(streamed, one_at_a_time);
+    assert_eq!(can_dial_all(&mut decisions, requests.clone()).await, one_at_a_time);
     let batched = decisions
         .check_batch(pb::CheckBatchRequest { requests })
         .await

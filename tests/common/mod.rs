@@ -198,6 +198,23 @@ pub fn dial(request_id: &str, consumer_id: &str, phone: &str, mode: pb::Mode, at
     }
 }
 
+/// Sends `requests` on one CanDial stream, all at once, and collects every answer.
+pub async fn can_dial_all(
+    decisions: &mut DecisionsClient<Channel>,
+    requests: Vec<pb::DialRequest>,
+) -> Vec<pb::DialDecision> {
+    let mut answers = decisions
+        .can_dial(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut got = Vec::new();
+    while let Some(d) = answers.message().await.unwrap() {
+        got.push(d);
+    }
+    got
+}
+
 pub fn verdict(d: &pb::DialDecision) -> pb::Verdict {
     pb::Verdict::try_from(d.verdict).unwrap()
 }
