@@ -301,7 +301,9 @@ impl Decisions for DecisionsService {
         let mut parsed = parsed.into_iter();
         for together in requests.chunks(TOGETHER) {
             let batch: Vec<_> = parsed.by_ref().take(together.len()).collect();
-            self.engine.prefetch(batch.iter().map(|(consumer_id, ..)| *consumer_id));
+            if batch.len() > 1 {
+                self.engine.prefetch(batch.iter().map(|(consumer_id, ..)| *consumer_id));
+            }
             for (r, parsed) in together.iter().zip(batch) {
                 decisions.push(answer(&self.engine, &r.request_id, parsed).await?);
             }

@@ -172,8 +172,9 @@ impl Book {
     /// overlap instead of adding up (see `prefetch`). Two passes: the first finds each
     /// entry and asks for it; by the second the entries have arrived, and it asks for
     /// their numbers and contacts, and, while a rule counts groups together, finds each
-    /// consumer's group and asks for its contacts. Reads nothing a decision depends on,
-    /// and changes nothing.
+    /// consumer's group and asks for its contacts. Returns nothing and changes nothing:
+    /// it only warms the caches (a request of the same burst for one consumer twice, or
+    /// for none, costs a lookup).
     pub fn prefetch<'a>(&self, ids: impl Iterator<Item = &'a str> + Clone) {
         for id in ids.clone() {
             if let Some(entry) = self.consumers.get(id) {
