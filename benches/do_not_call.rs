@@ -73,6 +73,18 @@ fn bench(c: &mut Criterion) {
     group.bench_function("lookup_unlisted_in_10M", |b| {
         b.iter(|| set.contains(black_box(unlisted)))
     });
+    // A dialer's numbers are all different, and most of the list is out of cache: every
+    // listed number in the order of another seed's draw, and as many unlisted numbers
+    // from the same area codes (the list's area codes, other suffixes).
+    let scattered: Vec<PhoneNumber> = numbers(1_000_000, 11)
+        .iter()
+        .zip(numbers(1_000_000, 7).iter().rev())
+        .flat_map(|(unlisted, listed)| [*listed, *unlisted])
+        .collect();
+    let mut next = scattered.iter().cycle();
+    group.bench_function("lookup_scattered_in_10M", |b| {
+        b.iter(|| set.contains(black_box(*next.next().unwrap())))
+    });
 
     // A telemarketing caller ID dialing a listed and an unlisted number, 10M listed.
     let at: DateTime<Utc> = "2026-06-09T18:00:00Z".parse().unwrap();
