@@ -147,6 +147,66 @@ fn bench(c: &mut Criterion) {
             b.iter(|| engine.decide(black_box(id), black_box(&req), Some(caller)).unwrap())
         });
     }
+
+    // Debt collection, the common case: 100,000 consumers whose numbers are all on the
+    // list, asked about in a scattered order with no caller ID. The lists do not bear on
+    // these calls, so the decision need not search them.
+    const BOOK: usize = 100_000;
+    runtime.block_on(async {
+        let mut tasks = Vec::new();
+        for w in 0..64 {
+            let (engine, numbers) = (engine.clone(), million[..BOOK].to_vec());
+            tasks.push(tokio::spawn(async move {
+                for i in (w..BOOK).step_by(64) {
+                    let consumer = Consumer {
+                        id: format!("d{i}"),
+                        role: Role::Debtor,
+                        group_id: None,
+                        state: Some("NY".into()),
+                        country: Some("US".into()),
+                        time_zone: Some(chrono_tz::America::New_York),
+                        address_time_zone: None,
+                        phones: vec![Phone {
+                            number: numbers[i],
+                            time_zone: None,
+                            sms_authorized_at: None,
+                        }],
+                        emails: vec![],
+                        ssn_hash: None,
+                    };
+                    engine.upsert_consumer(consumer).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let questions: Vec<(String, Request)> = (0..BOOK)
+        .map(|k| (k * 7919) % BOOK)
+        .map(|i| {
+            let req = Request {
+                channel: Channel::Phone,
+                mode: Mode::Auto,
+                workflow: true,
+                phone: Some(million[i]),
+                purpose: None,
+                operator_id: "",
+                at,
+                caller: None,
+            };
+            (format!("d{i}"), req)
+        })
+        .collect();
+    let (id, req) = &questions[0];
+    assert_eq!(engine.decide(id, req, None).unwrap().verdict, Verdict::Allow);
+    let mut next = questions.iter().cycle();
+    group.bench_function("collection_decision_across_100k_listed", |b| {
+        b.iter(|| {
+            let (id, req) = next.next().unwrap();
+            engine.decide(black_box(id), black_box(req), None).unwrap()
+        })
+    });
     group.finish();
 }
 

@@ -39,7 +39,8 @@ pub struct Subject<'a> {
     /// A scheduled callback lifts frequency and hold controls for the request's number.
     pub callback_active: bool,
     /// The request's number is on a Do Not Call list and the consumer gave no
-    /// telemarketing consent for it.
+    /// telemarketing consent for it. Looked up only for a request that consults the
+    /// lists ([`Request::consults_do_not_call`]); false for any other.
     pub do_not_call: bool,
 }
 
@@ -64,6 +65,16 @@ pub struct Request<'a> {
     pub at: DateTime<Utc>,
     /// The caller ID's registration, when it is one of a calling program's numbers.
     pub caller: Option<CallerFacts>,
+}
+
+impl Request<'_> {
+    /// Whether the Do Not Call lists bear on this request: a call or text from a caller ID
+    /// registered for telemarketing. Nothing else consults them, so nothing else needs
+    /// the number looked up (a search of a list of millions, mostly out of cache).
+    pub fn consults_do_not_call(&self) -> bool {
+        matches!(self.channel, Channel::Phone | Channel::Text)
+            && self.caller.is_some_and(|c| c.purpose == CallPurpose::Telemarketing)
+    }
 }
 
 /// One finding.
@@ -160,7 +171,7 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
                 "The caller ID's calling program is not active now.",
             ),
             (
-                caller.purpose == CallPurpose::Telemarketing && s.do_not_call,
+                req.consults_do_not_call() && s.do_not_call,
                 ReasonCode::DoNotCallListed,
                 "The number is on a Do Not Call list and the consumer gave no telemarketing consent.",
             ),

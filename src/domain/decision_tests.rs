@@ -5,7 +5,7 @@ use chrono_tz::America::{Los_Angeles, New_York};
 use chrono_tz::Tz;
 
 use super::consumer::{PhoneProfile, Profile, Region};
-use super::decision::{Decision, Request, Subject, decide};
+use super::decision::{CallerFacts, Decision, Request, Subject, decide};
 use super::exclusions::Exclusions;
 use super::history::{ContactRec, History};
 use super::kinds::{CallPurpose, Channel, Mode, Period, ReasonCode, Role, Verdict};
@@ -594,4 +594,24 @@ fn a_text_needs_an_sms_authorization_younger_than_the_reauth_days() {
         case.decide(&regf(), &request("2026-06-02T15:00:00Z")).verdict,
         Verdict::Allow
     );
+}
+
+#[test]
+fn only_calls_and_texts_from_a_telemarketing_caller_id_consult_the_do_not_call_lists() {
+    let from = |channel, purpose: Option<CallPurpose>| Request {
+        channel,
+        caller: purpose.map(|purpose| CallerFacts {
+            purpose,
+            program_active: true,
+        }),
+        ..request("2026-06-03T15:00:00Z")
+    };
+    for channel in [Channel::Phone, Channel::Text] {
+        assert!(from(channel, Some(CallPurpose::Telemarketing)).consults_do_not_call());
+        assert!(!from(channel, Some(CallPurpose::DebtCollection)).consults_do_not_call());
+        assert!(!from(channel, None).consults_do_not_call());
+    }
+    for channel in [Channel::Email, Channel::Letter] {
+        assert!(!from(channel, Some(CallPurpose::Telemarketing)).consults_do_not_call());
+    }
 }

@@ -215,23 +215,26 @@ impl Engine {
             ..*req
         };
         let rules = self.inner.rules.load();
-        self.with_subject(consumer_id, req.phone, req.at, &rules, &|subject| {
+        let consult = req.consults_do_not_call();
+        self.with_subject(consumer_id, req.phone, consult, req.at, &rules, &|subject| {
             decide(&rules, subject, &req)
         })
     }
 
-    /// Runs `f` with what is known of a consumer for a question about `phone` at `at`.
+    /// Runs `f` with what is known of a consumer for a question about `phone` at `at`;
+    /// `phone` is looked up in the Do Not Call lists only when `consult_do_not_call`.
     fn with_subject<R>(
         &self,
         consumer_id: &str,
         phone: Option<PhoneNumber>,
+        consult_do_not_call: bool,
         at: DateTime<Utc>,
         rules: &RuleSet,
         f: &dyn Fn(Option<&Subject>) -> R,
     ) -> Result<R, EngineError> {
         let at_ms = at.timestamp_millis();
         let q = Lookup {
-            do_not_call_listed: phone.is_some_and(|p| self.inner.registry.is_do_not_call(p)),
+            do_not_call_listed: consult_do_not_call && phone.is_some_and(|p| self.inner.registry.is_do_not_call(p)),
             phone,
             at_ms,
             needed_from_ms: at_ms.saturating_sub(reach_ms(rules.retention_days)),
@@ -261,7 +264,7 @@ impl Engine {
         let (consumer_id, at, channel) = (contact.consumer_id.clone(), contact.occurred_at, contact.channel);
         let applied = self.commit(vec![WriteOp::RecordContact(contact)]).await?;
         let rules = self.inner.rules.load();
-        let (tally, _) = self.with_subject(&consumer_id, None, at, &rules, &|subject| {
+        let (tally, _) = self.with_subject(&consumer_id, None, false, at, &rules, &|subject| {
             subject
                 .map(|s| tightest_tally(&rules, s, channel, at))
                 .unwrap_or_default()
