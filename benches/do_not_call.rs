@@ -30,6 +30,40 @@ fn numbers(count: usize, seed: u64) -> Vec<PhoneNumber> {
         .collect()
 }
 
+/// A consumer in New York dialled on `number` alone.
+fn new_yorker(id: String, number: PhoneNumber) -> Consumer {
+    Consumer {
+        id,
+        role: Role::Debtor,
+        group_id: None,
+        state: Some("NY".into()),
+        country: Some("US".into()),
+        time_zone: Some(chrono_tz::America::New_York),
+        address_time_zone: None,
+        phones: vec![Phone {
+            number,
+            time_zone: None,
+            sms_authorized_at: None,
+        }],
+        emails: vec![],
+        ssn_hash: None,
+    }
+}
+
+/// An automated call to `number` at `at`; the caller ID is given to `decide` beside it.
+fn auto_call(number: PhoneNumber, workflow: bool, at: DateTime<Utc>) -> Request<'static> {
+    Request {
+        channel: Channel::Phone,
+        mode: Mode::Auto,
+        workflow,
+        phone: Some(number),
+        purpose: None,
+        operator_id: "",
+        at,
+        caller: None,
+    }
+}
+
 fn bench(c: &mut Criterion) {
     // In memory: 10 million numbers in 50,000-number chunks, as an import applies them.
     let ten_million = numbers(10_000_000, 7);
@@ -109,39 +143,14 @@ fn bench(c: &mut Criterion) {
         };
         engine.add_numbers("tm", vec![Ok(row)]).await.unwrap();
         for (id, number) in [("listed", million[500]), ("unlisted", unlisted)] {
-            let consumer = Consumer {
-                id: id.into(),
-                role: Role::Debtor,
-                group_id: None,
-                state: Some("NY".into()),
-                country: Some("US".into()),
-                time_zone: Some(chrono_tz::America::New_York),
-                address_time_zone: None,
-                phones: vec![Phone {
-                    number,
-                    time_zone: None,
-                    sms_authorized_at: None,
-                }],
-                emails: vec![],
-                ssn_hash: None,
-            };
-            engine.upsert_consumer(consumer).await.unwrap();
+            engine.upsert_consumer(new_yorker(id.into(), number)).await.unwrap();
         }
     });
     for (id, number, expected) in [
         ("listed", million[500], Verdict::Deny),
         ("unlisted", unlisted, Verdict::Allow),
     ] {
-        let req = Request {
-            channel: Channel::Phone,
-            mode: Mode::Auto,
-            workflow: false,
-            phone: Some(number),
-            purpose: None,
-            operator_id: "",
-            at,
-            caller: None,
-        };
+        let req = auto_call(number, false, at);
         assert_eq!(engine.decide(id, &req, Some(caller)).unwrap().verdict, expected);
         group.bench_function(format!("telemarketing_decision_{id}"), |b| {
             b.iter(|| engine.decide(black_box(id), black_box(&req), Some(caller)).unwrap())
@@ -158,23 +167,10 @@ fn bench(c: &mut Criterion) {
             let (engine, numbers) = (engine.clone(), million[..BOOK].to_vec());
             tasks.push(tokio::spawn(async move {
                 for i in (w..BOOK).step_by(64) {
-                    let consumer = Consumer {
-                        id: format!("d{i}"),
-                        role: Role::Debtor,
-                        group_id: None,
-                        state: Some("NY".into()),
-                        country: Some("US".into()),
-                        time_zone: Some(chrono_tz::America::New_York),
-                        address_time_zone: None,
-                        phones: vec![Phone {
-                            number: numbers[i],
-                            time_zone: None,
-                            sms_authorized_at: None,
-                        }],
-                        emails: vec![],
-                        ssn_hash: None,
-                    };
-                    engine.upsert_consumer(consumer).await.unwrap();
+                    engine
+                        .upsert_consumer(new_yorker(format!("d{i}"), numbers[i]))
+                        .await
+                        .unwrap();
                 }
             }));
         }
@@ -184,19 +180,7 @@ fn bench(c: &mut Criterion) {
     });
     let questions: Vec<(String, Request)> = (0..BOOK)
         .map(|k| (k * 7919) % BOOK)
-        .map(|i| {
-            let req = Request {
-                channel: Channel::Phone,
-                mode: Mode::Auto,
-                workflow: true,
-                phone: Some(million[i]),
-                purpose: None,
-                operator_id: "",
-                at,
-                caller: None,
-            };
-            (format!("d{i}"), req)
-        })
+        .map(|i| (format!("d{i}"), auto_call(million[i], true, at)))
         .collect();
     let (id, req) = &questions[0];
     assert_eq!(engine.decide(id, req, None).unwrap().verdict, Verdict::Allow);
