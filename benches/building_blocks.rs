@@ -14,7 +14,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 use predial::domain::hours::{Zones, next_inside, outside_in};
 use predial::domain::window::tally;
-use predial::domain::{Channel, Consumer, ContactRec, History, PhoneNumber, Role, RuleSet};
+use predial::domain::{Channel, Consumer, ContactRec, History, PhoneNumber, RecKind, Role, RuleSet};
 use predial::state::ActiveRules;
 use predial::store::{Applier, GroupCommit, SledStore, WriteOp};
 
@@ -53,7 +53,7 @@ fn bench(c: &mut Criterion) {
                 code: 1,
                 phone: 0,
                 channel: Channel::Phone,
-                inbound: false,
+                kind: RecKind::Outbound,
             })
             .collect(),
         i64::MIN,

@@ -105,6 +105,7 @@ fn populate(at: DateTime<Utc>, exclusions: bool, consumers: usize) -> (tempfile:
                             caller_id: None,
                             template: String::new(),
                             inbound: false,
+                            attempt_id: None,
                         };
                         engine.record_contact(contact).await.unwrap();
                     }

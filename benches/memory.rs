@@ -97,6 +97,7 @@ fn main() {
                 caller_id: None,
                 template: String::new(),
                 inbound: false,
+                attempt_id: None,
             };
             book.apply(&WriteOp::RecordContact(contact), &Applied::Done, reach);
         }

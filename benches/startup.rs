@@ -78,6 +78,7 @@ fn main() {
                         caller_id: None,
                         template: String::new(),
                         inbound: false,
+                        attempt_id: None,
                     }));
                 }
             }

@@ -103,6 +103,7 @@ fn an_allow_decision_allocates_nothing() {
                     caller_id: None,
                     template: String::new(),
                     inbound: false,
+                    attempt_id: None,
                 })
                 .await
                 .unwrap();

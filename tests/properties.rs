@@ -11,7 +11,7 @@ use predial::domain::programs::{MAX_CSV_ROWS, parse_numbers_csv};
 use predial::domain::rules::{ContactControl, ControlDraft};
 use predial::domain::time::{format_time_of_day, local_date, parse_time_of_day, start_of_day};
 use predial::domain::window::tally;
-use predial::domain::{Channel, ContactRec, Period, PhoneNumber, RuleSet, RuleSetDraft};
+use predial::domain::{Channel, ContactRec, Period, PhoneNumber, RecKind, RuleSet, RuleSetDraft};
 
 const ZONES: [Tz; 6] = [
     chrono_tz::America::New_York,
@@ -233,7 +233,7 @@ proptest! {
         let contacts: Vec<DateTime<Utc>> = offsets_min.iter().map(|m| t + Duration::minutes(*m)).collect();
         let recs = contacts
             .iter()
-            .map(|c| ContactRec { at_ms: c.timestamp_millis(), code: 1, phone: 0, channel: Channel::Phone, inbound: false })
+            .map(|c| ContactRec { at_ms: c.timestamp_millis(), code: 1, phone: 0, channel: Channel::Phone, kind: RecKind::Outbound })
             .collect();
         let history = History::from_unsorted(recs, i64::MIN);
         let counted = tally(&every_call(period), &history, t, tz).attempts;
@@ -354,7 +354,7 @@ proptest! {
         use predial::domain::window::frequency_clear_from;
         let recs = offsets_min
             .iter()
-            .map(|m| ContactRec { at_ms: (t + Duration::minutes(*m)).timestamp_millis(), code: 1, phone: 0, channel: Channel::Phone, inbound: false })
+            .map(|m| ContactRec { at_ms: (t + Duration::minutes(*m)).timestamp_millis(), code: 1, phone: 0, channel: Channel::Phone, kind: RecKind::Outbound })
             .collect();
         let history = History::from_unsorted(recs, i64::MIN);
         let mut control = every_call(period);
@@ -432,6 +432,7 @@ fn decide_at(
         group: None,
         callback_active: false,
         do_not_call: false,
+        leases: &[],
     };
     let req = predial::domain::Request {
         channel: Channel::Phone,
@@ -482,7 +483,7 @@ proptest! {
                 code,
                 phone: phone.tag(),
                 channel: Channel::Phone,
-                inbound: false,
+                kind: RecKind::Outbound,
             })
             .collect();
         let own = History::from_unsorted(recs, i64::MIN);

@@ -5,25 +5,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures_util::future::{BoxFuture, Either};
 use futures_util::{Stream, StreamExt};
 
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::in_order::{Answer, InOrder};
 use super::until_stopped::UntilStopped;
 use super::{engine_error, invalid};
-use crate::domain::Decision;
 use crate::domain::consumer::validate_id;
 use crate::domain::decision::Request as DialContext;
+use crate::domain::lease::AttemptId;
 use crate::domain::{Channel, FieldError, Mode, PhoneNumber};
 use crate::metrics::{Metrics, OpenStream, metrics};
 use crate::proto::convert::{
     WireEnum, contact_from, decision_to, enum_field, opt_phone, opt_timestamp_from, required_enum, timestamp_to,
 };
 use crate::proto::v1::{self as pb, decisions_server::Decisions};
-use crate::state::{Checked, Engine};
+use crate::state::{Checked, Engine, Pending, Step};
 
 pub struct DecisionsService {
     engine: Engine,
@@ -140,23 +140,20 @@ fn invalid_request(r: &pb::DialRequest, e: FieldError) -> Status {
     })
 }
 
-/// One decision, as every decision RPC answers it: a PROMPT comes with its token.
-pub(crate) async fn check(engine: &Engine, r: &pb::DialRequest) -> Result<pb::DialDecision, Status> {
-    let parsed = dial_request(r).map_err(|e| invalid_request(r, e))?;
-    answer(engine, &r.request_id, parsed).await
+/// The request's id when it reserves: an ALLOW or WARN then takes a lease.
+fn reserving(r: &pb::DialRequest) -> Option<&str> {
+    r.reserve.then_some(r.request_id.as_str())
 }
 
-/// Decides an already-read request.
-async fn answer(
-    engine: &Engine,
-    request_id: &str,
-    (consumer_id, request, caller_id): (&str, DialContext<'_>, Option<PhoneNumber>),
-) -> Result<pb::DialDecision, Status> {
+/// One decision, as every decision RPC answers it: a PROMPT comes with its token, a
+/// reserving ALLOW or WARN with its lease, each once durable.
+pub(crate) async fn check(engine: &Engine, r: &pb::DialRequest) -> Result<pb::DialDecision, Status> {
+    let (consumer_id, request, caller_id) = dial_request(r).map_err(|e| invalid_request(r, e))?;
     let checked = engine
-        .check(consumer_id, &request, caller_id)
+        .check(consumer_id, &request, caller_id, reserving(r))
         .await
         .map_err(engine_error)?;
-    Ok(reply(checked, request_id))
+    Ok(reply(checked, &r.request_id))
 }
 
 /// Counts a decision in the metrics and puts it on the wire.
@@ -165,40 +162,38 @@ fn reply(checked: Checked, request_id: &str) -> pb::DialDecision {
         checked.decision.verdict,
         checked.decision.reasons.iter().map(|r| r.code),
     );
-    decision_to(&checked.decision, request_id, checked.prompt_token.unwrap_or_default())
+    decision_to(
+        &checked.decision,
+        request_id,
+        checked.prompt_token.unwrap_or_default(),
+        checked.lease.map(|l| (l.attempt_id, l.expires_at)),
+    )
 }
 
-/// Where a streamed request stands once decided: answered, or waiting for its prompt or
-/// note to be made durable.
-enum Step {
+/// A streamed request, decided in its turn.
+enum Decided {
     Answered(Result<pb::DialDecision, Status>),
-    /// With the engine handle the wait needs.
-    Durable(Decision, Engine),
+    /// Waiting for its write (a lease, a prompt, a note), already queued.
+    Waiting(Pending),
 }
 
-/// Decides a streamed request without waiting, when nothing needs to be made durable.
-fn check_at_once(engine: &Engine, r: &pb::DialRequest) -> Step {
+/// Decides a request now, in its turn.
+fn check_at_once(engine: &Engine, r: &pb::DialRequest) -> Decided {
     let (consumer_id, request, caller_id) = match dial_request(r) {
         Ok(parsed) => parsed,
-        Err(e) => return Step::Answered(Err(invalid_request(r, e))),
+        Err(e) => return Decided::Answered(Err(invalid_request(r, e))),
     };
-    match engine.check_at_once(consumer_id, &request, caller_id) {
-        Ok(Ok(checked)) => Step::Answered(Ok(reply(checked, &r.request_id))),
-        Ok(Err(decision)) => Step::Durable(decision, engine.clone()),
-        Err(e) => Step::Answered(Err(engine_error(e))),
+    match engine.check_at_once(consumer_id, &request, caller_id, reserving(r)) {
+        Ok(Step::Ready(checked)) => Decided::Answered(Ok(reply(checked, &r.request_id))),
+        Ok(Step::Pending(pending)) => Decided::Waiting(pending),
+        Err(e) => Decided::Answered(Err(engine_error(e))),
     }
 }
 
-/// Makes durable what `decision` calls for, then answers it. The request is read again
-/// (it was read in [`check_at_once`], but what that borrowed could not be kept across the
-/// wait): twice only for a prompt or an exempt operator's note, never for a machine's answer.
-async fn finish_durably(engine: &Engine, r: &pb::DialRequest, decision: Decision) -> Result<pb::DialDecision, Status> {
-    let (consumer_id, request, _) = dial_request(r).map_err(|e| invalid_request(r, e))?;
-    let checked = engine
-        .make_durable(consumer_id, &request, decision)
-        .await
-        .map_err(engine_error)?;
-    Ok(reply(checked, &r.request_id))
+/// The answer to a request whose write was queued, once it is durable.
+async fn finish(pending: Pending, request_id: String) -> Result<pb::DialDecision, Status> {
+    let checked = pending.finish().await.map_err(engine_error)?;
+    Ok(reply(checked, &request_id))
 }
 
 #[tonic::async_trait]
@@ -206,11 +201,14 @@ impl Decisions for DecisionsService {
     type CanDialStream = BoxStream<pb::DialDecision>;
     type PingStreamStream = BoxStream<pb::PingResponse>;
 
-    /// One decision per request, in order. The answer stream is the request stream mapped
-    /// one by one (`then`): no task, no queue, and back-pressure is HTTP/2's own flow
-    /// control. A machine's decision is in memory and ready at once; only a PROMPT or an
-    /// exempt operator's ALLOW waits for its audit note to be durable. A malformed request
-    /// ends the stream with INVALID_ARGUMENT naming the field and its request_id.
+    /// One decision per request, in order. Each request is decided when it is taken from
+    /// the stream, in order, so each sees the leases of those before it. A machine's
+    /// non-reserving decision is in memory and ready at once: no task, no queue, and
+    /// back-pressure is HTTP/2's own flow control. An answer that waits for its write (a
+    /// lease, a prompt, an exempt operator's note) lets the stream go on deciding the
+    /// requests behind it meanwhile, so their writes share a flush ([`InOrder`]). A
+    /// malformed request ends the stream with INVALID_ARGUMENT naming the field and its
+    /// request_id.
     ///
     /// Past `max_open_streams` open streams a new one is refused with RESOURCE_EXHAUSTED;
     /// a client's `grpc-timeout` ends the stream with DEADLINE_EXCEEDED when it passes.
@@ -227,7 +225,7 @@ impl Decisions for DecisionsService {
         // will read is asked of memory for all of them before the first is decided: in a
         // book bigger than the caches, each decision's waits for memory then overlap
         // with the others' (`Engine::prefetch`). They are still decided one by one, in
-        // order, each when the stream is ready for its answer.
+        // order.
         let prefetching = engine.clone();
         let requests = request.into_inner().ready_chunks(TOGETHER).flat_map(move |arrived| {
             if arrived.len() > 1 {
@@ -239,41 +237,38 @@ impl Decisions for DecisionsService {
             }
             futures_util::stream::iter(arrived)
         });
-        let answers = requests.then(move |r| {
+        let answers = requests.map(move |r| {
             let _held = &held;
             // Reading the clock twice an answer costs more than the rest of the
             // bookkeeping; one answer in TIMED_EVERY is timed, from the first.
             let timed = seen % TIMED_EVERY == 0;
             seen = seen.wrapping_add(1);
             let started = timed.then(Instant::now);
-            // A machine's answer is decided here, at once: no engine handle cloned
-            // per answer, and the future handed on is only the answer, ready (`then`
-            // moves each future into place: the async block that waits for a write
-            // is over a kilobyte, and would be moved for every answer). Only a prompt
-            // or an exempt operator's note takes an engine handle and a boxed future,
-            // to wait for the write.
-            let step = match &r {
-                Ok(r) => check_at_once(&engine, r),
-                Err(status) => Step::Answered(Err(status.clone())),
-            };
             let timing = move || {
                 if let Some(started) = started {
                     metrics().rpc(method, started.elapsed());
                 }
             };
+            let step = match &r {
+                Ok(r) => check_at_once(&engine, r),
+                Err(status) => Decided::Answered(Err(status.clone())),
+            };
             match step {
-                Step::Answered(answer) => {
+                Decided::Answered(answer) => {
                     timing();
-                    Either::Left(std::future::ready(answer))
+                    Answer::Ready(answer)
                 }
-                Step::Durable(decision, engine) => Either::Right(Box::pin(async move {
-                    let answer = finish_durably(&engine, &r?, decision).await;
-                    timing();
-                    answer
-                }) as BoxFuture<'static, _>),
+                Decided::Waiting(pending) => {
+                    let request_id = r.map(|r| r.request_id).unwrap_or_default();
+                    Answer::Waiting(Box::pin(async move {
+                        let answer = finish(pending, request_id).await;
+                        timing();
+                        answer
+                    }))
+                }
             }
         });
-        let answers = UntilStopped::new(answers, self.stop.clone());
+        let answers = UntilStopped::new(InOrder::new(answers), self.stop.clone());
         Ok(Response::new(match deadline {
             Some(deadline) => with_deadline(answers, deadline),
             None => Box::pin(answers),
@@ -295,18 +290,32 @@ impl Decisions for DecisionsService {
             .enumerate()
             .map(|(i, r)| dial_request(r).map_err(|e| invalid(e.within(&format!("requests[{i}]")))))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut decisions = Vec::with_capacity(requests.len());
-        // As CanDial does with requests that arrived together: what a few decisions will
-        // read is asked of memory before the first of them is made (`Engine::prefetch`).
+        // Decided in order, each seeing the leases of those before it; the writes of all
+        // of them (leases, prompts) are queued as they go and share flushes, and the
+        // answer waits for them all. As CanDial does with requests that arrived together,
+        // what a few decisions will read is asked of memory first (`Engine::prefetch`).
+        let mut steps = Vec::with_capacity(requests.len());
         let mut parsed = parsed.into_iter();
         for together in requests.chunks(TOGETHER) {
             let batch: Vec<_> = parsed.by_ref().take(together.len()).collect();
             if batch.len() > 1 {
                 self.engine.prefetch(batch.iter().map(|(consumer_id, ..)| *consumer_id));
             }
-            for (r, parsed) in together.iter().zip(batch) {
-                decisions.push(answer(&self.engine, &r.request_id, parsed).await?);
+            for (r, (consumer_id, request, caller_id)) in together.iter().zip(batch) {
+                let step = self
+                    .engine
+                    .check_at_once(consumer_id, &request, caller_id, reserving(r))
+                    .map_err(engine_error)?;
+                steps.push((step, r.request_id.as_str()));
             }
+        }
+        let mut decisions = Vec::with_capacity(steps.len());
+        for (step, request_id) in steps {
+            let checked = match step {
+                Step::Ready(checked) => checked,
+                Step::Pending(pending) => pending.finish().await.map_err(engine_error)?,
+            };
+            decisions.push(reply(checked, request_id));
         }
         Ok(Response::new(pb::CheckBatchResponse { decisions }))
     }
@@ -320,6 +329,7 @@ impl Decisions for DecisionsService {
             duplicate: recorded.duplicate,
             attempts: recorded.attempts,
             rpcs: recorded.rpcs,
+            settled_attempt_id: recorded.settled.map(|id| id.to_string()).unwrap_or_default(),
         }))
     }
 
@@ -332,7 +342,7 @@ impl Decisions for DecisionsService {
         if token.is_empty() {
             return Err(invalid(FieldError::new("prompt_token", "is required")));
         }
-        let (verdict, note_id) = self
+        let (verdict, note_id, lease) = self
             .engine
             .confirm_override(token, r.operator_id.trim(), r.proceed)
             .await
@@ -340,7 +350,26 @@ impl Decisions for DecisionsService {
         Ok(Response::new(pb::ConfirmOverrideResponse {
             verdict: verdict.to_wire(),
             note_id: note_id.to_string(),
+            attempt_id: lease.map(|l| l.attempt_id.to_string()).unwrap_or_default(),
+            lease_expires_at: lease.map(|l| timestamp_to(l.expires_at)),
         }))
+    }
+
+    async fn release_attempt(
+        &self,
+        request: Request<pb::ReleaseAttemptRequest>,
+    ) -> Result<Response<pb::ReleaseAttemptResponse>, Status> {
+        let r = request.get_ref();
+        if r.attempt_id.trim().is_empty() {
+            return Err(invalid(FieldError::new("attempt_id", "is required")));
+        }
+        let attempt_id = AttemptId::parse_field(&r.attempt_id, "attempt_id").map_err(invalid)?;
+        let released = self
+            .engine
+            .release_attempt(attempt_id, r.operator_id.trim())
+            .await
+            .map_err(engine_error)?;
+        Ok(Response::new(pb::ReleaseAttemptResponse { released }))
     }
 
     async fn schedule_callback(

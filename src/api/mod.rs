@@ -11,6 +11,7 @@ pub mod auth;
 mod compliance;
 mod decisions;
 mod gate;
+mod in_order;
 mod programs;
 mod rules;
 mod until_stopped;

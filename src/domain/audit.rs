@@ -20,10 +20,12 @@ pub enum NoteKind {
     /// The consumer texted a START-type keyword.
     OptedIn,
     CallbackScheduled,
+    /// An attempt lease was released: the attempt was never placed.
+    AttemptReleased,
 }
 
 impl NoteKind {
-    pub const ALL: [NoteKind; 10] = [
+    pub const ALL: [NoteKind; 11] = [
         NoteKind::PromptIssued,
         NoteKind::OverrideConfirmed,
         NoteKind::OverrideDeclined,
@@ -34,6 +36,7 @@ impl NoteKind {
         NoteKind::OptedOut,
         NoteKind::OptedIn,
         NoteKind::CallbackScheduled,
+        NoteKind::AttemptReleased,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +51,7 @@ impl NoteKind {
             NoteKind::OptedOut => "OPTED_OUT",
             NoteKind::OptedIn => "OPTED_IN",
             NoteKind::CallbackScheduled => "CALLBACK_SCHEDULED",
+            NoteKind::AttemptReleased => "ATTEMPT_RELEASED",
         }
     }
 

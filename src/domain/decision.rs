@@ -19,6 +19,7 @@ use super::exclusions::{Contacting, Exclusions, exclusion_findings, exclusion_me
 use super::history::History;
 use super::hours::{RestrictedDay, Zones, next_inside, next_unrestricted, outside_in, restricted_in};
 use super::kinds::{CallPurpose, Channel, Mode, ReasonCode, Verdict};
+use super::lease::{OpenLease, in_flight};
 use super::nanp;
 use super::phone::PhoneNumber;
 use super::rules::{ContactControl, RuleSet};
@@ -42,6 +43,9 @@ pub struct Subject<'a> {
     /// telemarketing consent for it. Looked up only for a request that consults the
     /// lists ([`Request::consults_do_not_call`]); false for any other.
     pub do_not_call: bool,
+    /// The consumer's unsettled attempt leases (their records are in `own` and `group`
+    /// too; this is what the in-flight rule reads).
+    pub leases: &'a [OpenLease],
 }
 
 /// What the calling programs know of the request's caller ID.
@@ -93,6 +97,8 @@ pub struct Decision {
     /// Contacts counted in the tightest window (the control closest to its maximum).
     pub attempts: u32,
     pub rpcs: u32,
+    /// How many of `attempts` are unsettled leases.
+    pub pending: u32,
     pub max_contacts: u32,
     /// The earliest instant at which the same request has no time-based violation; `None`
     /// when no time will help (an exclusion, an unknown consumer or time zone).
@@ -181,6 +187,26 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
                 d.add(code, None, message.into());
             }
         }
+    }
+
+    // Two calls to one person at the same moment are never placed: while every in-flight
+    // slot of the channel is held, the answer is DENY in every mode, until the earliest
+    // lease expires at the latest (a settled lease frees its slot sooner).
+    let in_flight_until = in_flight(s.leases, req.channel, req.at.timestamp_millis(), rules.max_in_flight);
+    if let Some(until_ms) = in_flight_until {
+        let until = DateTime::from_timestamp_millis(until_ms).unwrap_or(req.at);
+        let open = s
+            .leases
+            .iter()
+            .filter(|l| l.channel == req.channel && l.open_at(req.at.timestamp_millis()))
+            .count();
+        let message = sentence(format_args!(
+            "{open} {} to this consumer {} in flight; the next is allowed once an outcome is recorded, at the latest at {}",
+            req.channel.noun(open as u32),
+            if open == 1 { "is" } else { "are" },
+            until.format("%Y-%m-%d %H:%M:%S UTC"),
+        ));
+        d.add(ReasonCode::AttemptInFlight, None, message);
     }
 
     let ctx = Context::new(rules, s, req);
@@ -280,7 +306,7 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
         );
     }
     if let Some((_, counted, max)) = tightest {
-        (d.attempts, d.rpcs, d.max_contacts) = (counted.attempts, counted.rpcs, max);
+        (d.attempts, d.rpcs, d.pending, d.max_contacts) = (counted.attempts, counted.rpcs, counted.pending, max);
     }
 
     if violated {
@@ -304,12 +330,18 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
     } else if near {
         d.verdict = d.verdict.max(Verdict::Warn);
     }
-    if unknown_zone || excluded {
+    if unknown_zone || excluded || in_flight_until.is_some() {
         d.verdict = Verdict::Deny;
     }
     // No time helps a missing SMS authorization: only a new one does.
     d.next_allowed_at = if unknown_zone || needs_reauth {
         None
+    } else if let Some(until_ms) = in_flight_until {
+        // From the earliest expiry on, everything else must clear too; no time helps an
+        // exclusion.
+        DateTime::from_timestamp_millis(until_ms)
+            .filter(|_| !excluded)
+            .and_then(|until| ctx.clear_from(until.max(req.at), &[]))
     } else if violated {
         ctx.clear_from(req.at, &found)
     } else if excluded {

@@ -7,20 +7,20 @@ use chrono_tz::Tz;
 use super::consumer::{PhoneProfile, Profile, Region};
 use super::decision::{CallerFacts, Decision, Request, Subject, decide};
 use super::exclusions::Exclusions;
-use super::history::{ContactRec, History};
+use super::history::{ContactRec, History, RecKind};
 use super::kinds::{CallPurpose, Channel, Mode, Period, ReasonCode, Role, Verdict};
 use super::phone::PhoneNumber;
 use super::rules::{ControlDraft, RuleSet, RuleSetDraft};
 
-fn utc(s: &str) -> DateTime<Utc> {
+pub(super) fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-fn number() -> PhoneNumber {
+pub(super) fn number() -> PhoneNumber {
     PhoneNumber::parse("+15551234567").unwrap()
 }
 
-fn profile(tz: Option<Tz>) -> Profile {
+pub(super) fn profile(tz: Option<Tz>) -> Profile {
     Profile {
         role: Role::Debtor,
         group: None,
@@ -32,17 +32,17 @@ fn profile(tz: Option<Tz>) -> Profile {
     }
 }
 
-fn call(at: &str, code: i32) -> ContactRec {
+pub(super) fn call(at: &str, code: i32) -> ContactRec {
     ContactRec {
         at_ms: utc(at).timestamp_millis(),
         code,
         phone: number().tag(),
         channel: Channel::Phone,
-        inbound: false,
+        kind: RecKind::Outbound,
     }
 }
 
-fn request(at: &str) -> Request<'static> {
+pub(super) fn request(at: &str) -> Request<'static> {
     Request {
         channel: Channel::Phone,
         mode: Mode::Auto,
@@ -55,12 +55,12 @@ fn request(at: &str) -> Request<'static> {
     }
 }
 
-fn regf() -> RuleSet {
+pub(super) fn regf() -> RuleSet {
     RuleSet::regulation_f(7)
 }
 
 /// A rule set with one control built from `control`.
-fn one(control: ControlDraft) -> RuleSet {
+pub(super) fn one(control: ControlDraft) -> RuleSet {
     let base = ControlDraft {
         id: "c".into(),
         channel: Some(Channel::Phone),
@@ -92,15 +92,15 @@ fn one(control: ControlDraft) -> RuleSet {
     .unwrap()
 }
 
-struct Case {
-    profile: Profile,
-    exclusions: Exclusions,
-    own: History,
-    group: Option<History>,
+pub(super) struct Case {
+    pub(super) profile: Profile,
+    pub(super) exclusions: Exclusions,
+    pub(super) own: History,
+    pub(super) group: Option<History>,
 }
 
 impl Case {
-    fn new(calls: Vec<ContactRec>) -> Case {
+    pub(super) fn new(calls: Vec<ContactRec>) -> Case {
         Case {
             profile: profile(Some(New_York)),
             exclusions: Exclusions::default(),
@@ -109,7 +109,7 @@ impl Case {
         }
     }
 
-    fn decide(&self, rules: &RuleSet, req: &Request) -> Decision {
+    pub(super) fn decide(&self, rules: &RuleSet, req: &Request) -> Decision {
         let subject = Subject {
             profile: &self.profile,
             exclusions: &self.exclusions,
@@ -118,17 +118,18 @@ impl Case {
             group: self.group.as_ref(),
             callback_active: false,
             do_not_call: false,
+            leases: &[],
         };
         decide(rules, Some(&subject), req)
     }
 }
 
-fn codes(d: &Decision) -> Vec<ReasonCode> {
+pub(super) fn codes(d: &Decision) -> Vec<ReasonCode> {
     d.reasons.iter().map(|r| r.code).collect()
 }
 
 /// `n` calls, one a day at 14:00 UTC (10:00 New York), ending the day before June 8, 2026.
-fn calls_before_june_8(n: usize) -> Vec<ContactRec> {
+pub(super) fn calls_before_june_8(n: usize) -> Vec<ContactRec> {
     (0..n)
         .map(|i| call(&format!("2026-06-{:02}T14:00:00Z", 7 - i), 1))
         .collect()
@@ -229,7 +230,7 @@ fn a_conversation_on_monday_june_1_holds_calls_through_sunday_june_7() {
 #[test]
 fn an_inbound_conversation_holds_but_inbound_calls_never_count() {
     let mut inbound = call("2026-06-01T15:00:00Z", 4);
-    inbound.inbound = true;
+    inbound.kind = RecKind::Inbound;
     let d = Case::new(vec![inbound]).decide(&regf(), &request("2026-06-02T15:00:00Z"));
     assert!(d.has(ReasonCode::HoldAfterRpc));
     assert_eq!(d.attempts, 0);
@@ -532,6 +533,7 @@ fn a_callback_lifts_frequency_and_hold_but_not_calling_hours() {
         group: None,
         callback_active: true,
         do_not_call: false,
+        leases: &[],
     };
     let d = decide(&regf(), Some(&subject), &request("2026-06-02T15:00:00Z"));
     assert_eq!(

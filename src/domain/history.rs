@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::kinds::Channel;
+use super::lease::AttemptId;
 use super::phone::PhoneNumber;
 use thin_vec::ThinVec;
 
@@ -22,6 +23,8 @@ pub struct Contact {
     pub caller_id: Option<PhoneNumber>,
     pub template: String,
     pub inbound: bool,
+    /// The lease this outcome settles, when the client named one.
+    pub attempt_id: Option<AttemptId>,
 }
 
 impl Contact {
@@ -31,9 +34,26 @@ impl Contact {
             code: self.result_code,
             phone: self.phone.map_or(0, PhoneNumber::tag),
             channel: self.channel,
-            inbound: self.inbound,
+            kind: if self.inbound {
+                RecKind::Inbound
+            } else {
+                RecKind::Outbound
+            },
         }
     }
+}
+
+/// What a record of a history stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RecKind {
+    /// A contact placed: counted by its result code.
+    Outbound,
+    /// The consumer called or wrote in: never counted, but an RPC starts the hold.
+    Inbound,
+    /// An unsettled attempt lease ([`super::lease`]): counted as one contact of its
+    /// channel, never a right party contact.
+    Lease,
 }
 
 /// What a decision needs of one contact, in 16 bytes.
@@ -45,7 +65,7 @@ pub struct ContactRec {
     /// [`PhoneNumber::tag`] of the number contacted (0 when none).
     pub phone: u16,
     pub channel: Channel,
-    pub inbound: bool,
+    pub kind: RecKind,
 }
 
 /// A consumer's (or a group's) contacts, oldest first, complete from some instant on.
@@ -97,6 +117,28 @@ impl History {
         self.recs.insert(at, rec);
         let newest = self.recs.last().map_or(rec.at_ms, |r| r.at_ms);
         self.prune_before(newest.saturating_sub(reach_ms));
+    }
+
+    /// Takes out one record equal to `rec` (a lease that was settled or released);
+    /// whether there was one.
+    pub fn remove(&mut self, rec: &ContactRec) -> bool {
+        let from = self.recs.partition_point(|r| r.at_ms < rec.at_ms);
+        let found = self.recs[from..]
+            .iter()
+            .take_while(|r| r.at_ms == rec.at_ms)
+            .position(|r| r == rec);
+        if let Some(i) = found {
+            self.recs.remove(from + i);
+        }
+        found.is_some()
+    }
+
+    /// This history without one record equal to `rec`: what a retried request is decided
+    /// on, before its own lease.
+    pub fn without(&self, rec: &ContactRec) -> History {
+        let mut copy = self.clone();
+        copy.remove(rec);
+        copy
     }
 
     /// Forgets contacts before `horizon_ms`, giving memory back when most of it is free.
@@ -165,8 +207,24 @@ mod tests {
             code: 0,
             phone: 0,
             channel: Channel::Phone,
-            inbound: false,
+            kind: RecKind::Outbound,
         }
+    }
+
+    #[test]
+    fn removing_a_record_takes_out_one_equal_to_it_and_nothing_else() {
+        let lease = ContactRec {
+            kind: RecKind::Lease,
+            ..rec(20)
+        };
+        let mut h = History::from_unsorted(vec![rec(10), rec(20), lease, lease, rec(30)], i64::MIN);
+        assert!(h.remove(&lease));
+        assert_eq!(h.len(), 4);
+        assert_eq!(h.as_slice().iter().filter(|r| r.kind == RecKind::Lease).count(), 1);
+        assert_eq!(h.without(&lease).len(), 3);
+        assert!(h.remove(&lease));
+        assert!(!h.remove(&lease));
+        assert_eq!(h.as_slice().iter().map(|r| r.at_ms).collect::<Vec<_>>(), [10, 20, 30]);
     }
 
     #[test]

@@ -174,6 +174,9 @@ pub enum ReasonCode {
     CallbackOverride,
     SuppressedForOperator,
     RestrictedDay,
+    /// The consumer already has as many open attempt leases on the channel as the rules
+    /// allow (`max_in_flight`): a call is in progress. Never overridable.
+    AttemptInFlight,
 }
 
 impl ReasonCode {

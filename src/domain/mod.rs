@@ -10,6 +10,7 @@
 //! - [`hours`]: calling hours and restricted days across every relevant zone.
 //! - [`exclusions`]: bankruptcy, disabled channels, opted-out numbers.
 //! - [`keywords`]: STOP and START replies.
+//! - [`lease`]: attempt leases — an allowed contact counted at once, until settled.
 //! - [`prompt`]: click-to-dial override prompts.
 //! - [`audit`]: the note lines of the audit trail.
 //! - [`decision`]: the decision function itself.
@@ -25,6 +26,7 @@ pub mod history;
 pub mod hours;
 pub mod keywords;
 pub mod kinds;
+pub mod lease;
 pub mod nanp;
 pub mod phone;
 pub mod programs;
@@ -35,12 +37,14 @@ pub mod window;
 
 #[cfg(test)]
 mod decision_tests;
+#[cfg(test)]
+mod lease_tests;
 
 pub use consumer::{Consumer, Phone, Profile, Region};
 pub use decision::{CallerFacts, Decision, Reason, Request, Subject, decide};
 pub use error::{FieldError, FieldErrors};
 pub use exclusions::Exclusions;
-pub use history::{Contact, ContactRec, History};
+pub use history::{Contact, ContactRec, History, RecKind};
 pub use kinds::{CallPurpose, Channel, ExcludedBy, Mode, Period, ReasonCode, Role, Verdict};
 pub use phone::PhoneNumber;
 pub use rules::{RuleSet, RuleSetDraft};

@@ -2,6 +2,23 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::kinds::{CallPurpose, Channel, Mode};
+use super::phone::PhoneNumber;
+
+/// A prompted request that asked to reserve: confirming it with `proceed` takes its lease
+/// then, decided again on this request as it was asked (its instant included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptedRequest {
+    pub request_id: String,
+    pub channel: Channel,
+    pub phone: Option<PhoneNumber>,
+    pub mode: Mode,
+    pub workflow: bool,
+    pub purpose: Option<CallPurpose>,
+    pub caller_id: Option<PhoneNumber>,
+    pub at: DateTime<Utc>,
+}
+
 /// An issued prompt, as stored under its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt {
@@ -13,6 +30,8 @@ pub struct Prompt {
     /// The findings the agent was asked to override, as one sentence.
     pub findings: String,
     pub used: bool,
+    /// Set when the prompted request reserved.
+    pub reservation: Option<PromptedRequest>,
 }
 
 impl Prompt {
@@ -30,6 +49,7 @@ impl Prompt {
             expires_at: now + valid_for,
             findings,
             used: false,
+            reservation: None,
         }
     }
 

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::consumer::Region;
 use super::error::{FieldError, FieldErrors};
-use super::history::ContactRec;
+use super::history::{ContactRec, RecKind};
 use super::kinds::{CallPurpose, Channel, ChannelSet, Period};
+use super::lease::settings;
 use super::time::{format_time_of_day, parse_date, parse_time_of_day, parse_weekday};
 
 /// A contact control as written by a person: strings for times, days and regions.
@@ -54,6 +55,10 @@ pub struct RuleSetDraft {
     pub controls: Vec<ControlDraft>,
     pub holidays: Vec<String>,
     pub exempt_operator_ids: Vec<String>,
+    /// How long an attempt lease holds its in-flight slot; 0 means 900 (15 minutes).
+    pub lease_seconds: u32,
+    /// Open leases one consumer may have at once, per channel; 0 means 1.
+    pub max_in_flight: u32,
 }
 
 impl RuleSetDraft {
@@ -195,15 +200,20 @@ impl ContactControl {
     }
 
     /// Whether a recorded contact counts toward `max_total_contacts`.
+    /// An unsettled lease counts as one contact of its channel, whatever the codes say.
     pub fn counts(&self, rec: &ContactRec) -> bool {
-        !rec.inbound
-            && self.channels.contains(rec.channel)
-            && (rec.channel != Channel::Phone || self.codes.counts(rec.code))
+        self.channels.contains(rec.channel)
+            && match rec.kind {
+                RecKind::Outbound => rec.channel != Channel::Phone || self.codes.counts(rec.code),
+                RecKind::Inbound => false,
+                RecKind::Lease => true,
+            }
     }
 
-    /// Whether a recorded contact is a right party contact (inbound ones too).
+    /// Whether a recorded contact is a right party contact (inbound ones too; a lease
+    /// never is: its outcome is not known yet).
     pub fn is_rpc(&self, rec: &ContactRec) -> bool {
-        rec.channel == Channel::Phone && self.codes.is_rpc(rec.code)
+        rec.channel == Channel::Phone && rec.kind != RecKind::Lease && self.codes.is_rpc(rec.code)
     }
 
     pub fn restricts_weekday(&self, day: Weekday) -> bool {
@@ -235,6 +245,10 @@ pub struct RuleSet {
     pub exempt_operator_ids: Vec<String>,
     /// Days of history a decision under these rules can look back on.
     pub retention_days: u32,
+    /// How long an attempt lease holds its in-flight slot, in milliseconds.
+    pub lease_ms: i64,
+    /// Open leases one consumer may have at once, per channel (at least 1).
+    pub max_in_flight: u32,
     /// The draft it was compiled from, normalised: what `GetRuleSet` answers.
     pub draft: RuleSetDraft,
 }
@@ -276,6 +290,35 @@ impl RuleSet {
                 Err(e) => errors.push(e),
             }
         }
+        let lease_seconds = match draft.lease_seconds {
+            0 => settings::DEFAULT_LEASE_SECONDS,
+            s => s,
+        };
+        if !(settings::MIN_LEASE_SECONDS..=settings::MAX_LEASE_SECONDS).contains(&lease_seconds) {
+            errors.push(FieldError::new(
+                "lease_seconds",
+                format!(
+                    "must be 0 (the default, {}) or {} to {}",
+                    settings::DEFAULT_LEASE_SECONDS,
+                    settings::MIN_LEASE_SECONDS,
+                    settings::MAX_LEASE_SECONDS
+                ),
+            ));
+        }
+        let max_in_flight = match draft.max_in_flight {
+            0 => settings::DEFAULT_MAX_IN_FLIGHT,
+            n => n,
+        };
+        if max_in_flight > settings::MAX_MAX_IN_FLIGHT {
+            errors.push(FieldError::new(
+                "max_in_flight",
+                format!(
+                    "must be 0 (the default, {}) or 1 to {}",
+                    settings::DEFAULT_MAX_IN_FLIGHT,
+                    settings::MAX_MAX_IN_FLIGHT
+                ),
+            ));
+        }
         if !errors.is_empty() {
             return Err(FieldErrors(errors));
         }
@@ -292,6 +335,8 @@ impl RuleSet {
             holidays,
             exempt_operator_ids: exempt,
             retention_days,
+            lease_ms: i64::from(lease_seconds) * 1000,
+            max_in_flight,
             draft,
         })
     }
@@ -609,6 +654,30 @@ mod tests {
             fields,
             ["controls[1].id", "controls[1].max_total_contacts", "holidays[0]"]
         );
+    }
+
+    #[test]
+    fn lease_settings_default_when_zero_and_are_bounded() {
+        let with = |lease_seconds, max_in_flight| {
+            RuleSet::compile(
+                RuleSetDraft {
+                    controls: vec![control()],
+                    lease_seconds,
+                    max_in_flight,
+                    ..Default::default()
+                },
+                1,
+            )
+        };
+        let defaults = with(0, 0).unwrap();
+        assert_eq!((defaults.lease_ms, defaults.max_in_flight), (900_000, 1));
+        let set = with(30, 16).unwrap();
+        assert_eq!((set.lease_ms, set.max_in_flight), (30_000, 16));
+        assert!(with(86_400, 1).is_ok());
+        let fields =
+            |r: Result<RuleSet, FieldErrors>| r.unwrap_err().0.into_iter().map(|e| e.field).collect::<Vec<_>>();
+        assert_eq!(fields(with(29, 0)), ["lease_seconds"]);
+        assert_eq!(fields(with(86_401, 17)), ["lease_seconds", "max_in_flight"]);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use super::history::History;
+use super::history::{History, RecKind};
 use super::kinds::Period;
 use super::rules::ContactControl;
 use super::time::{local_date, start_of_day, start_of_day_ms};
@@ -49,11 +49,13 @@ fn attempts_in(control: &ContactControl, history: &History, (from, to): (i64, i6
     history.between(from, to).iter().filter(|r| control.counts(r)).count() as u32
 }
 
-/// Contacts a control counts in a window, and how many of them were right party contacts.
+/// Contacts a control counts in a window, how many of them were right party contacts, and
+/// how many of them are unsettled attempt leases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Tally {
     pub attempts: u32,
     pub rpcs: u32,
+    pub pending: u32,
 }
 
 /// Counts what `control` counts in `history` over its period at `t`.
@@ -61,8 +63,10 @@ pub fn tally(control: &ContactControl, history: &History, t: DateTime<Utc>, day_
     let (from, to) = window(control.period, t, day_zone);
     let mut tally = Tally::default();
     for rec in history.between(from, to) {
-        tally.attempts += control.counts(rec) as u32;
+        let counted = control.counts(rec);
+        tally.attempts += counted as u32;
         tally.rpcs += control.is_rpc(rec) as u32;
+        tally.pending += (counted && rec.kind == RecKind::Lease) as u32;
     }
     tally
 }
@@ -185,7 +189,7 @@ mod tests {
                     code,
                     phone: 0,
                     channel: Channel::Phone,
-                    inbound: false,
+                    kind: RecKind::Outbound,
                 })
                 .collect(),
             i64::MIN,

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
 
 use crate::domain::consumer::{validate_id, validate_region};
+use crate::domain::lease::AttemptId;
 use crate::domain::programs::Program;
 use crate::domain::rules::{ControlDraft, RuleSetDraft};
 use crate::domain::time::parse_zone;
@@ -97,6 +98,7 @@ wire_enum!(ReasonCode {
     CallbackOverride,
     SuppressedForOperator,
     RestrictedDay,
+    AttemptInFlight,
 });
 
 /// Reads an enum field, naming it on error.
@@ -239,6 +241,10 @@ pub fn contact_from(e: &pb::ContactEvent, now: DateTime<Utc>) -> Result<Contact,
         caller_id: opt_phone(&e.caller_id, "caller_id")?,
         template: e.template.trim().to_string(),
         inbound: e.inbound,
+        attempt_id: match e.attempt_id.trim() {
+            "" => None,
+            id => Some(AttemptId::parse_field(id, "attempt_id")?),
+        },
     })
 }
 
@@ -255,6 +261,7 @@ pub fn contact_to(c: &Contact) -> pb::ContactEvent {
         caller_id: c.caller_id.map(|p| p.to_string()).unwrap_or_default(),
         template: c.template.clone(),
         inbound: c.inbound,
+        attempt_id: c.attempt_id.map(|id| id.to_string()).unwrap_or_default(),
     }
 }
 
@@ -305,6 +312,8 @@ pub fn rule_set_draft_from(r: &pb::RuleSet) -> Result<RuleSetDraft, FieldError> 
         controls,
         holidays: r.holidays.clone(),
         exempt_operator_ids: r.exempt_operator_ids.clone(),
+        lease_seconds: r.lease_seconds,
+        max_in_flight: r.max_in_flight,
     })
 }
 
@@ -341,6 +350,8 @@ pub fn rule_set_to(draft: &RuleSetDraft, version: u64) -> pb::RuleSet {
             .collect(),
         holidays: draft.holidays.clone(),
         exempt_operator_ids: draft.exempt_operator_ids.clone(),
+        lease_seconds: draft.lease_seconds,
+        max_in_flight: draft.max_in_flight,
     }
 }
 
@@ -376,7 +387,13 @@ pub fn program_to(p: &Program) -> pb::Program {
     }
 }
 
-pub fn decision_to(d: &domain::Decision, request_id: &str, prompt_token: String) -> pb::DialDecision {
+/// A decision on the wire, with its prompt token and the lease it took, if any.
+pub fn decision_to(
+    d: &domain::Decision,
+    request_id: &str,
+    prompt_token: String,
+    lease: Option<(AttemptId, DateTime<Utc>)>,
+) -> pb::DialDecision {
     pb::DialDecision {
         request_id: request_id.to_string(),
         verdict: d.verdict.to_wire(),
@@ -396,6 +413,9 @@ pub fn decision_to(d: &domain::Decision, request_id: &str, prompt_token: String)
         rule_set_version: d.rule_set_version,
         prompt_token,
         prompt_text: d.prompt_text.clone().unwrap_or_default(),
+        attempt_id: lease.map(|(id, _)| id.to_string()).unwrap_or_default(),
+        lease_expires_at: lease.map(|(_, at)| timestamp_to(at)),
+        pending: d.pending,
     }
 }
 

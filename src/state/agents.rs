@@ -1,25 +1,19 @@
-//! What people do to decisions: prompts and their answers, exempt operators, callbacks,
-//! exclusions and STOP replies — each with its audit note, written in the same durable
-//! job as the change it records.
+//! What people do to decisions: answers to prompts, callbacks, exclusions and STOP
+//! replies — each with its audit note, written in the same durable job as the change it
+//! records. (Issuing a prompt, and an exempt operator's note, are part of answering a
+//! decision: `checks.rs`.)
 
 use chrono::{DateTime, Utc};
 
+use super::checks::{Granted, note, who};
 use super::engine::{Engine, EngineError};
-use crate::domain::audit::{AuditNote, NoteDraft, NoteKind};
+use crate::domain::audit::{AuditNote, NoteKind};
 use crate::domain::callback::Callback;
-use crate::domain::decision::{Decision, Request};
 use crate::domain::exclusions::ExclusionStatus;
 use crate::domain::keywords::{TextKeyword, parse_keyword};
-use crate::domain::prompt::{Prompt, PromptRejection};
-use crate::domain::{ExcludedBy, Exclusions, PhoneNumber, ReasonCode, Verdict};
+use crate::domain::prompt::PromptRejection;
+use crate::domain::{ExcludedBy, Exclusions, PhoneNumber, Verdict};
 use crate::store::{Applied, Rejected, WriteOp};
-
-/// A decision, and the token when it is a PROMPT.
-#[derive(Debug, Clone)]
-pub struct Checked {
-    pub decision: Decision,
-    pub prompt_token: Option<String>,
-}
 
 /// What an inbound text did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,24 +25,6 @@ pub struct InboundOutcome {
     pub consumer_ids: Vec<String>,
 }
 
-fn who(operator_id: &str) -> &str {
-    if operator_id.is_empty() {
-        "(no operator id)"
-    } else {
-        operator_id
-    }
-}
-
-fn note(consumer_id: &str, operator_id: &str, kind: NoteKind, text: String) -> WriteOp {
-    WriteOp::Note(NoteDraft {
-        consumer_id: consumer_id.to_string(),
-        at: Utc::now(),
-        operator_id: operator_id.to_string(),
-        kind,
-        text,
-    })
-}
-
 fn note_id(applied: &[Applied]) -> Option<u64> {
     applied.iter().find_map(|a| match a {
         Applied::Noted(id) => Some(*id),
@@ -57,84 +33,22 @@ fn note_id(applied: &[Applied]) -> Option<u64> {
 }
 
 impl Engine {
-    /// Decides, then writes what a person's decision needs: a PROMPT gets a single-use
-    /// token and a note that the operator was notified; an exempt operator's ALLOW past
-    /// findings gets a note. A machine's decision writes nothing.
-    pub async fn check(
-        &self,
-        consumer_id: &str,
-        req: &Request<'_>,
-        caller_id: Option<PhoneNumber>,
-    ) -> Result<Checked, EngineError> {
-        match self.check_at_once(consumer_id, req, caller_id)? {
-            Ok(checked) => Ok(checked),
-            Err(decision) => self.make_durable(consumer_id, req, decision).await,
-        }
-    }
-
-    /// [`check`](Self::check) without waiting, when the decision needs nothing made
-    /// durable (no prompt to issue, no exempt operator's note): `Err` hands the decision
-    /// back for [`make_durable`](Self::make_durable). A stream of machine decisions takes
-    /// this path, without waiting on anything.
-    pub fn check_at_once(
-        &self,
-        consumer_id: &str,
-        req: &Request<'_>,
-        caller_id: Option<PhoneNumber>,
-    ) -> Result<Result<Checked, Decision>, EngineError> {
-        let decision = self.decide(consumer_id, req, caller_id)?;
-        Ok(if needs_a_durable_step(&decision) {
-            Err(decision)
-        } else {
-            Ok(Checked {
-                decision,
-                prompt_token: None,
-            })
-        })
-    }
-
-    /// Issues the prompt or writes the note `decision` calls for, durably, and answers it.
-    pub async fn make_durable(
-        &self,
-        consumer_id: &str,
-        req: &Request<'_>,
-        decision: Decision,
-    ) -> Result<Checked, EngineError> {
-        let op = req.operator_id;
-        let prompt_token = match decision.verdict {
-            Verdict::Prompt => {
-                let findings = decision.findings();
-                let token = uuid::Uuid::new_v4().simple().to_string();
-                let prompt = Prompt::new(consumer_id, op, Utc::now(), self.inner.prompt_ttl, findings.clone());
-                let text = format!("Operator {} was notified: {findings}.", who(op));
-                let issue = WriteOp::IssuePrompt {
-                    token: token.clone(),
-                    prompt,
-                };
-                self.commit(vec![issue, note(consumer_id, op, NoteKind::PromptIssued, text)])
-                    .await?;
-                Some(token)
-            }
-            Verdict::Allow if decision.has(ReasonCode::SuppressedForOperator) => {
-                let text = format!("Operator {} is exempt; not enforced: {}.", who(op), decision.findings());
-                self.commit(vec![note(consumer_id, op, NoteKind::SuppressedForOperator, text)])
-                    .await?;
-                None
-            }
-            _ => None,
-        };
-        Ok(Checked { decision, prompt_token })
-    }
-
     /// The agent's answer to a prompt: ALLOW when they proceed, DENY when they decline,
     /// and a note either way. The token is used up; a reused, expired, unknown or other
     /// operator's token is refused and nothing is written.
+    ///
+    /// When the prompted request reserved, proceeding takes its lease, as an ALLOW would:
+    /// the request is decided again as it was asked (under its reservation stripe), and
+    /// the lease, the used token and the note are one job. What the operator may override
+    /// is the contact-control findings they were shown; if the request would now be denied
+    /// outright (an opt-out, another call in flight, an exclusion), nothing is written and
+    /// the answer is FAILED_PRECONDITION, the token still unanswered.
     pub async fn confirm_override(
         &self,
         token: &str,
         operator_id: &str,
         proceed: bool,
-    ) -> Result<(Verdict, u64), EngineError> {
+    ) -> Result<(Verdict, u64, Option<Granted>), EngineError> {
         let now = Utc::now();
         let prompt = self
             .inner
@@ -164,10 +78,18 @@ impl Engine {
             operator_id: operator_id.to_string(),
             now,
         };
-        let applied = self
-            .commit(vec![answer, note(&prompt.consumer_id, operator_id, kind, text)])
-            .await?;
-        Ok((verdict, note_id(&applied).expect("a note was written")))
+        let mut ops = vec![answer, note(&prompt.consumer_id, operator_id, kind, text)];
+        let granted = match (&prompt.reservation, proceed) {
+            (Some(asked), true) => {
+                let lease = self.take_confirmed_lease(&prompt.consumer_id, &prompt.operator_id, asked)?;
+                let granted = Granted::of(&lease);
+                ops.push(WriteOp::TakeLease(lease));
+                Some(granted)
+            }
+            _ => None,
+        };
+        let applied = self.commit_queued(ops).await?;
+        Ok((verdict, note_id(&applied).expect("a note was written"), granted))
     }
 
     /// Lifts frequency and hold controls for calls to `phone` from `callback_at` until the
@@ -335,15 +257,5 @@ impl Engine {
         } else {
             Err(EngineError::NotFound(format!("no consumer {consumer_id:?}")))
         }
-    }
-}
-
-/// Whether answering `decision` first makes something durable: a PROMPT's token and note,
-/// or the note of an exempt operator's ALLOW.
-fn needs_a_durable_step(decision: &Decision) -> bool {
-    match decision.verdict {
-        Verdict::Prompt => true,
-        Verdict::Allow => decision.has(ReasonCode::SuppressedForOperator),
-        _ => false,
     }
 }

@@ -2,10 +2,16 @@
 //! group's members and combined contacts (only while a rule counts groups together), and
 //! the numbers consumers opted out — in memory.
 //!
-//! Concurrent maps (dashmap). Decisions read; only the commit thread writes (see
-//! `store::GroupCommit`), through [`Book::apply`], so writes never race each other. Lock
-//! order, to rule out deadlock: a reader may hold a consumer entry while it reads that
-//! consumer's group and the opt-out map; a writer holds one entry at a time, never two.
+//! Concurrent maps (dashmap). Decisions read; the commit thread writes (see
+//! `store::GroupCommit`), through [`Book::apply`], so durable writes never race each other.
+//! The one write made elsewhere is an attempt lease, inserted by the reserving decision
+//! that grants it (under its reservation stripe, see `reservations.rs`) before it is
+//! durable, so that the next decision already counts it; it is withdrawn if its write
+//! fails (`Book::undo`). Lock order, to rule out deadlock: a reservation stripe before any
+//! map; a reader may hold a consumer entry while it reads that consumer's group and the
+//! opt-out map; a writer holds one entry at a time, never two.
+//!
+//! The lease side (taking, settling, releasing, in memory) is in `book_leases.rs`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -17,8 +23,10 @@ use dashmap::mapref::one::RefMut;
 
 use super::Map;
 use super::prefetch::{prefetch, prefetch_all};
+use super::reservations::Stripes;
 use crate::domain::decision::Subject;
 use crate::domain::exclusions::{ExclusionStatus, NumberStatus, exclusion_level};
+use crate::domain::lease::{AttemptId, OpenLease};
 use crate::domain::{Channel, Consumer, ContactRec, Exclusions, History, PhoneNumber, Profile};
 use crate::store::{Applied, WriteOp};
 
@@ -40,9 +48,62 @@ pub struct Extras {
     pub callbacks: Vec<(PhoneNumber, i64)>,
     /// Numbers the consumer gave prior express consent to telemarketing calls on.
     pub consents: Vec<PhoneNumber>,
+    /// Unsettled attempt leases within the rules' reach (each also a record in `history`).
+    pub leases: Vec<OpenLease>,
+}
+
+impl Extras {
+    fn is_empty(&self) -> bool {
+        self.callbacks.is_empty() && self.consents.is_empty() && self.leases.is_empty()
+    }
 }
 
 impl Entry {
+    /// The unsettled leases memory keeps.
+    pub fn leases(&self) -> &[OpenLease] {
+        self.extras.as_ref().map_or(&[], |x| &x.leases)
+    }
+
+    /// Frees the extras once nothing is left in them (leases come and go all day).
+    pub(super) fn tidy_extras(&mut self) {
+        if self.extras.as_ref().is_some_and(|x| x.is_empty()) {
+            self.extras = None;
+        }
+    }
+
+    /// Adds a lease, unless it is here already (the live path inserts it before it is
+    /// durable; the commit thread then applies the same write). Whether it was added.
+    pub(super) fn take_lease(&mut self, lease: OpenLease, reach_ms: i64) -> bool {
+        if self.leases().iter().any(|l| l.attempt_id == lease.attempt_id) {
+            return false;
+        }
+        self.history.record(lease.rec(), reach_ms);
+        self.extras_mut().leases.push(lease);
+        self.prune_leases();
+        true
+    }
+
+    /// Takes out a lease and its record; what it was.
+    pub(super) fn drop_lease(&mut self, id: AttemptId) -> Option<OpenLease> {
+        let extras = self.extras.as_mut()?;
+        let i = extras.leases.iter().position(|l| l.attempt_id == id)?;
+        let lease = extras.leases.swap_remove(i);
+        self.history.remove(&lease.rec());
+        self.tidy_extras();
+        Some(lease)
+    }
+
+    /// Forgets the leases the history no longer covers: an unsettled lease counts until it
+    /// leaves the rules' reach, like any contact, and then leaves memory (the store keeps
+    /// it, and settles it if its outcome ever comes).
+    pub(super) fn prune_leases(&mut self) {
+        let from = self.history.complete_from_ms();
+        if let Some(extras) = self.extras.as_mut() {
+            extras.leases.retain(|l| l.at_ms >= from);
+        }
+        self.tidy_extras();
+    }
+
     fn callbacks(&self) -> &[(PhoneNumber, i64)] {
         self.extras.as_ref().map_or(&[], |x| &x.callbacks)
     }
@@ -90,6 +151,8 @@ pub struct Snapshot {
     /// The consumer's group, members included; empty with no group, and while no rule
     /// counts a group together (then no decision reads a group's contacts).
     pub members: Vec<Id>,
+    /// The consumer's unsettled leases in memory.
+    pub leases: Vec<OpenLease>,
 }
 
 impl Snapshot {
@@ -103,6 +166,7 @@ impl Snapshot {
             group,
             callback_active: self.callback_active,
             do_not_call: self.do_not_call,
+            leases: &self.leases,
         }
     }
 }
@@ -110,18 +174,21 @@ impl Snapshot {
 #[derive(Debug, Default)]
 pub struct Book {
     /// Boxed: the table holds 32-byte slots, so its growth slack costs little.
-    consumers: Map<Id, Box<Entry>>,
+    pub(super) consumers: Map<Id, Box<Entry>>,
     /// Kept only while a rule counts a group together (`apply_to_group`): without one no
     /// decision reads a group, and its members and histories would cost every consumer
     /// about a hundred bytes for nothing.
-    groups: Map<Id, Group>,
+    pub(super) groups: Map<Id, Group>,
     /// Numbers excluded BY_CUSTOMER, and since when (ms).
     opt_outs: Map<PhoneNumber, i64>,
     /// Whether groups are kept: only while a rule counts a group together
     /// (`apply_to_group`). Without one their histories would be a second copy of every
     /// contact that no decision reads. Set by the commit thread alone (see
     /// `keep_group_histories`).
-    group_histories: AtomicBool,
+    pub(super) group_histories: AtomicBool,
+    /// What makes a reserving decision and the lease it takes one step per consumer and
+    /// group (see `reservations.rs`).
+    pub(super) stripes: Stripes,
 }
 
 fn callback_active(entry: &Entry, phone: Option<PhoneNumber>, at_ms: i64) -> bool {
@@ -164,6 +231,7 @@ impl Book {
             group: group_history,
             callback_active: callback_active(&entry, q.phone, q.at_ms),
             do_not_call: do_not_call(&entry, &q),
+            leases: entry.leases(),
         };
         Some(f(Some(&subject)))
     }
@@ -207,6 +275,7 @@ impl Book {
                 callback_active: callback_active(&entry, q.phone, q.at_ms),
                 do_not_call: do_not_call(&entry, &q),
                 members: Vec::new(),
+                leases: entry.leases().to_vec(),
             }
         };
         let members = snapshot
@@ -268,8 +337,12 @@ impl Book {
     pub fn apply(&self, op: &WriteOp, applied: &Applied, reach_ms: i64) {
         match op {
             WriteOp::PutConsumer(c) => self.put_profile(c),
-            WriteOp::RecordContact(c) if *applied == Applied::Done => {
-                self.record(&c.consumer_id, c.rec(), reach_ms);
+            WriteOp::RecordContact(c) if matches!(applied, Applied::Done | Applied::Settled(_)) => {
+                let settled = match applied {
+                    Applied::Settled(id) => Some(*id),
+                    _ => None,
+                };
+                self.record(&c.consumer_id, c.rec(), reach_ms, settled);
                 if let (Channel::Phone, Some(phone)) = (c.channel, c.phone) {
                     let at = c.occurred_at.timestamp_millis();
                     if let Some(mut entry) = self.consumers.get_mut(c.consumer_id.as_str())
@@ -322,6 +395,13 @@ impl Book {
                     consents.push(*phone);
                 }
             }
+            WriteOp::TakeLease(lease) => self.take_lease(lease, reach_ms),
+            WriteOp::ReleaseLease {
+                consumer_id,
+                attempt_id,
+            } => {
+                self.drop_lease(consumer_id, *attempt_id);
+            }
             // Duplicates change nothing; rule sets are the engine's; programs are the
             // registry's; prompts and notes live in the store alone.
             WriteOp::PutProgram(_) | WriteOp::AddProgramNumbers { .. } | WriteOp::AddDoNotCall(_) => {}
@@ -335,7 +415,7 @@ impl Book {
 
     /// Consumer `id`'s entry for writing, created empty when missing (looked up first, so
     /// the common case builds no key).
-    fn entry_mut(&self, id: &str) -> RefMut<'_, Id, Box<Entry>> {
+    pub(super) fn entry_mut(&self, id: &str) -> RefMut<'_, Id, Box<Entry>> {
         match self.consumers.get_mut(id) {
             Some(entry) => entry,
             None => self.consumers.entry(Id::from(id)).or_default(),
@@ -348,6 +428,13 @@ impl Book {
         let id = Id::from(consumer.id.as_str());
         let profile = Profile::of(consumer);
         let new_group = profile.group.clone();
+        // A move between groups changes which reservation stripe guards the consumer:
+        // hold both, so no reservation decides across the move (see `reservations.rs`).
+        let _held = (self.group_of(&id) != new_group).then(|| {
+            let old = self.group_of(&id);
+            let keys = [old.as_deref().unwrap_or(&id), new_group.as_deref().unwrap_or(&id)];
+            self.stripes.lock_many(keys)
+        });
         let old_group = {
             let mut entry = self.consumers.entry(id.clone()).or_default();
             entry.profile.replace(profile).and_then(|p| p.group)
@@ -366,25 +453,44 @@ impl Book {
         }
     }
 
-    /// Adds a contact to its consumer and the consumer's group.
-    fn record(&self, consumer_id: &str, rec: ContactRec, reach_ms: i64) {
-        let group = {
+    /// Adds a contact to its consumer and the consumer's group; when it settles a lease,
+    /// the contact takes the lease's place in one step (a decision sees one or the other,
+    /// never both and never neither).
+    fn record(&self, consumer_id: &str, rec: ContactRec, reach_ms: i64, settled: Option<AttemptId>) {
+        let (group, lease) = {
             let mut entry = self.entry_mut(consumer_id);
+            let lease = settled.and_then(|id| entry.drop_lease(id));
             entry.history.record(rec, reach_ms);
-            entry.profile.as_ref().and_then(|p| p.group.clone())
+            entry.prune_leases();
+            (entry.profile.as_ref().and_then(|p| p.group.clone()), lease)
         };
         if let Some(g) = group
             && self.group_histories.load(Ordering::Acquire)
             && let Some(mut group) = self.groups.get_mut(&g)
         {
+            if let Some(lease) = lease {
+                group.history.remove(&lease.rec());
+            }
             group.history.record(rec, reach_ms);
         }
     }
 
+    /// The group consumer `id` belongs to.
+    pub fn group_of(&self, id: &str) -> Option<Id> {
+        self.consumers
+            .get(id)
+            .and_then(|e| e.profile.as_ref().and_then(|p| p.group.clone()))
+    }
+
     /// Replaces what memory keeps of one consumer's contacts (start-up, or a rule set that
-    /// looks back further).
+    /// looks back further). Its unsettled leases stay, and count in the new history too.
     pub fn replace_history(&self, id: &str, history: History) {
-        self.entry_mut(id).history = history;
+        let mut entry = self.entry_mut(id);
+        entry.history = history;
+        for rec in entry.leases().iter().map(OpenLease::rec).collect::<Vec<_>>() {
+            entry.history.record(rec, i64::MAX);
+        }
+        entry.prune_leases();
     }
 
     /// Starts or stops keeping groups: their members and combined histories. Turning them
@@ -392,6 +498,8 @@ impl Book {
     /// so the caller can then install the rules that need them; turning them off frees them
     /// (install the rules that do not need them first).
     pub fn keep_group_histories(&self, keep: bool) {
+        // No reservation decides while the groups are built or dropped.
+        let _all = self.stripes.lock_all();
         if self.group_histories.swap(keep, Ordering::AcqRel) == keep {
             return;
         }
@@ -409,11 +517,17 @@ impl Book {
                     .push(entry.key().clone());
             }
         }
-        self.rebuild_groups();
+        self.rebuild_all_groups();
     }
 
     /// Recomputes every group's combined history from its members' (when groups are kept).
     pub fn rebuild_groups(&self) {
+        let _all = self.stripes.lock_all();
+        self.rebuild_all_groups();
+    }
+
+    /// [`rebuild_groups`](Self::rebuild_groups), with every stripe already held.
+    fn rebuild_all_groups(&self) {
         let groups: Vec<Id> = self.groups.iter().map(|g| g.key().clone()).collect();
         for g in groups {
             self.rebuild_group(&g);
@@ -480,6 +594,7 @@ mod tests {
             caller_id: None,
             template: String::new(),
             inbound: false,
+            attempt_id: None,
         })
     }
 

@@ -147,11 +147,12 @@ impl Engine {
                 })
             }
             ComplianceKind::Attempts | ComplianceKind::Rpcs => {
-                let own = history(self.contacts_as_of(&[consumer_id], as_of)?);
+                // Unsettled leases taken by then count as attempts, as in a decision.
+                let own = self.history_as_of(&[consumer_id], as_of)?;
                 let group = match snapshot.profile.group {
                     Some(_) => {
                         let members: Vec<&str> = snapshot.members.iter().map(|m| &**m).collect();
-                        Some(history(self.contacts_as_of(&members, as_of)?))
+                        Some(self.history_as_of(&members, as_of)?)
                     }
                     None => None,
                 };
@@ -172,6 +173,16 @@ impl Engine {
         }
     }
 
+    /// The contacts of `ids` that had happened by `as_of`, and their unsettled leases taken
+    /// by then, as one history.
+    fn history_as_of(&self, ids: &[&str], as_of: DateTime<Utc>) -> Result<crate::domain::History, EngineError> {
+        let mut recs: Vec<_> = self.contacts_as_of(ids, as_of)?.iter().map(Contact::rec).collect();
+        for id in ids {
+            recs.extend(self.unsettled_leases(id, Some(as_of))?.iter().map(|l| l.rec()));
+        }
+        Ok(crate::domain::History::from_unsorted(recs, i64::MIN))
+    }
+
     /// The stored contacts of `ids` that had happened by `as_of`, oldest first.
     fn contacts_as_of(&self, ids: &[&str], as_of: DateTime<Utc>) -> Result<Vec<Contact>, EngineError> {
         let mut contacts = Vec::new();
@@ -185,8 +196,4 @@ impl Engine {
         contacts.sort_by_key(|c| c.occurred_at);
         Ok(contacts)
     }
-}
-
-fn history(contacts: Vec<Contact>) -> crate::domain::History {
-    crate::domain::History::from_unsorted(contacts.iter().map(Contact::rec).collect(), i64::MIN)
 }

@@ -16,8 +16,9 @@ use super::book::{Book, Lookup};
 use super::registry::Registry;
 use super::rules::ActiveRules;
 use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
+use crate::domain::lease::AttemptId;
 use crate::domain::window::reach_ms;
-use crate::domain::{Consumer, Contact, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft};
+use crate::domain::{Consumer, Contact, FieldError, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft};
 use crate::store::{Applied, Applier, GroupCommit, JobOutcome, Rejected, SledStore, Store, StoreError, WriteOp};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,8 @@ pub struct Recorded {
     pub duplicate: bool,
     pub attempts: u32,
     pub rpcs: u32,
+    /// The lease the contact settled.
+    pub settled: Option<AttemptId>,
 }
 
 /// How the engine starts.
@@ -141,6 +144,10 @@ impl Engine {
                 .expect("the history reader does not panic")
                 .and(profiles)
         })?;
+        // Unsettled leases count like the contacts they stand for (their records join the
+        // histories just loaded, before the groups are built from them).
+        let reach = reach_ms(retention_days);
+        store.for_each_unsettled_lease(&mut |lease| book.take_lease(&lease, reach))?;
         book.rebuild_groups();
         store.for_each_exclusions(&mut |consumer_id, ex| {
             for phone in &ex.user_excluded {
@@ -208,6 +215,20 @@ impl Engine {
         req: &Request,
         caller_id: Option<PhoneNumber>,
     ) -> Result<Decision, EngineError> {
+        self.decide_with(consumer_id, req, caller_id, &|rules, subject, req| {
+            decide(rules, subject, req)
+        })
+    }
+
+    /// Runs `f` — a decision — with the active rules, what is known of the consumer, and
+    /// the request completed with what the calling programs know of `caller_id`.
+    pub(super) fn decide_with<R>(
+        &self,
+        consumer_id: &str,
+        req: &Request,
+        caller_id: Option<PhoneNumber>,
+        f: &dyn Fn(&RuleSet, Option<&Subject>, &Request) -> R,
+    ) -> Result<R, EngineError> {
         let caller = caller_id.and_then(|c| self.inner.registry.caller_facts(c, req.at));
         let req = Request {
             caller,
@@ -217,7 +238,7 @@ impl Engine {
         let rules = self.inner.rules.load();
         let consult = req.consults_do_not_call();
         self.with_subject(consumer_id, req.phone, consult, req.at, &rules, &|subject| {
-            decide(&rules, subject, &req)
+            f(&rules, subject, &req)
         })
     }
 
@@ -245,9 +266,9 @@ impl Engine {
         let Some(s) = self.inner.book.snapshot(consumer_id, q) else {
             return Ok(f(None));
         };
-        let own = full_history(&*self.inner.store, [consumer_id])?;
+        let own = self.full_history([consumer_id])?;
         let group = match s.profile.group {
-            Some(_) => Some(full_history(&*self.inner.store, s.members.iter().map(|m| &**m))?),
+            Some(_) => Some(self.full_history(s.members.iter().map(|m| &**m))?),
             None => None,
         };
         Ok(f(Some(&s.subject(&own, group.as_ref()))))
@@ -259,10 +280,50 @@ impl Engine {
         Ok(outcome?)
     }
 
-    /// Records a contact outcome durably, once per `event_id`.
+    /// Every stored contact of `ids`, and their unsettled leases, as one history.
+    pub(super) fn full_history<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Result<History, EngineError> {
+        let mut recs = Vec::new();
+        for id in ids {
+            self.inner.store.contacts_of(id, &mut |c| recs.push(c.rec()))?;
+            recs.extend(self.unsettled_leases(id, None)?.iter().map(|l| l.rec()));
+        }
+        Ok(History::from_unsorted(recs, i64::MIN))
+    }
+
+    /// The unsettled leases of consumer `id` taken by `as_of` (all when `None`): those in
+    /// memory — including any whose write is still on its way to the store — and those
+    /// the store holds beyond memory's reach.
+    pub(super) fn unsettled_leases(
+        &self,
+        id: &str,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Vec<crate::domain::lease::OpenLease>, EngineError> {
+        let mut leases = self.inner.book.open_leases_of(id);
+        for stored in self.inner.store.unsettled_leases_of(id)? {
+            if !leases.iter().any(|l| l.attempt_id == stored.attempt_id) {
+                leases.push(stored.open());
+            }
+        }
+        if let Some(as_of) = as_of {
+            leases.retain(|l| l.at_ms <= as_of.timestamp_millis());
+        }
+        Ok(leases)
+    }
+
+    /// Records a contact outcome durably, once per `event_id`, settling the lease it names
+    /// (or the oldest of its consumer, channel and number). A lease it may not settle is
+    /// INVALID_ARGUMENT naming `attempt_id`, and nothing is recorded.
     pub async fn record_contact(&self, contact: Contact) -> Result<Recorded, EngineError> {
         let (consumer_id, at, channel) = (contact.consumer_id.clone(), contact.occurred_at, contact.channel);
-        let applied = self.commit(vec![WriteOp::RecordContact(contact)]).await?;
+        let applied = self
+            .commit(vec![WriteOp::RecordContact(contact)])
+            .await
+            .map_err(|e| match e {
+                EngineError::Rejected(Rejected::Settle(r)) => {
+                    EngineError::Invalid(FieldError::new("attempt_id", r.to_string()).into())
+                }
+                e => e,
+            })?;
         let rules = self.inner.rules.load();
         let (tally, _) = self.with_subject(&consumer_id, None, false, at, &rules, &|subject| {
             subject
@@ -273,6 +334,10 @@ impl Engine {
             duplicate: applied == [Applied::Duplicate],
             attempts: tally.attempts,
             rpcs: tally.rpcs,
+            settled: match applied.first() {
+                Some(Applied::Settled(id)) => Some(*id),
+                _ => None,
+            },
         })
     }
 
@@ -323,12 +388,21 @@ impl Engine {
 /// How a durable write reaches memory. A new rule set that looks back further than the
 /// active one first reloads the contacts it needs, then goes live.
 fn applier(book: Arc<Book>, registry: Arc<Registry>, rules: Arc<ActiveRules>, store: Arc<dyn Store>) -> Applier {
-    Arc::new(move |op, applied| match op {
+    Arc::new(move |op, applied| match (op, applied) {
+        // A write that did not land: take out what was put in memory ahead of it.
+        (_, None) => book.undo(op),
+        (op, Some(applied)) => apply(&book, &registry, &rules, &*store, op, applied),
+    })
+}
+
+/// Applies one durable write to memory.
+fn apply(book: &Book, registry: &Registry, rules: &ActiveRules, store: &dyn Store, op: &WriteOp, applied: &Applied) {
+    match op {
         WriteOp::PutRuleSet(new) => {
             let active = rules.current();
             let newer = new.version > active.version;
             if newer && new.retention_days > active.retention_days {
-                if let Err(e) = reload_histories(&book, &*store, new.retention_days) {
+                if let Err(e) = reload_histories(book, store, new.retention_days) {
                     tracing::error!(error = %e, "reloading contacts for the new rule set failed; memory keeps what it had");
                 }
             }
@@ -345,7 +419,7 @@ fn applier(book: Arc<Book>, registry: Arc<Registry>, rules: Arc<ActiveRules>, st
         }
         WriteOp::PutProgram(_) | WriteOp::AddProgramNumbers { .. } | WriteOp::AddDoNotCall(_) => registry.apply(op),
         _ => book.apply(op, applied, reach_ms(rules.load().retention_days)),
-    })
+    }
 }
 
 /// Whether any control of `rules` counts a group's contacts together.
@@ -369,13 +443,4 @@ fn replace_recent_histories(book: &Book, store: &dyn Store, retention_days: u32)
     store.for_each_recent_history(reach_ms(retention_days), &mut |consumer_id, history| {
         book.replace_history(consumer_id, history)
     })
-}
-
-/// Every stored contact of `ids`, as one history.
-fn full_history<'a>(store: &dyn Store, ids: impl IntoIterator<Item = &'a str>) -> Result<History, StoreError> {
-    let mut recs = Vec::new();
-    for id in ids {
-        store.contacts_of(id, &mut |c| recs.push(c.rec()))?;
-    }
-    Ok(History::from_unsorted(recs, i64::MIN))
 }

@@ -2,17 +2,22 @@
 //! [`Engine`] handle that keeps them in step with the store.
 
 mod agents;
+mod attempts;
 mod book;
+mod book_leases;
+mod checks;
 mod compliance;
 mod dnc;
 mod engine;
 mod prefetch;
 mod programs;
 mod registry;
+mod reservations;
 mod rules;
 
-pub use agents::{Checked, InboundOutcome};
+pub use agents::InboundOutcome;
 pub use book::{Book, Entry, Extras, Group, Id, Lookup, Snapshot};
+pub use checks::{Checked, Granted, Pending, Step};
 pub use compliance::{ComplianceAnswer, ComplianceKind};
 pub use dnc::DoNotCallSet;
 pub use engine::{Engine, EngineError, EngineOptions, Recorded};

@@ -8,8 +8,11 @@
 //! - an acknowledgement always means the write is on disk;
 //! - memory changes in exactly the order the store did, and only after the store did, so a
 //!   decision never sees a write that could still be lost;
-//! - all memory writes happen on this one thread, which is why the book needs no locking
-//!   protocol beyond dashmap's own.
+//! - all durable writes reach memory on this one thread, which is why the book needs no
+//!   locking protocol beyond dashmap's own. The exception is what a caller put in memory
+//!   ahead of its write (an attempt lease, which must count from the moment it is granted):
+//!   when that write does not land — the commit failed, or its job was refused — the
+//!   applier is told so (`None`), in commit order too, and takes it out again.
 
 use std::sync::{Arc, LazyLock, Mutex, mpsc};
 use std::thread::JoinHandle;
@@ -21,8 +24,23 @@ use super::{Applied, JobOutcome, LogThrottle, Store, StoreError, WriteOp};
 /// The most jobs one commit takes (bounds the latency a single flush adds).
 const MAX_GROUP: usize = 4096;
 
-/// Applies a durable write to memory. Runs on the committer thread, in commit order.
-pub type Applier = Arc<dyn Fn(&WriteOp, &Applied) + Send + Sync>;
+/// Applies a durable write to memory (`Some`), or undoes what was put in memory ahead of a
+/// write that did not land (`None`). Runs on the committer thread, in commit order.
+pub type Applier = Arc<dyn Fn(&WriteOp, Option<&Applied>) + Send + Sync>;
+
+/// A job in the queue. It commits whether or not this is awaited; awaiting it gives the
+/// outcome once it is durable and in memory.
+pub struct Queued(oneshot::Receiver<Result<JobOutcome, StoreError>>);
+
+impl std::future::Future for Queued {
+    type Output = Result<JobOutcome, StoreError>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(StoreError::Closed)))
+    }
+}
 
 type Reply = oneshot::Sender<Result<JobOutcome, StoreError>>;
 
@@ -55,7 +73,14 @@ impl GroupCommit {
 
     /// Commits `ops` as one job, applies them to memory, and answers once durable.
     pub async fn submit(&self, ops: Vec<WriteOp>) -> Result<JobOutcome, StoreError> {
-        self.enqueue(ops)?.await.map_err(|_| StoreError::Closed)?
+        self.queue(ops)?.await
+    }
+
+    /// Queues `ops` as one job now, before anything is awaited: for a write whose effect
+    /// is already in memory, which must reach the store (or be undone) even if the caller
+    /// goes away.
+    pub fn queue(&self, ops: Vec<WriteOp>) -> Result<Queued, StoreError> {
+        self.enqueue(ops).map(Queued)
     }
 
     /// The same as [`submit`](Self::submit), for callers outside the async runtime
@@ -91,7 +116,7 @@ impl Drop for GroupCommit {
 /// Commit failures, logged at most once a second (`left_out` counts the rest).
 static FAILURES: LazyLock<LogThrottle> = LazyLock::new(LogThrottle::every_second);
 
-fn commit_loop(store: &dyn Store, applier: &dyn Fn(&WriteOp, &Applied), rx: mpsc::Receiver<Job>) {
+fn commit_loop(store: &dyn Store, applier: &dyn Fn(&WriteOp, Option<&Applied>), rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -107,10 +132,13 @@ fn commit_loop(store: &dyn Store, applier: &dyn Fn(&WriteOp, &Applied), rx: mpsc
         match committed {
             Ok(outcomes) => {
                 for ((ops, reply), outcome) in ops.iter().zip(replies).zip(outcomes) {
-                    if let Ok(applied) = &outcome {
-                        for (op, applied) in ops.iter().zip(applied) {
-                            applier(op, applied);
+                    match &outcome {
+                        Ok(applied) => {
+                            for (op, applied) in ops.iter().zip(applied) {
+                                applier(op, Some(applied));
+                            }
                         }
+                        Err(_) => ops.iter().for_each(|op| applier(op, None)),
                     }
                     let _ = reply.send(Ok(outcome));
                 }
@@ -119,7 +147,8 @@ fn commit_loop(store: &dyn Store, applier: &dyn Fn(&WriteOp, &Applied), rx: mpsc
                 if let Some(left_out) = FAILURES.admit() {
                     tracing::error!(error = %e, jobs = ops.len(), left_out, "commit failed; nothing in the group was applied");
                 }
-                for reply in replies {
+                for (ops, reply) in ops.iter().zip(replies) {
+                    ops.iter().for_each(|op| applier(op, None));
                     let _ = reply.send(Err(e.clone()));
                 }
             }

@@ -11,7 +11,7 @@ mod records;
 mod sled_store;
 mod staging;
 
-pub use group_commit::{Applier, GroupCommit};
+pub use group_commit::{Applier, GroupCommit, Queued};
 pub use log_throttle::LogThrottle;
 pub use sled_store::SledStore;
 
@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::audit::{AuditNote, NoteDraft};
 use crate::domain::callback::Callback;
+use crate::domain::lease::{AttemptId, Lease, LeaseState, ReleaseRejection, SettleRejection};
 use crate::domain::programs::{Program, ProgramNumber};
 use crate::domain::prompt::{Prompt, PromptRejection};
 use crate::domain::{Consumer, Contact, Exclusions, History, PhoneNumber, RuleSet, RuleSetDraft};
@@ -30,8 +31,20 @@ use crate::domain::{Consumer, Contact, Exclusions, History, PhoneNumber, RuleSet
 pub enum WriteOp {
     PutConsumer(Consumer),
     /// Counted once per `event_id`: a repeat is [`Applied::Duplicate`] and changes nothing.
-    /// A PHONE contact at or after a callback's time consumes that callback.
+    /// A PHONE contact at or after a callback's time consumes that callback. It settles the
+    /// lease it names ([`Rejected::Settle`] when it may not: nothing is recorded), or, naming
+    /// none, the oldest unsettled lease of its consumer, channel and number
+    /// ([`crate::domain::lease::settles`], [`crate::domain::lease::oldest_settled_by`]):
+    /// [`Applied::Settled`] says which.
     RecordContact(Contact),
+    /// A lease a decision granted: counted until settled or released.
+    TakeLease(Lease),
+    /// A lease whose attempt was never placed stops counting
+    /// ([`crate::domain::lease::release`]; [`Rejected::Release`] when it may not).
+    ReleaseLease {
+        consumer_id: String,
+        attempt_id: AttemptId,
+    },
     /// A compiled rule set: the store keeps its draft under its version.
     PutRuleSet(Arc<RuleSet>),
     /// Replaces a consumer's three account-level flags (numbers excluded by a user stay).
@@ -91,6 +104,8 @@ pub enum Applied {
     Duplicate,
     /// A note, with its id.
     Noted(u64),
+    /// A contact recorded, and the lease it settled.
+    Settled(AttemptId),
 }
 
 /// Why a job was refused whole (nothing of it was written).
@@ -98,6 +113,10 @@ pub enum Applied {
 pub enum Rejected {
     #[error(transparent)]
     Prompt(#[from] PromptRejection),
+    #[error(transparent)]
+    Settle(#[from] SettleRejection),
+    #[error(transparent)]
+    Release(#[from] ReleaseRejection),
 }
 
 /// What a job did: each write's result, or the refusal of all of them.
@@ -155,6 +174,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// The Do Not Call list, for start-up.
     fn for_each_do_not_call(&self, f: &mut dyn FnMut(PhoneNumber)) -> Result<(), StoreError>;
+
+    /// Every lease neither settled nor released, for start-up.
+    fn for_each_unsettled_lease(&self, f: &mut dyn FnMut(Lease)) -> Result<(), StoreError>;
+
+    /// One consumer's leases neither settled nor released.
+    fn unsettled_leases_of(&self, consumer_id: &str) -> Result<Vec<Lease>, StoreError>;
+
+    /// A lease ever granted, and where it stands.
+    fn lease(&self, id: AttemptId) -> Result<Option<(Lease, LeaseState)>, StoreError>;
 
     /// Every telemarketing consent given: consumer id and number.
     fn for_each_consent(&self, f: &mut dyn FnMut(String, PhoneNumber)) -> Result<(), StoreError>;

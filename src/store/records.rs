@@ -3,10 +3,13 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::Exclusions;
 use crate::domain::audit::{AuditNote, NoteDraft, NoteKind};
 use crate::domain::callback::Callback;
-use crate::domain::prompt::Prompt;
-use crate::domain::{Exclusions, PhoneNumber};
+use crate::domain::lease::{AttemptId, Lease, LeaseState};
+use crate::domain::prompt::{Prompt, PromptedRequest};
+use crate::domain::{CallPurpose, Channel, Mode, PhoneNumber};
+use crate::proto::convert::WireEnum;
 
 fn from_ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
@@ -71,6 +74,41 @@ pub struct PromptRecord {
     pub findings: String,
     #[prost(bool, tag = "6")]
     pub used: bool,
+    /// Set when the prompted request reserved: confirming it takes a lease.
+    #[prost(message, optional, tag = "7")]
+    pub reservation: Option<PromptedRequestRecord>,
+}
+
+/// A prompted request that reserved (`Prompt::reservation`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PromptedRequestRecord {
+    #[prost(string, tag = "1")]
+    pub request_id: String,
+    /// `predial.v1.Channel`.
+    #[prost(int32, tag = "2")]
+    pub channel: i32,
+    #[prost(uint64, tag = "3")]
+    pub phone: u64,
+    /// `predial.v1.Mode`.
+    #[prost(int32, tag = "4")]
+    pub mode: i32,
+    #[prost(bool, tag = "5")]
+    pub workflow: bool,
+    /// `predial.v1.CallPurpose`; 0 for none.
+    #[prost(int32, tag = "6")]
+    pub call_purpose: i32,
+    #[prost(uint64, tag = "7")]
+    pub caller_id: u64,
+    #[prost(int64, tag = "8")]
+    pub at_ms: i64,
+}
+
+fn opt_number(n: Option<PhoneNumber>) -> u64 {
+    n.map_or(0, PhoneNumber::as_u64)
+}
+
+fn number_or_none(digits: u64) -> Option<PhoneNumber> {
+    (digits != 0).then(|| PhoneNumber::from_u64(digits))
 }
 
 impl PromptRecord {
@@ -82,17 +120,117 @@ impl PromptRecord {
             expires_at_ms: p.expires_at.timestamp_millis(),
             findings: p.findings.clone(),
             used: p.used,
+            reservation: p.reservation.as_ref().map(|r| PromptedRequestRecord {
+                request_id: r.request_id.clone(),
+                channel: r.channel.to_wire(),
+                phone: opt_number(r.phone),
+                mode: r.mode.to_wire(),
+                workflow: r.workflow,
+                call_purpose: r.purpose.map_or(0, WireEnum::to_wire),
+                caller_id: opt_number(r.caller_id),
+                at_ms: r.at.timestamp_millis(),
+            }),
         }
     }
-    pub fn to_domain(&self) -> Prompt {
-        Prompt {
+
+    /// `None` when a stored enum is not one this build knows.
+    pub fn to_domain(&self) -> Option<Prompt> {
+        let reservation = match &self.reservation {
+            None => None,
+            Some(r) => Some(PromptedRequest {
+                request_id: r.request_id.clone(),
+                channel: Channel::from_wire(r.channel).ok()??,
+                phone: number_or_none(r.phone),
+                mode: Mode::from_wire(r.mode).ok()?.unwrap_or_default(),
+                workflow: r.workflow,
+                purpose: CallPurpose::from_wire(r.call_purpose).ok()?,
+                caller_id: number_or_none(r.caller_id),
+                at: from_ms(r.at_ms),
+            }),
+        };
+        Some(Prompt {
             consumer_id: self.consumer_id.clone(),
             operator_id: self.operator_id.clone(),
             issued_at: from_ms(self.issued_at_ms),
             expires_at: from_ms(self.expires_at_ms),
             findings: self.findings.clone(),
             used: self.used,
+            reservation,
+        })
+    }
+}
+
+/// A granted lease and where it stands.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct LeaseRecord {
+    #[prost(bytes = "vec", tag = "1")]
+    pub attempt_id: Vec<u8>,
+    #[prost(string, tag = "2")]
+    pub consumer_id: String,
+    #[prost(string, tag = "3")]
+    pub request_id: String,
+    /// `predial.v1.Channel`.
+    #[prost(int32, tag = "4")]
+    pub channel: i32,
+    #[prost(uint64, tag = "5")]
+    pub phone: u64,
+    #[prost(int64, tag = "6")]
+    pub at_ms: i64,
+    #[prost(int64, tag = "7")]
+    pub expires_at_ms: i64,
+    #[prost(string, tag = "8")]
+    pub operator_id: String,
+    /// 0 unsettled, 1 settled, 2 released.
+    #[prost(int32, tag = "9")]
+    pub state: i32,
+    /// The event that settled it.
+    #[prost(string, tag = "10")]
+    pub settled_by: String,
+}
+
+impl LeaseRecord {
+    pub fn of(l: &Lease, state: LeaseState) -> Self {
+        LeaseRecord {
+            attempt_id: l.attempt_id.as_bytes().to_vec(),
+            consumer_id: l.consumer_id.clone(),
+            request_id: l.request_id.clone(),
+            channel: l.channel.to_wire(),
+            phone: opt_number(l.phone),
+            at_ms: l.at.timestamp_millis(),
+            expires_at_ms: l.expires_at.timestamp_millis(),
+            operator_id: l.operator_id.clone(),
+            state: state_code(state),
+            settled_by: String::new(),
         }
+    }
+
+    /// `None` when the record is not whole (a wrong-sized id, an unknown channel or state).
+    pub fn to_domain(&self) -> Option<(Lease, LeaseState)> {
+        let lease = Lease {
+            attempt_id: AttemptId::from_bytes(self.attempt_id.as_slice().try_into().ok()?),
+            consumer_id: self.consumer_id.clone(),
+            request_id: self.request_id.clone(),
+            channel: Channel::from_wire(self.channel).ok()??,
+            phone: number_or_none(self.phone),
+            at: from_ms(self.at_ms),
+            expires_at: from_ms(self.expires_at_ms),
+            operator_id: self.operator_id.clone(),
+        };
+        let state = match self.state {
+            0 => LeaseState::Unsettled,
+            1 => LeaseState::Settled,
+            2 => LeaseState::Released,
+            _ => return None,
+        };
+        Some((lease, state))
+    }
+}
+
+pub fn state_code(state: LeaseState) -> i32 {
+    match state {
+        LeaseState::Unsettled => 0,
+        LeaseState::Settled => 1,
+        LeaseState::Released => 2,
     }
 }
 

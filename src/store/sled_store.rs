@@ -19,6 +19,10 @@
 //! - `g` + number + consumer id → nothing: which consumers have a number (inbound texts
 //!   ask it; memory does not keep it, to keep a consumer's footprint small). Stores
 //!   written before this index existed get it built once, when opened.
+//! - `l` + attempt id (16 bytes) → a lease ever granted, and where it stands
+//! - `u` + consumer id → the attempt ids of its unsettled leases, packed (16 bytes each):
+//!   one value, not a key per lease, so a job reads through [`Staging`] the leases an
+//!   earlier job of its group took (staging answers point reads, not scans)
 //!
 //! One tree means one [`sled::Batch`] per group commit: every write of the group lands
 //! together or not at all, and one `flush` makes them durable. Jobs are staged one over
@@ -33,18 +37,19 @@ use prost::Message;
 use chrono::{DateTime, Utc};
 
 use super::records::{
-    CallbackRecord, ConsentRecord, ContactRecView, ExclusionRecord, NoteRecord, OptOutRecord, ProgramNumberRecord,
-    PromptRecord,
+    CallbackRecord, ConsentRecord, ContactRecView, ExclusionRecord, LeaseRecord, NoteRecord, OptOutRecord,
+    ProgramNumberRecord, PromptRecord,
 };
 use super::staging::Staging;
 use super::{Applied, JobOutcome, Rejected, Store, StoreError, WriteOp};
 use crate::domain::audit::AuditNote;
 use crate::domain::callback::Callback;
+use crate::domain::lease::{self, AttemptId, Lease, LeaseState};
 use crate::domain::programs::{Program, ProgramNumber};
 use crate::domain::prompt::{Prompt, PromptRejection};
 use crate::domain::{Channel, Exclusions, PhoneNumber};
 use crate::domain::{Consumer, Contact, RuleSetDraft};
-use crate::domain::{ContactRec, History};
+use crate::domain::{ContactRec, History, RecKind};
 use crate::proto::convert::{
     WireEnum, consumer_from, consumer_to, contact_from, contact_to, program_from, program_to, required_enum,
     rule_set_draft_from, rule_set_to,
@@ -66,6 +71,8 @@ const PROGRAM_NUMBER: u8 = b'q';
 const DO_NOT_CALL: u8 = b'd';
 const CONSENT: u8 = b's';
 const NUMBER_INDEX: u8 = b'g';
+const LEASE: u8 = b'l';
+const UNSETTLED: u8 = b'u';
 
 /// The `m` key whose presence says the number index is complete.
 const NUMBER_INDEX_BUILT: &str = "number-index";
@@ -194,7 +201,11 @@ fn contact_rec(at_ms: i64, k: &[u8], v: &[u8]) -> Result<ContactRec, StoreError>
         code: view.result_code,
         phone,
         channel,
-        inbound: view.inbound,
+        kind: if view.inbound {
+            RecKind::Inbound
+        } else {
+            RecKind::Outbound
+        },
     })
 }
 
@@ -236,6 +247,88 @@ fn next_seq(st: &mut Staging, name: &str) -> Result<u64, StoreError> {
     Ok(last + 1)
 }
 
+fn lease_key(id: AttemptId) -> Vec<u8> {
+    let mut k = vec![LEASE];
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// A lease as staged, and where it stands.
+fn staged_lease(st: &Staging, id: AttemptId) -> Result<Option<(Lease, LeaseState)>, StoreError> {
+    let k = lease_key(id);
+    match st.get(&k)? {
+        Some(v) => lease_of(&k, &v).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn lease_of(k: &[u8], v: &[u8]) -> Result<(Lease, LeaseState), StoreError> {
+    decode::<LeaseRecord>(k, v)?
+        .to_domain()
+        .ok_or_else(|| corrupt(k, "a lease record is not whole"))
+}
+
+/// The attempt ids of a consumer's unsettled leases, as staged.
+fn unsettled_ids(st: &Staging, consumer_id: &str) -> Result<Vec<AttemptId>, StoreError> {
+    let k = key(UNSETTLED, consumer_id);
+    Ok(match st.get(&k)? {
+        Some(v) => packed_ids(&k, &v)?,
+        None => Vec::new(),
+    })
+}
+
+fn packed_ids(k: &[u8], v: &[u8]) -> Result<Vec<AttemptId>, StoreError> {
+    if v.len() % 16 != 0 {
+        return Err(corrupt(k, "unsettled lease ids are not whole"));
+    }
+    Ok(v.chunks_exact(16)
+        .map(|c| AttemptId::from_bytes(c.try_into().expect("16 bytes")))
+        .collect())
+}
+
+fn put_unsettled_ids(st: &mut Staging, consumer_id: &str, ids: &[AttemptId]) {
+    let k = key(UNSETTLED, consumer_id);
+    if ids.is_empty() {
+        st.remove(k);
+    } else {
+        st.put(k, ids.iter().flat_map(|id| *id.as_bytes()).collect());
+    }
+}
+
+/// Moves a lease out of the unsettled ones, into `state`.
+fn close_lease(st: &mut Staging, lease: &Lease, state: LeaseState, settled_by: &str) -> Result<(), StoreError> {
+    let mut record = LeaseRecord::of(lease, state);
+    record.settled_by = settled_by.to_string();
+    st.put(lease_key(lease.attempt_id), record.encode_to_vec());
+    let mut ids = unsettled_ids(st, &lease.consumer_id)?;
+    ids.retain(|id| *id != lease.attempt_id);
+    put_unsettled_ids(st, &lease.consumer_id, &ids);
+    Ok(())
+}
+
+/// The lease a contact settles, if any, under the domain's rules: the one it names, or
+/// the oldest of its consumer, channel and number. A lease it may not settle refuses the
+/// job.
+fn lease_settled_by(st: &Staging, c: &Contact) -> Result<Option<Lease>, StageError> {
+    match c.attempt_id {
+        Some(id) => {
+            let found = staged_lease(st, id)?;
+            let settles = lease::settles(found.as_ref().map(|(l, s)| (l, *s)), &c.consumer_id, c.channel)
+                .map_err(|r| StageError::Rejected(r.into()))?;
+            Ok(found.filter(|_| settles).map(|(l, _)| l))
+        }
+        None => {
+            let mut unsettled = Vec::new();
+            for id in unsettled_ids(st, &c.consumer_id)? {
+                if let Some((l, LeaseState::Unsettled)) = staged_lease(st, id)? {
+                    unsettled.push(l);
+                }
+            }
+            Ok(lease::oldest_settled_by(&unsettled, c.channel, c.phone, c.inbound).cloned())
+        }
+    }
+}
+
 enum StageError {
     Rejected(Rejected),
     Store(StoreError),
@@ -270,6 +363,10 @@ impl SledStore {
                 if st.get(&event_key)?.is_some() {
                     return Ok(Applied::Duplicate);
                 }
+                let settled = lease_settled_by(st, c)?;
+                if let Some(lease) = &settled {
+                    close_lease(st, lease, LeaseState::Settled, &c.event_id)?;
+                }
                 let hk = history_key(c);
                 st.put(event_key, hk.clone());
                 st.put(hk, contact_to(c).encode_to_vec());
@@ -282,6 +379,24 @@ impl SledStore {
                         }
                     }
                 }
+                if let Some(lease) = settled {
+                    return Ok(Applied::Settled(lease.attempt_id));
+                }
+            }
+            WriteOp::TakeLease(lease) => {
+                st.put(
+                    lease_key(lease.attempt_id),
+                    LeaseRecord::of(lease, LeaseState::Unsettled).encode_to_vec(),
+                );
+                let mut ids = unsettled_ids(st, &lease.consumer_id)?;
+                ids.push(lease.attempt_id);
+                put_unsettled_ids(st, &lease.consumer_id, &ids);
+            }
+            WriteOp::ReleaseLease { attempt_id, .. } => {
+                let found = staged_lease(st, *attempt_id)?;
+                lease::release(found.as_ref().map(|(_, s)| *s)).map_err(|r| StageError::Rejected(r.into()))?;
+                let (lease, _) = found.expect("release checked it exists");
+                close_lease(st, &lease, LeaseState::Released, "")?;
             }
             WriteOp::PutRuleSet(rules) => {
                 let mut k = vec![RULES];
@@ -343,6 +458,7 @@ impl SledStore {
                 let mut record: PromptRecord = decode(&k, &v)?;
                 record
                     .to_domain()
+                    .ok_or_else(|| corrupt(&k, "a prompt record is not whole"))?
                     .check_answer(operator_id, *now)
                     .map_err(|r| StageError::Rejected(r.into()))?;
                 record.used = true;
@@ -595,6 +711,40 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn for_each_unsettled_lease(&self, f: &mut dyn FnMut(Lease)) -> Result<(), StoreError> {
+        for item in self.tree.scan_prefix([UNSETTLED]) {
+            let (k, v) = item?;
+            for id in packed_ids(&k, &v)? {
+                if let Some((lease, LeaseState::Unsettled)) = self.lease(id)? {
+                    f(lease);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn unsettled_leases_of(&self, consumer_id: &str) -> Result<Vec<Lease>, StoreError> {
+        let k = key(UNSETTLED, consumer_id);
+        let Some(v) = self.tree.get(&k)? else {
+            return Ok(Vec::new());
+        };
+        let mut leases = Vec::new();
+        for id in packed_ids(&k, &v)? {
+            if let Some((lease, LeaseState::Unsettled)) = self.lease(id)? {
+                leases.push(lease);
+            }
+        }
+        Ok(leases)
+    }
+
+    fn lease(&self, id: AttemptId) -> Result<Option<(Lease, LeaseState)>, StoreError> {
+        let k = lease_key(id);
+        match self.tree.get(&k)? {
+            Some(v) => lease_of(&k, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn consumers_with(&self, phone: PhoneNumber) -> Result<Vec<String>, StoreError> {
         let prefix = number_key(NUMBER_INDEX, phone);
         let mut ids = Vec::new();
@@ -608,7 +758,11 @@ impl Store for SledStore {
     fn prompt(&self, token: &str) -> Result<Option<Prompt>, StoreError> {
         let k = key(PROMPT, token);
         Ok(match self.tree.get(&k)? {
-            Some(v) => Some(decode::<PromptRecord>(&k, &v)?.to_domain()),
+            Some(v) => Some(
+                decode::<PromptRecord>(&k, &v)?
+                    .to_domain()
+                    .ok_or_else(|| corrupt(&k, "a prompt record is not whole"))?,
+            ),
             None => None,
         })
     }

@@ -1,0 +1,254 @@
+//! A decision and what answering it writes: an attempt lease when the request reserved and
+//! the contact is allowed, a prompt token and its note for a PROMPT, a note for an exempt
+//! operator's ALLOW. A machine's non-reserving decision writes nothing and is answered at
+//! once.
+//!
+//! A reserving decision runs under its consumer's reservation stripe (`reservations.rs`):
+//! the decision, the insertion of its lease into memory and the queueing of the lease's
+//! write are one step, so the next reserving decision for the consumer or its group —
+//! on any stream, unary or streamed — already counts the lease. The answer then waits
+//! for the write to be durable ([`Pending::finish`]); if the write fails, the commit
+//! thread takes the lease out of memory again and the answer is UNAVAILABLE.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::engine::{Engine, EngineError};
+use crate::domain::audit::NoteKind;
+use crate::domain::decision::{Decision, Request, Subject, decide};
+use crate::domain::lease::{AttemptId, Lease, OpenLease, retried};
+use crate::domain::prompt::{Prompt, PromptedRequest};
+use crate::domain::window::reach_ms;
+use crate::domain::{PhoneNumber, ReasonCode, Verdict};
+use crate::store::{Queued, WriteOp};
+
+/// A lease a decision holds: its id, and until when it holds an in-flight slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Granted {
+    pub attempt_id: AttemptId,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Granted {
+    fn of_open(l: &OpenLease) -> Granted {
+        Granted {
+            attempt_id: l.attempt_id,
+            expires_at: DateTime::from_timestamp_millis(l.expires_ms).unwrap_or_default(),
+        }
+    }
+
+    pub(super) fn of(l: &Lease) -> Granted {
+        Granted {
+            attempt_id: l.attempt_id,
+            expires_at: l.expires_at,
+        }
+    }
+}
+
+/// A decision, the token when it is a PROMPT, and the lease it took.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub decision: Decision,
+    pub prompt_token: Option<String>,
+    pub lease: Option<Granted>,
+}
+
+/// A decided request: answered, or waiting for its write.
+pub enum Step {
+    Ready(Checked),
+    Pending(Pending),
+}
+
+/// A decision whose answer waits for a write already queued (it commits whether or not
+/// this is awaited).
+pub struct Pending {
+    checked: Checked,
+    queued: Queued,
+}
+
+impl Pending {
+    /// The answer, once its write is durable.
+    pub async fn finish(self) -> Result<Checked, EngineError> {
+        self.queued.await??;
+        Ok(self.checked)
+    }
+}
+
+/// Whether a verdict lets the contact go ahead (and so takes a lease when reserving).
+pub(super) fn allows(verdict: Verdict) -> bool {
+    matches!(verdict, Verdict::Allow | Verdict::Warn)
+}
+
+impl Engine {
+    /// Decides, then writes what the answer needs, and answers once it is durable.
+    pub async fn check(
+        &self,
+        consumer_id: &str,
+        req: &Request<'_>,
+        caller_id: Option<PhoneNumber>,
+        reserve: Option<&str>,
+    ) -> Result<Checked, EngineError> {
+        match self.check_at_once(consumer_id, req, caller_id, reserve)? {
+            Step::Ready(checked) => Ok(checked),
+            Step::Pending(pending) => pending.finish().await,
+        }
+    }
+
+    /// Decides now, and queues now what the answer needs written. `reserve` is the
+    /// request's id when it reserves (`DialRequest.reserve`): an ALLOW or WARN then takes a
+    /// lease, and a repeat of the same id while that lease is unsettled gets it back.
+    pub fn check_at_once(
+        &self,
+        consumer_id: &str,
+        req: &Request<'_>,
+        caller_id: Option<PhoneNumber>,
+        reserve: Option<&str>,
+    ) -> Result<Step, EngineError> {
+        let _held = reserve.map(|_| self.inner.book.lock_for_reservation(consumer_id));
+        let (decision, prior) = self.decide_reserving(consumer_id, req, caller_id, reserve)?;
+        let mut checked = Checked {
+            decision,
+            prompt_token: None,
+            lease: None,
+        };
+        let mut ops = Vec::new();
+        let verdict = checked.decision.verdict;
+        let mut taken = None;
+        match (reserve, prior) {
+            (Some(_), Some(prior)) if allows(verdict) => checked.lease = Some(Granted::of_open(&prior)),
+            (Some(request_id), None) if allows(verdict) => {
+                let lease = self.new_lease(consumer_id, request_id, req.channel, req.phone, req.at, req.operator_id);
+                let reach = reach_ms(self.inner.rules.load().retention_days);
+                self.inner.book.take_lease(&lease, reach);
+                checked.lease = Some(Granted::of(&lease));
+                taken = Some((lease.consumer_id.clone(), lease.attempt_id));
+                ops.push(WriteOp::TakeLease(lease));
+            }
+            _ => {}
+        }
+        let op = req.operator_id;
+        match verdict {
+            Verdict::Prompt => {
+                let findings = checked.decision.findings();
+                let token = uuid::Uuid::new_v4().simple().to_string();
+                let mut prompt = Prompt::new(consumer_id, op, Utc::now(), self.inner.prompt_ttl, findings.clone());
+                prompt.reservation = reserve.map(|request_id| PromptedRequest {
+                    request_id: request_id.to_string(),
+                    channel: req.channel,
+                    phone: req.phone,
+                    mode: req.mode,
+                    workflow: req.workflow,
+                    purpose: req.purpose,
+                    caller_id,
+                    at: req.at,
+                });
+                let text = format!("Operator {} was notified: {findings}.", who(op));
+                ops.push(WriteOp::IssuePrompt {
+                    token: token.clone(),
+                    prompt,
+                });
+                ops.push(note(consumer_id, op, NoteKind::PromptIssued, text));
+                checked.prompt_token = Some(token);
+            }
+            Verdict::Allow if checked.decision.has(ReasonCode::SuppressedForOperator) => {
+                let text = format!(
+                    "Operator {} is exempt; not enforced: {}.",
+                    who(op),
+                    checked.decision.findings()
+                );
+                ops.push(note(consumer_id, op, NoteKind::SuppressedForOperator, text));
+            }
+            _ => {}
+        }
+        if ops.is_empty() {
+            return Ok(Step::Ready(checked));
+        }
+        match self.inner.commits.queue(ops) {
+            Ok(queued) => Ok(Step::Pending(Pending { checked, queued })),
+            Err(e) => {
+                // Nothing will commit: take the lease back out (the stripe is held).
+                if let Some((consumer_id, id)) = taken {
+                    self.inner.book.drop_lease(&consumer_id, id);
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Decides `req`; when it reserves and repeats a request whose lease is unsettled,
+    /// decides it as it was decided then — before its own lease — and hands that lease
+    /// back too.
+    fn decide_reserving(
+        &self,
+        consumer_id: &str,
+        req: &Request<'_>,
+        caller_id: Option<PhoneNumber>,
+        reserve: Option<&str>,
+    ) -> Result<(Decision, Option<OpenLease>), EngineError> {
+        self.decide_with(consumer_id, req, caller_id, &|rules, subject, req| {
+            let prior = reserve
+                .zip(subject)
+                .and_then(|(id, s)| retried(s.leases, id, req.channel));
+            let (Some(s), Some(prior)) = (subject, prior) else {
+                return (decide(rules, subject, req), None);
+            };
+            let rec = prior.rec();
+            let own = s.own.without(&rec);
+            let group = s.group.map(|g| g.without(&rec));
+            let leases: Vec<OpenLease> = s
+                .leases
+                .iter()
+                .filter(|l| l.attempt_id != prior.attempt_id)
+                .cloned()
+                .collect();
+            let before = Subject {
+                own: &own,
+                group: group.as_ref(),
+                leases: &leases,
+                ..*s
+            };
+            (decide(rules, Some(&before), req), Some(prior.clone()))
+        })
+    }
+
+    /// A new lease for a request allowed at `at`, expiring after the active rules'
+    /// `lease_seconds`.
+    pub(super) fn new_lease(
+        &self,
+        consumer_id: &str,
+        request_id: &str,
+        channel: crate::domain::Channel,
+        phone: Option<PhoneNumber>,
+        at: DateTime<Utc>,
+        operator_id: &str,
+    ) -> Lease {
+        let lease_ms = self.inner.rules.load().lease_ms;
+        Lease {
+            attempt_id: AttemptId::from_bytes(*uuid::Uuid::new_v4().as_bytes()),
+            consumer_id: consumer_id.to_string(),
+            request_id: request_id.to_string(),
+            channel,
+            phone,
+            at,
+            expires_at: at + Duration::milliseconds(lease_ms),
+            operator_id: operator_id.to_string(),
+        }
+    }
+}
+
+pub(super) fn who(operator_id: &str) -> &str {
+    if operator_id.is_empty() {
+        "(no operator id)"
+    } else {
+        operator_id
+    }
+}
+
+pub(super) fn note(consumer_id: &str, operator_id: &str, kind: NoteKind, text: String) -> WriteOp {
+    WriteOp::Note(crate::domain::audit::NoteDraft {
+        consumer_id: consumer_id.to_string(),
+        at: Utc::now(),
+        operator_id: operator_id.to_string(),
+        kind,
+        text,
+    })
+}
