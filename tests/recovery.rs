@@ -280,3 +280,84 @@ async fn an_instant_older_than_memory_keeps_is_answered_from_the_store() {
     let d2 = server.decisions().await.check(june).await.unwrap().into_inner();
     assert_eq!(d2, d);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn leases_granted_under_load_survive_kill_9_and_settle_by_their_id() {
+    const CONSUMERS: usize = 400;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut rules = counting_rules();
+    rules.max_in_flight = 16;
+    server.rules().await.put_rule_set(rules).await.unwrap();
+    let mut accounts = server.accounts().await;
+    for i in 0..CONSUMERS {
+        accounts
+            .upsert_consumer(consumer(&format!("c{i}"), "NY", "America/New_York", &phone(i)))
+            .await
+            .unwrap();
+    }
+    // 8 streams reserve, round robin over the consumers (16 in flight per consumer at
+    // most, then DENY ATTEMPT_IN_FLIGHT: room for 6,400 leases, more than are granted
+    // before the kill); every lease whose answer arrived is noted.
+    let granted: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
+    let mut streams = Vec::new();
+    for s in 0..8 {
+        let mut decisions = server.decisions().await;
+        let granted = granted.clone();
+        streams.push(tokio::spawn(async move {
+            let requests = (0..2_000).map(move |k| {
+                let i = (s + k) % CONSUMERS;
+                pb::DialRequest {
+                    reserve: true,
+                    ..dial(&format!("s{s}-{k}"), &format!("c{i}"), &phone(i), pb::Mode::Auto, AT)
+                }
+            });
+            let Ok(answers) = decisions.can_dial(tokio_stream::iter(requests)).await else {
+                return;
+            };
+            let mut answers = answers.into_inner();
+            while let Ok(Some(d)) = answers.message().await {
+                if !d.attempt_id.is_empty() {
+                    let i: usize = d.request_id.split('-').nth(1).unwrap().parse::<usize>().unwrap();
+                    granted.lock().unwrap().push(((s + i) % CONSUMERS, d.attempt_id));
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    server.kill9();
+    for s in streams {
+        s.await.unwrap();
+    }
+    let granted = granted.lock().unwrap().clone();
+    assert!(!granted.is_empty(), "no lease was granted before the kill");
+
+    let server = Server::start(dir.path());
+    let mut decisions = server.decisions().await;
+    let before: Vec<pb::DialDecision> = answers(&server, CONSUMERS).await;
+    for (i, read) in before.iter().enumerate() {
+        let acked = granted.iter().filter(|(c, _)| *c == i).count() as u32;
+        // Every lease answered before the kill still counts (more may: durable, but their
+        // answer was lost with the connection).
+        assert!(read.pending >= acked, "c{i}: {} pending, {acked} granted", read.pending);
+        assert_eq!(read.attempts, read.pending);
+    }
+    for (k, (i, attempt_id)) in granted.iter().enumerate() {
+        let mut done = call(&format!("done-{k}"), &format!("c{i}"), &phone(*i), 1, AT);
+        done.attempt_id = attempt_id.clone();
+        let ack = decisions.record_contact(done).await.unwrap().into_inner();
+        assert_eq!(&ack.settled_attempt_id, attempt_id);
+    }
+    // Each settled lease became one contact: nothing counted twice, nothing lost.
+    let after = answers(&server, CONSUMERS).await;
+    for (i, (after, before)) in after.iter().zip(&before).enumerate() {
+        let acked = granted.iter().filter(|(c, _)| *c == i).count() as u32;
+        assert_eq!(after.attempts, before.attempts, "c{i}");
+        assert_eq!(after.pending, before.pending - acked, "c{i}");
+    }
+    eprintln!(
+        "leases answered before the kill: {}, counted after it: {}",
+        granted.len(),
+        before.iter().map(|d| d.pending).sum::<u32>()
+    );
+}

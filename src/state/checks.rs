@@ -103,8 +103,14 @@ impl Engine {
         caller_id: Option<PhoneNumber>,
         reserve: Option<&str>,
     ) -> Result<Step, EngineError> {
-        let _held = reserve.map(|_| self.inner.book.lock_for_reservation(consumer_id));
+        let _held = reserve
+            .filter(|_| !unserialized_for_tests())
+            .map(|_| self.inner.book.lock_for_reservation(consumer_id));
         let (decision, prior) = self.decide_reserving(consumer_id, req, caller_id, reserve)?;
+        if unserialized_for_tests() {
+            // Widen the gap between deciding and taking, as a slow machine might.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         let mut checked = Checked {
             decision,
             prompt_token: None,
@@ -233,6 +239,21 @@ impl Engine {
             operator_id: operator_id.to_string(),
         }
     }
+}
+
+/// The negative control of the concurrency tests: with
+/// `PREDIAL_TEST_UNSERIALIZED_RESERVATIONS=1`, a debug build decides reserving requests
+/// without their stripe, so the tests can show that they catch the over-admission that
+/// follows. Release builds have no such switch.
+#[cfg(debug_assertions)]
+fn unserialized_for_tests() -> bool {
+    static SET: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SET.get_or_init(|| std::env::var_os("PREDIAL_TEST_UNSERIALIZED_RESERVATIONS").is_some_and(|v| v == "1"))
+}
+
+#[cfg(not(debug_assertions))]
+fn unserialized_for_tests() -> bool {
+    false
 }
 
 pub(super) fn who(operator_id: &str) -> &str {
