@@ -201,8 +201,10 @@ impl Engine {
         self.exclusion_status(consumer_id)
     }
 
-    /// A text from a consumer: a STOP-type keyword excludes the number BY_CUSTOMER, a
-    /// START-type keyword clears that; anything else changes nothing.
+    /// A text from a consumer: a revocation (`domain::keywords`) excludes the number
+    /// BY_CUSTOMER for every consumer who has it, an opt-in that is the whole reply clears
+    /// that; anything else changes nothing. The note quotes the reply and names the word or
+    /// phrase that decided, so a compliance officer can see why.
     pub async fn inbound_text(
         &self,
         phone: PhoneNumber,
@@ -224,9 +226,10 @@ impl Engine {
             Some(TextKeyword::Stop(word)) => (Some(at), NoteKind::OptedOut, word),
             Some(TextKeyword::Start(word)) => (None, NoteKind::OptedIn, word),
         };
+        let quoted = quote(body);
         let text = match change {
-            Some(_) => format!("The consumer texted {word} from {phone}: the number is excluded."),
-            None => format!("The consumer texted {word} from {phone}: the consumer's exclusion is cleared."),
+            Some(_) => format!("The consumer texted {quoted} from {phone} ({word}): the number is excluded."),
+            None => format!("The consumer texted {quoted} from {phone} ({word}): the consumer's exclusion is cleared."),
         };
         let mut ops = vec![WriteOp::SetOptOut { phone, at: change }];
         ops.extend(consumer_ids.iter().map(|id| note(id, "", kind, text.clone())));
@@ -258,4 +261,19 @@ impl Engine {
             Err(EngineError::NotFound(format!("no consumer {consumer_id:?}")))
         }
     }
+}
+
+/// A reply as a note quotes it: on one line, in quotes, cut at 500 characters.
+fn quote(body: &str) -> String {
+    const MAX: usize = 500;
+    let one_line: String = body
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut cut: String = one_line.chars().take(MAX).collect();
+    if one_line.chars().count() > MAX {
+        cut.push('…');
+    }
+    format!("{cut:?}")
 }
