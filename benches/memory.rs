@@ -1,5 +1,6 @@
-//! Memory per consumer in the book, at 1,000,000 consumers: with no recent contacts, and
-//! with a month of history (30 calls each). Measured as the growth of the process's
+//! Memory per consumer in the book, at 1,000,000 consumers: with no recent contacts, with a
+//! month of history (30 calls each), and then with one unsettled attempt lease each (what a
+//! lease costs while its call is in flight). Measured as the growth of the process's
 //! resident set (`/proc/self/statm`) while the book is filled through `Book::apply`, the
 //! path live writes and start-up take. Consumers come in pairs sharing a group.
 //!
@@ -17,6 +18,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use predial::domain::lease::{AttemptId, Lease};
 use predial::domain::{Channel, Consumer, Contact, Phone, PhoneNumber, Role};
 use predial::state::Book;
 use predial::store::{Applied, WriteOp};
@@ -107,5 +109,30 @@ fn main() {
         "{CONSUMERS} consumers with {CALLS} calls each (a month): {:.0} bytes per consumer ({} MiB)",
         total as f64 / CONSUMERS as f64,
         total >> 20
+    );
+    // One lease each, as a reserving decision takes it (request ids of a dialer's length).
+    let with_history = resident_bytes();
+    for i in 0..CONSUMERS {
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        book.take_lease(
+            &Lease {
+                attempt_id: AttemptId::from_bytes(id),
+                consumer_id: format!("consumer-{i:08}"),
+                request_id: format!("dialer-7-{i:012}"),
+                channel: Channel::Phone,
+                phone: Some(PhoneNumber::from_u64(15_550_000_000 + i as u64)),
+                at: now,
+                expires_at: now + Duration::minutes(15),
+                operator_id: String::new(),
+            },
+            reach,
+        );
+    }
+    let leased = resident_bytes() - with_history;
+    println!(
+        "one unsettled lease each: {:.0} bytes per lease ({} MiB)",
+        leased as f64 / CONSUMERS as f64,
+        leased >> 20
     );
 }

@@ -94,6 +94,17 @@ struct BenchArgs {
     /// Connections shared by the callers.
     #[arg(long, default_value_t = 4)]
     connections: usize,
+    /// Every decision request reserves (candial, check); the bench settles nine leases in
+    /// ten with RecordContact and releases the tenth. With --compare-baseline, reserving
+    /// candial is set against record at streams × window calls in flight.
+    #[arg(long)]
+    reserve: bool,
+    /// The process id of the server at --addr, to report its CPU time per request.
+    #[arg(long, requires = "addr")]
+    server_pid: Option<u32>,
+    /// The metrics endpoint (host:port) of the server at --addr, to report its flush times.
+    #[arg(long, requires = "addr")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`), as text or JSON lines.
@@ -140,6 +151,9 @@ fn main() -> ExitCode {
                 compare_baseline: args.compare_baseline,
                 record_every: args.record_every,
                 connections: args.connections,
+                reserve: args.reserve,
+                server_pid: args.server_pid,
+                metrics_addr: args.metrics_addr,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -83,6 +83,41 @@ fn compare_baseline_adds_the_baseline_and_the_ratio() {
     assert_eq!(unary["baseline_workload"], "ping");
 }
 
+#[test]
+fn a_reserving_run_settles_and_releases_its_leases_and_is_set_against_record() {
+    let report = bench(&[
+        "--workload",
+        "candial",
+        "--reserve",
+        "--compare-baseline",
+        "--streams",
+        "2",
+        "--window",
+        "4",
+    ]);
+    assert_clean_run(&report, "candial");
+    assert_eq!(report["reserve"], true);
+    // Against durable writes at the same number in flight, not the bare stream.
+    assert_eq!(report["baseline_workload"], "record");
+    let (granted, settled, released) = (
+        report["leases_granted"].as_u64().unwrap(),
+        report["leases_settled"].as_u64().unwrap(),
+        report["leases_released"].as_u64().unwrap(),
+    );
+    assert!(granted > 0, "{report}");
+    assert_eq!(settled + released, granted, "{report}");
+    assert!(released > 0 && settled > released, "{report}");
+    assert_eq!(report["lease_errors"], 0, "{report}");
+    // The server it started is read for its CPU time and its flushes.
+    for field in [
+        "server_cpu_us_per_request",
+        "baseline_server_cpu_us_per_request",
+        "store_flush_p50_us",
+    ] {
+        assert!(report[field].as_f64().is_some_and(|v| v > 0.0), "{field} in {report}");
+    }
+}
+
 const ADMIN: &str = "bench-admin-secret-01";
 const DIALER: &str = "bench-dialer-secret-02";
 

@@ -11,10 +11,17 @@
 //! - [`populate`]: the book — consumers, groups, phones, states, zones, a week of calls.
 //! - [`workloads`]: what each workload sends and how latency is taken.
 //! - [`report`]: percentiles, text and JSON.
+//! - [`server_stats`]: the server's CPU time and its store's flush times.
+//!
+//! With `--reserve` every decision request reserves, and the bench settles or releases the
+//! leases as a dialer would (see [`workloads`]); `--compare-baseline` then sets reserving
+//! `candial` against `record` at the same number of calls in flight (streams × window):
+//! both are one group-committed write per request.
 
 pub mod connect;
 pub mod populate;
 pub mod report;
+pub mod server_stats;
 pub mod workloads;
 
 use std::path::PathBuf;
@@ -23,6 +30,7 @@ use std::time::Duration;
 
 pub use connect::{Credentials, ServerAddr};
 pub use report::Report;
+pub use server_stats::ServerStats;
 pub use workloads::Workload;
 
 /// What to run.
@@ -46,6 +54,30 @@ pub struct BenchOptions {
     pub record_every: usize,
     /// Connections the callers share.
     pub connections: usize,
+    /// Decision requests reserve, and their leases are settled or released.
+    pub reserve: bool,
+    /// The server's process, to read its CPU time (the one the bench starts, else this).
+    pub server_pid: Option<u32>,
+    /// The server's metrics endpoint, to read its flush times (likewise).
+    pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
+impl BenchOptions {
+    /// The bare round trip, or (reserving `candial`) the durable write, this run is set
+    /// against, and the options it runs with.
+    fn baseline(&self) -> (Workload, BenchOptions) {
+        match (self.workload, self.reserve) {
+            (Workload::Candial, true) => (
+                Workload::Record,
+                BenchOptions {
+                    concurrency: self.streams * self.window,
+                    reserve: false,
+                    ..self.clone()
+                },
+            ),
+            (w, _) => (w.baseline(), self.clone()),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +116,7 @@ fn populate_failure(status: &tonic::Status) -> String {
 struct OwnServer {
     child: Child,
     _data: tempfile::TempDir,
+    metrics: Option<std::net::SocketAddr>,
 }
 
 impl Drop for OwnServer {
@@ -98,7 +131,14 @@ fn start_server() -> Result<(OwnServer, ServerAddr), BenchError> {
     let data = tempfile::tempdir().map_err(|e| BenchError::Start(e.to_string()))?;
     let exe: PathBuf = std::env::current_exe().map_err(|e| BenchError::Start(e.to_string()))?;
     let mut child = Command::new(exe)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--data",
+        ])
         .arg(data.path())
         .env("RUST_LOG", "warn,predial::server=info")
         .stdout(Stdio::null())
@@ -107,9 +147,13 @@ fn start_server() -> Result<(OwnServer, ServerAddr), BenchError> {
         .map_err(|e| BenchError::Start(e.to_string()))?;
     let stderr = child.stderr.take().expect("piped");
     let mut lines = BufReader::new(stderr).lines();
+    let mut metrics = None;
     let addr = loop {
         match lines.next() {
             Some(Ok(line)) => {
+                if let Some(rest) = line.split("metrics on http://").nth(1) {
+                    metrics = rest.split('/').next().and_then(|a| a.parse().ok());
+                }
                 if let Some(rest) = line.split("listening on ").nth(1) {
                     let addr = rest.split_whitespace().next().unwrap_or_default();
                     break addr
@@ -125,13 +169,20 @@ fn start_server() -> Result<(OwnServer, ServerAddr), BenchError> {
     };
     // Keep draining the server's log so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines.by_ref() {});
-    Ok((OwnServer { child, _data: data }, addr))
+    Ok((
+        OwnServer {
+            child,
+            _data: data,
+            metrics,
+        },
+        addr,
+    ))
 }
 
 /// Runs the benchmark: the workload's report, and with `compare_baseline` its baseline's
 /// folded in.
 pub async fn run(options: BenchOptions) -> Result<Report, BenchError> {
-    let (_own, addr) = match options.addr.clone() {
+    let (own, addr) = match options.addr.clone() {
         Some(addr) => (None, addr),
         None => {
             let (own, addr) = tokio::task::spawn_blocking(start_server)
@@ -140,25 +191,48 @@ pub async fn run(options: BenchOptions) -> Result<Report, BenchError> {
             (Some(own), addr)
         }
     };
+    let stats = ServerStats {
+        pid: own.as_ref().map(|o| o.child.id()).or(options.server_pid),
+        metrics: own.as_ref().and_then(|o| o.metrics).or(options.metrics_addr),
+    };
     let conns = connect::connect(&addr, &options.credentials, options.connections).await?;
     let book = populate::populate(&conns[0], options.consumers)
         .await
         .map_err(BenchError::Populate)?;
     if !options.compare_baseline {
-        return Ok(workloads::run(options.workload, &options, &conns, &book, options.duration).await);
+        return Ok(measure(options.workload, &options, &conns, &book, options.duration, stats).await);
     }
     // Alternate workload and baseline in slices, so both see the same machine weather.
-    let baseline = options.workload.baseline();
+    let (baseline, baseline_options) = options.baseline();
     let rounds = 4u32;
     let slice = options.duration / rounds;
     let mut measured = Report::empty(options.workload);
     let mut base = Report::empty(baseline);
     for _ in 0..rounds {
-        measured.absorb(workloads::run(options.workload, &options, &conns, &book, slice).await);
-        base.absorb(workloads::run(baseline, &options, &conns, &book, slice).await);
+        measured.absorb(measure(options.workload, &options, &conns, &book, slice, stats).await);
+        base.absorb(measure(baseline, &baseline_options, &conns, &book, slice, stats).await);
     }
+    measured.reserve = options.reserve && options.workload != Workload::Ping;
     measured.baseline = Some(Box::new(base));
     Ok(measured)
+}
+
+/// One run of `workload`, with what the server spent meanwhile.
+async fn measure(
+    workload: Workload,
+    options: &BenchOptions,
+    conns: &[connect::Conn],
+    book: &populate::Book,
+    duration: Duration,
+    stats: ServerStats,
+) -> Report {
+    let read = move || tokio::task::spawn_blocking(move || stats.read());
+    let before = read().await.expect("reading the server's figures");
+    let mut report = workloads::run(workload, options, conns, book, duration).await;
+    let after = read().await.expect("reading the server's figures");
+    report.server = server_stats::Spent::between(&before, &after);
+    report.reserve = options.reserve && matches!(workload, Workload::Candial | Workload::Check);
+    report
 }
 
 #[cfg(test)]

@@ -10,6 +10,13 @@
 //! request: a decision must carry its request's `request_id`, an acknowledgement its
 //! contact's `event_id`. (The baselines' empty messages have nothing to check.) A load
 //! test that counted wrong answers as throughput would flatter a broken server.
+//!
+//! With `--reserve`, every decision request reserves, and the bench then does what a
+//! dialer does with each lease it is granted: nine in ten are settled with `RecordContact`
+//! naming the `attempt_id` (a busy signal, so the book's counts stay where they were), one
+//! in ten released with `ReleaseAttempt` (a call never placed). Each stream settles its
+//! leases as they come, up to `--window` at once, beside the stream; a slice ends once its
+//! leases are all settled, so one slice's leases never weigh on the next.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -70,6 +77,27 @@ struct Tally {
     latencies: hdrhistogram::Histogram<u64>,
     completed: u64,
     errors: u64,
+    /// Leases granted, settled by RecordContact, and released.
+    leases: Leases,
+}
+
+/// What became of the leases a reserving workload was granted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Leases {
+    pub granted: u64,
+    pub settled: u64,
+    pub released: u64,
+    /// Settling or releasing calls that failed.
+    pub errors: u64,
+}
+
+impl Leases {
+    pub fn add(&mut self, other: Leases) {
+        self.granted += other.granted;
+        self.settled += other.settled;
+        self.released += other.released;
+        self.errors += other.errors;
+    }
 }
 
 impl Tally {
@@ -78,6 +106,7 @@ impl Tally {
             latencies: histogram(),
             completed: 0,
             errors: 0,
+            leases: Leases::default(),
         }
     }
     fn record(&mut self, since: Instant, ok: bool) {
@@ -91,7 +120,7 @@ impl Tally {
     }
 }
 
-fn dial(book: &Book, seq: u64) -> pb::DialRequest {
+fn dial(book: &Book, seq: u64, reserve: bool) -> pb::DialRequest {
     let (id, phone) = book.pick();
     pb::DialRequest {
         request_id: seq.to_string(),
@@ -101,8 +130,68 @@ fn dial(book: &Book, seq: u64) -> pb::DialRequest {
         mode: pb::Mode::Auto as i32,
         workflow: true,
         at: book.at,
+        reserve,
         ..Default::default()
     }
+}
+
+/// A lease granted to a reserving request: whose, and its id.
+struct Granted {
+    consumer_id: String,
+    phone: String,
+    attempt_id: String,
+}
+
+/// Settles (nine in ten, as a busy call) or releases (one in ten) each lease that comes
+/// in, up to `window` at once, until the stream is done and every lease is dealt with.
+async fn settle_all(
+    client: Decisions,
+    book: Book,
+    tag: Arc<String>,
+    caller: usize,
+    window: usize,
+    granted: mpsc::UnboundedReceiver<Granted>,
+) -> Leases {
+    use futures_util::StreamExt;
+    let calls = tokio_stream::wrappers::UnboundedReceiverStream::new(granted)
+        .enumerate()
+        .map(|(n, lease)| {
+            let (mut client, tag) = (client.clone(), tag.clone());
+            async move {
+                if n % 10 == 9 {
+                    let request = pb::ReleaseAttemptRequest {
+                        attempt_id: lease.attempt_id,
+                        operator_id: String::new(),
+                    };
+                    let ok = matches!(client.release_attempt(request).await, Ok(r) if r.get_ref().released);
+                    (false, ok)
+                } else {
+                    let event = pb::ContactEvent {
+                        event_id: format!("bench-{tag}-settle-{caller}-{n}"),
+                        consumer_id: lease.consumer_id,
+                        channel: pb::Channel::Phone as i32,
+                        phone: lease.phone,
+                        result_code: 6,
+                        occurred_at: book.at,
+                        attempt_id: lease.attempt_id.clone(),
+                        ..Default::default()
+                    };
+                    let ok = matches!(client.record_contact(event).await, Ok(ack) if ack.get_ref().settled_attempt_id == lease.attempt_id);
+                    (true, ok)
+                }
+            }
+        })
+        .buffer_unordered(window.max(1));
+    futures_util::pin_mut!(calls);
+    let mut leases = Leases::default();
+    while let Some((settling, ok)) = calls.next().await {
+        match (settling, ok) {
+            (true, true) => leases.settled += 1,
+            (false, true) => leases.released += 1,
+            (_, false) => leases.errors += 1,
+        }
+    }
+    leases
 }
 
 /// A run-unique event id prefix, so repeated runs against one server never collide.
@@ -111,7 +200,7 @@ fn run_tag() -> String {
 }
 
 fn contact(book: &Book, tag: &str, caller: usize, seq: u64) -> pb::ContactEvent {
-    let request = dial(book, seq);
+    let request = dial(book, seq, false);
     pb::ContactEvent {
         event_id: format!("bench-{tag}-{caller}-{seq}"),
         consumer_id: request.consumer_id,
@@ -142,13 +231,20 @@ pub async fn run(
     };
     let mut tasks = Vec::with_capacity(callers);
     for caller in 0..callers.max(1) {
-        let client = conns[caller % conns.len()].decisions();
-        let tag = tag.clone();
-        let (window, record_every) = (options.window.max(1), options.record_every.max(1));
+        let me = Caller {
+            client: conns[caller % conns.len()].decisions(),
+            book,
+            tag: tag.clone(),
+            index: caller,
+            window: options.window.max(1),
+            record_every: options.record_every.max(1),
+            reserve: options.reserve,
+            deadline,
+        };
         tasks.push(tokio::spawn(async move {
             match workload {
-                Workload::Candial | Workload::PingStream => stream(workload, client, &book, window, deadline).await,
-                _ => unary(workload, client, &book, &tag, caller, record_every, deadline).await,
+                Workload::Candial | Workload::PingStream => stream(workload, me).await,
+                _ => unary(workload, me).await,
             }
         }));
     }
@@ -158,9 +254,17 @@ pub async fn run(
         report.latencies.add(&tally.latencies).expect("same bounds");
         report.completed += tally.completed;
         report.errors += tally.errors;
+        report.leases.add(tally.leases);
     }
     report.elapsed = started.elapsed();
     report
+}
+
+/// Where caller `caller`'s request numbers start: every caller and stream has its own
+/// range, so no two requests of a run share a `request_id` (one that did, for the same
+/// consumer, would be a retry of the other).
+fn first_seq(caller: usize) -> u64 {
+    (caller as u64) << 40
 }
 
 /// Whether a decision answers request number `seq`.
@@ -168,17 +272,39 @@ fn answers(decision: &pb::DialDecision, seq: u64) -> bool {
     decision.request_id.parse() == Ok(seq)
 }
 
-async fn unary(
-    workload: Workload,
-    mut client: Decisions,
-    book: &Book,
-    tag: &str,
-    caller: usize,
+/// One caller or stream of a run, and what it needs.
+struct Caller {
+    client: Decisions,
+    book: Book,
+    /// Unique to the run, for event ids.
+    tag: Arc<String>,
+    index: usize,
+    /// Requests in flight on a stream (and leases settled at once).
+    window: usize,
     record_every: usize,
+    reserve: bool,
     deadline: Instant,
-) -> Tally {
+}
+
+async fn unary(workload: Workload, me: Caller) -> Tally {
+    let Caller {
+        mut client,
+        book,
+        tag,
+        index: caller,
+        record_every,
+        reserve,
+        deadline,
+        ..
+    } = me;
+    let book = &book;
+    let tag = &tag;
     let mut tally = Tally::new();
-    let mut seq = 0u64;
+    // Request ids unique across callers: a repeated id for the same consumer is a
+    // retry, which gets the earlier request's lease back.
+    let mut seq = first_seq(caller);
+    let (settle, granted) = mpsc::unbounded_channel();
+    let settler = tokio::spawn(settle_all(client.clone(), *book, tag.clone(), caller, 4, granted));
     while Instant::now() < deadline {
         seq += 1;
         let t0 = Instant::now();
@@ -188,10 +314,31 @@ async fn unary(
             Workload::Mixed if seq % record_every as u64 == 0 => {
                 record(&mut client, contact(book, tag, caller, seq)).await
             }
-            _ => matches!(client.check(dial(book, seq)).await, Ok(d) if answers(d.get_ref(), seq)),
+            _ => {
+                let request = dial(book, seq, reserve);
+                let (consumer_id, phone) = (request.consumer_id.clone(), request.phone.clone());
+                match client.check(request).await {
+                    Ok(d) if answers(d.get_ref(), seq) => {
+                        let attempt_id = d.into_inner().attempt_id;
+                        if !attempt_id.is_empty() {
+                            tally.leases.granted += 1;
+                            let _ = settle.send(Granted {
+                                consumer_id,
+                                phone,
+                                attempt_id,
+                            });
+                        }
+                        true
+                    }
+                    _ => false,
+                }
+            }
         };
         tally.record(t0, ok);
     }
+    drop(settle);
+    let leases = settler.await.expect("the settling task");
+    tally.leases.add(Leases { granted: 0, ..leases });
     tally
 }
 
@@ -201,28 +348,49 @@ async fn record(client: &mut Decisions, event: pb::ContactEvent) -> bool {
     matches!(client.record_contact(event).await, Ok(ack) if ack.get_ref().event_id == event_id)
 }
 
+/// Sequence number and send time of a request in flight; with `--reserve`, whose it is,
+/// to settle its lease.
+type Sent = (u64, Instant, Option<(String, String)>);
+
 /// One stream with `window` requests in flight.
-async fn stream(workload: Workload, mut client: Decisions, book: &Book, window: usize, deadline: Instant) -> Tally {
+async fn stream(workload: Workload, me: Caller) -> Tally {
+    let Caller {
+        mut client,
+        book,
+        tag,
+        index: caller,
+        window,
+        reserve,
+        deadline,
+        ..
+    } = me;
+    let book = &book;
     let mut tally = Tally::new();
-    // Sequence number and send time of each request in flight, oldest first.
-    let sent: Arc<Mutex<VecDeque<(u64, Instant)>>> = Arc::default();
+    // The requests in flight, oldest first.
+    let sent: Arc<Mutex<VecDeque<Sent>>> = Arc::default();
     let permits = Arc::new(Semaphore::new(window));
+    let (settle, granted) = mpsc::unbounded_channel();
+    let settler = tokio::spawn(settle_all(client.clone(), *book, tag, caller, window, granted));
     macro_rules! drive {
         ($request:expr, $answers:expr, $call:ident) => {{
             let (tx, rx) = mpsc::channel(window);
             let (sender_sent, sender_permits) = (sent.clone(), permits.clone());
             let book = *book;
             let sender = tokio::spawn(async move {
-                let mut seq = 0u64;
+                let mut seq = first_seq(caller);
                 while Instant::now() < deadline {
                     let Ok(permit) = sender_permits.acquire().await else {
                         break;
                     };
                     permit.forget();
                     seq += 1;
-                    sender_sent.lock().expect("sent lock").push_back((seq, Instant::now()));
                     #[allow(clippy::redundant_closure_call)]
-                    if tx.send(($request)(&book, seq)).await.is_err() {
+                    let (request, whose) = ($request)(&book, seq);
+                    sender_sent
+                        .lock()
+                        .expect("sent lock")
+                        .push_back((seq, Instant::now(), whose));
+                    if tx.send(request).await.is_err() {
                         break;
                     }
                 }
@@ -234,14 +402,23 @@ async fn stream(workload: Workload, mut client: Decisions, book: &Book, window: 
                         match replies.message().await {
                             Ok(Some(answer)) => {
                                 let popped = sent.lock().expect("sent lock").pop_front();
-                                let Some((seq, t0)) = popped else {
+                                let Some((seq, t0, whose)) = popped else {
                                     // More answers than requests: count it, and stop
                                     // trusting this stream.
                                     tally.errors += 1;
                                     break;
                                 };
                                 #[allow(clippy::redundant_closure_call)]
-                                tally.record(t0, ($answers)(&answer, seq));
+                                let (ok, attempt_id) = ($answers)(&answer, seq);
+                                tally.record(t0, ok);
+                                if let (Some((consumer_id, phone)), Some(attempt_id)) = (whose, attempt_id) {
+                                    tally.leases.granted += 1;
+                                    let _ = settle.send(Granted {
+                                        consumer_id,
+                                        phone,
+                                        attempt_id,
+                                    });
+                                }
                                 permits.add_permits(1);
                             }
                             Ok(None) => break,
@@ -259,13 +436,27 @@ async fn stream(workload: Workload, mut client: Decisions, book: &Book, window: 
         }};
     }
     match workload {
-        Workload::Candial => drive!(|book: &Book, seq| dial(book, seq), answers, can_dial),
+        Workload::Candial => drive!(
+            |book: &Book, seq| {
+                let request = dial(book, seq, reserve);
+                let whose = reserve.then(|| (request.consumer_id.clone(), request.phone.clone()));
+                (request, whose)
+            },
+            |d: &pb::DialDecision, seq| (
+                answers(d, seq),
+                (!d.attempt_id.is_empty()).then(|| d.attempt_id.clone())
+            ),
+            can_dial
+        ),
         _ => drive!(
-            |_: &Book, _| pb::PingRequest::default(),
-            |_: &pb::PingResponse, _| true,
+            |_: &Book, _| (pb::PingRequest::default(), None),
+            |_: &pb::PingResponse, _| (true, None),
             ping_stream
         ),
     }
+    drop(settle);
+    let leases = settler.await.expect("the settling task");
+    tally.leases.add(Leases { granted: 0, ..leases });
     tally
 }
 

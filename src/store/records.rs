@@ -180,12 +180,10 @@ pub struct LeaseRecord {
     pub expires_at_ms: i64,
     #[prost(string, tag = "8")]
     pub operator_id: String,
-    /// 0 unsettled, 1 settled, 2 released.
+    /// 2 once released; 0 otherwise (whether it is settled is the consumer's list of
+    /// unsettled leases' to say, so settling does not rewrite this record).
     #[prost(int32, tag = "9")]
     pub state: i32,
-    /// The event that settled it.
-    #[prost(string, tag = "10")]
-    pub settled_by: String,
 }
 
 impl LeaseRecord {
@@ -200,7 +198,6 @@ impl LeaseRecord {
             expires_at_ms: l.expires_at.timestamp_millis(),
             operator_id: l.operator_id.clone(),
             state: state_code(state),
-            settled_by: String::new(),
         }
     }
 

@@ -19,10 +19,11 @@
 //! - `g` + number + consumer id → nothing: which consumers have a number (inbound texts
 //!   ask it; memory does not keep it, to keep a consumer's footprint small). Stores
 //!   written before this index existed get it built once, when opened.
-//! - `l` + attempt id (16 bytes) → a lease ever granted, and where it stands
+//! - `l` + attempt id (16 bytes) → a lease ever granted (rewritten only when released)
 //! - `u` + consumer id → the attempt ids of its unsettled leases, packed (16 bytes each):
 //!   one value, not a key per lease, so a job reads through [`Staging`] the leases an
-//!   earlier job of its group took (staging answers point reads, not scans)
+//!   earlier job of its group took (staging answers point reads, not scans). A lease no
+//!   longer listed here and not released was settled.
 //!
 //! One tree means one [`sled::Batch`] per group commit: every write of the group lands
 //! together or not at all, and one `flush` makes them durable. Jobs are staged one over
@@ -253,28 +254,50 @@ fn lease_key(id: AttemptId) -> Vec<u8> {
     k
 }
 
-/// A lease as staged, and where it stands.
-fn staged_lease(st: &Staging, id: AttemptId) -> Result<Option<(Lease, LeaseState)>, StoreError> {
+/// A point read: through the staging during a commit, of the tree otherwise. The lease
+/// helpers below take one, so the commit and the store's readers derive a lease's state
+/// the same way.
+type Get<'a> = &'a dyn Fn(&[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+/// A lease, and where it stands: written once when granted (and again only if released);
+/// unsettled while its id is among its consumer's unsettled ones, settled once it has
+/// left them without being released. Settling so rewrites one small value, not the
+/// lease's record.
+fn lease_at(get: Get, id: AttemptId) -> Result<Option<(Lease, LeaseState)>, StoreError> {
     let k = lease_key(id);
-    match st.get(&k)? {
-        Some(v) => lease_of(&k, &v).map(Some),
-        None => Ok(None),
-    }
-}
-
-fn lease_of(k: &[u8], v: &[u8]) -> Result<(Lease, LeaseState), StoreError> {
-    decode::<LeaseRecord>(k, v)?
+    let Some(v) = get(&k)? else { return Ok(None) };
+    let (lease, recorded) = decode::<LeaseRecord>(&k, &v)?
         .to_domain()
-        .ok_or_else(|| corrupt(k, "a lease record is not whole"))
+        .ok_or_else(|| corrupt(&k, "a lease record is not whole"))?;
+    let state = match recorded {
+        LeaseState::Released => LeaseState::Released,
+        _ if unsettled_ids(get, &lease.consumer_id)?.contains(&id) => LeaseState::Unsettled,
+        _ => LeaseState::Settled,
+    };
+    Ok(Some((lease, state)))
 }
 
-/// The attempt ids of a consumer's unsettled leases, as staged.
-fn unsettled_ids(st: &Staging, consumer_id: &str) -> Result<Vec<AttemptId>, StoreError> {
+/// The attempt ids of a consumer's unsettled leases.
+fn unsettled_ids(get: Get, consumer_id: &str) -> Result<Vec<AttemptId>, StoreError> {
     let k = key(UNSETTLED, consumer_id);
-    Ok(match st.get(&k)? {
+    Ok(match get(&k)? {
         Some(v) => packed_ids(&k, &v)?,
         None => Vec::new(),
     })
+}
+
+/// A consumer's unsettled leases.
+fn unsettled_of(get: Get, consumer_id: &str) -> Result<Vec<Lease>, StoreError> {
+    let mut leases = Vec::new();
+    for id in unsettled_ids(get, consumer_id)? {
+        let k = lease_key(id);
+        let v = get(&k)?.ok_or_else(|| corrupt(&k, "an unsettled lease without its record"))?;
+        let (lease, _) = decode::<LeaseRecord>(&k, &v)?
+            .to_domain()
+            .ok_or_else(|| corrupt(&k, "a lease record is not whole"))?;
+        leases.push(lease);
+    }
+    Ok(leases)
 }
 
 fn packed_ids(k: &[u8], v: &[u8]) -> Result<Vec<AttemptId>, StoreError> {
@@ -295,12 +318,15 @@ fn put_unsettled_ids(st: &mut Staging, consumer_id: &str, ids: &[AttemptId]) {
     }
 }
 
-/// Moves a lease out of the unsettled ones, into `state`.
-fn close_lease(st: &mut Staging, lease: &Lease, state: LeaseState, settled_by: &str) -> Result<(), StoreError> {
-    let mut record = LeaseRecord::of(lease, state);
-    record.settled_by = settled_by.to_string();
-    st.put(lease_key(lease.attempt_id), record.encode_to_vec());
-    let mut ids = unsettled_ids(st, &lease.consumer_id)?;
+/// Takes a lease out of its consumer's unsettled ones: settled, or (`released`) released.
+fn close_lease(st: &mut Staging, lease: &Lease, released: bool) -> Result<(), StoreError> {
+    if released {
+        st.put(
+            lease_key(lease.attempt_id),
+            LeaseRecord::of(lease, LeaseState::Released).encode_to_vec(),
+        );
+    }
+    let mut ids = unsettled_ids(&|k| st.get(k), &lease.consumer_id)?;
     ids.retain(|id| *id != lease.attempt_id);
     put_unsettled_ids(st, &lease.consumer_id, &ids);
     Ok(())
@@ -310,20 +336,16 @@ fn close_lease(st: &mut Staging, lease: &Lease, state: LeaseState, settled_by: &
 /// the oldest of its consumer, channel and number. A lease it may not settle refuses the
 /// job.
 fn lease_settled_by(st: &Staging, c: &Contact) -> Result<Option<Lease>, StageError> {
+    let get = |k: &[u8]| st.get(k);
     match c.attempt_id {
         Some(id) => {
-            let found = staged_lease(st, id)?;
+            let found = lease_at(&get, id)?;
             let settles = lease::settles(found.as_ref().map(|(l, s)| (l, *s)), &c.consumer_id, c.channel)
                 .map_err(|r| StageError::Rejected(r.into()))?;
             Ok(found.filter(|_| settles).map(|(l, _)| l))
         }
         None => {
-            let mut unsettled = Vec::new();
-            for id in unsettled_ids(st, &c.consumer_id)? {
-                if let Some((l, LeaseState::Unsettled)) = staged_lease(st, id)? {
-                    unsettled.push(l);
-                }
-            }
+            let unsettled = unsettled_of(&get, &c.consumer_id)?;
             Ok(lease::oldest_settled_by(&unsettled, c.channel, c.phone, c.inbound).cloned())
         }
     }
@@ -341,6 +363,11 @@ impl From<StoreError> for StageError {
 }
 
 impl SledStore {
+    /// A point read of the tree, as the lease helpers take it.
+    fn read(&self, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.tree.get(k)?.map(|v| v.to_vec()))
+    }
+
     fn stage(&self, op: &WriteOp, st: &mut Staging) -> Result<Applied, StageError> {
         match op {
             WriteOp::PutConsumer(c) => {
@@ -365,7 +392,7 @@ impl SledStore {
                 }
                 let settled = lease_settled_by(st, c)?;
                 if let Some(lease) = &settled {
-                    close_lease(st, lease, LeaseState::Settled, &c.event_id)?;
+                    close_lease(st, lease, false)?;
                 }
                 let hk = history_key(c);
                 st.put(event_key, hk.clone());
@@ -388,15 +415,15 @@ impl SledStore {
                     lease_key(lease.attempt_id),
                     LeaseRecord::of(lease, LeaseState::Unsettled).encode_to_vec(),
                 );
-                let mut ids = unsettled_ids(st, &lease.consumer_id)?;
+                let mut ids = unsettled_ids(&|k| st.get(k), &lease.consumer_id)?;
                 ids.push(lease.attempt_id);
                 put_unsettled_ids(st, &lease.consumer_id, &ids);
             }
             WriteOp::ReleaseLease { attempt_id, .. } => {
-                let found = staged_lease(st, *attempt_id)?;
+                let found = lease_at(&|k| st.get(k), *attempt_id)?;
                 lease::release(found.as_ref().map(|(_, s)| *s)).map_err(|r| StageError::Rejected(r.into()))?;
                 let (lease, _) = found.expect("release checked it exists");
-                close_lease(st, &lease, LeaseState::Released, "")?;
+                close_lease(st, &lease, true)?;
             }
             WriteOp::PutRuleSet(rules) => {
                 let mut k = vec![RULES];
@@ -712,37 +739,22 @@ impl Store for SledStore {
     }
 
     fn for_each_unsettled_lease(&self, f: &mut dyn FnMut(Lease)) -> Result<(), StoreError> {
+        let get = |k: &[u8]| self.read(k);
         for item in self.tree.scan_prefix([UNSETTLED]) {
-            let (k, v) = item?;
-            for id in packed_ids(&k, &v)? {
-                if let Some((lease, LeaseState::Unsettled)) = self.lease(id)? {
-                    f(lease);
-                }
+            let (k, _) = item?;
+            for lease in unsettled_of(&get, &String::from_utf8_lossy(&k[1..]))? {
+                f(lease);
             }
         }
         Ok(())
     }
 
     fn unsettled_leases_of(&self, consumer_id: &str) -> Result<Vec<Lease>, StoreError> {
-        let k = key(UNSETTLED, consumer_id);
-        let Some(v) = self.tree.get(&k)? else {
-            return Ok(Vec::new());
-        };
-        let mut leases = Vec::new();
-        for id in packed_ids(&k, &v)? {
-            if let Some((lease, LeaseState::Unsettled)) = self.lease(id)? {
-                leases.push(lease);
-            }
-        }
-        Ok(leases)
+        unsettled_of(&|k| self.read(k), consumer_id)
     }
 
     fn lease(&self, id: AttemptId) -> Result<Option<(Lease, LeaseState)>, StoreError> {
-        let k = lease_key(id);
-        match self.tree.get(&k)? {
-            Some(v) => lease_of(&k, &v).map(Some),
-            None => Ok(None),
-        }
+        lease_at(&|k| self.read(k), id)
     }
 
     fn consumers_with(&self, phone: PhoneNumber) -> Result<Vec<String>, StoreError> {
