@@ -6,8 +6,9 @@
 //! a refusal takes says nothing about which bytes matched.
 //!
 //! Roles nest: `dialer` ⊂ `agent` ⊂ `admin`.
-//! - `dialer`: `Decisions/CanDial`, `Check`, `CheckBatch`, `RecordContact` (and the `Ping`
-//!   baselines);
+//! - `dialer`: `Decisions/CanDial`, `Check`, `CheckBatch`, `RecordContact`,
+//!   `ReleaseAttempt` (a dialer settles and releases the leases it takes) and the `Ping`
+//!   baselines;
 //! - `agent`: the dialer's rights plus `ConfirmOverride` and `ScheduleCallback`;
 //! - `admin`: everything, including `Accounts`, `Rules`, `Programs` and `Compliance`.
 //!
@@ -70,9 +71,10 @@ pub fn access_for(path: &str) -> Access {
         ("grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection", _) => {
             Access::AtLeast(Role::Dialer)
         }
-        ("predial.v1.Decisions", "CanDial" | "Check" | "CheckBatch" | "RecordContact" | "Ping" | "PingStream") => {
-            Access::AtLeast(Role::Dialer)
-        }
+        (
+            "predial.v1.Decisions",
+            "CanDial" | "Check" | "CheckBatch" | "RecordContact" | "ReleaseAttempt" | "Ping" | "PingStream",
+        ) => Access::AtLeast(Role::Dialer),
         ("predial.v1.Decisions", "ConfirmOverride" | "ScheduleCallback") => Access::AtLeast(Role::Agent),
         _ => Access::AtLeast(Role::Admin),
     }
@@ -238,6 +240,7 @@ mod tests {
         let a = Some(b"bearer a-secret".as_slice());
         let r = Some(b"Bearer root".as_slice());
         assert_eq!(t.admit(CHECK, d), Ok(()));
+        assert_eq!(t.admit("/predial.v1.Decisions/ReleaseAttempt", d), Ok(()));
         assert!(matches!(t.admit(CONFIRM, d), Err(Refusal::Forbidden { .. })));
         assert!(matches!(t.admit(PUT_RULES, d), Err(Refusal::Forbidden { .. })));
         assert_eq!(t.admit(CHECK, a), Ok(()));

@@ -55,6 +55,17 @@ impl Report {
         self.server.absorb(other.server);
     }
 
+    /// With `--reserve`: leases taken, settled and released per second — each one durable
+    /// write, the unit a `record` baseline measures.
+    pub fn durable_writes_per_second(&self) -> f64 {
+        let l = self.leases;
+        if self.elapsed.is_zero() {
+            0.0
+        } else {
+            (l.granted + l.settled + l.released) as f64 / self.elapsed.as_secs_f64()
+        }
+    }
+
     /// The server's CPU time per answered request, in µs.
     pub fn server_cpu_us(&self) -> Option<f64> {
         let answered = self.completed + self.errors;
@@ -102,6 +113,7 @@ impl Report {
             v["leases_settled"] = self.leases.settled.into();
             v["leases_released"] = self.leases.released.into();
             v["lease_errors"] = self.leases.errors.into();
+            v["durable_writes_per_second"] = self.durable_writes_per_second().round().into();
         }
         if let Some(base) = &self.baseline {
             v["baseline_workload"] = base.workload.name().into();
@@ -151,8 +163,12 @@ impl Report {
         let l = self.leases;
         if l != Leases::default() {
             text.push_str(&format!(
-                "\nleases           granted {}  settled {}  released {}  errors {}",
-                l.granted, l.settled, l.released, l.errors
+                "\nleases           granted {}  settled {}  released {}  errors {}  ({:.0} durable writes/s)",
+                l.granted,
+                l.settled,
+                l.released,
+                l.errors,
+                self.durable_writes_per_second()
             ));
         }
         if let Some(base) = &self.baseline {

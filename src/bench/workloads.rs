@@ -79,6 +79,9 @@ struct Tally {
     errors: u64,
     /// Leases granted, settled by RecordContact, and released.
     leases: Leases,
+    /// When its last request was answered (settling what it was granted may take longer,
+    /// and is not the workload's time).
+    finished: Instant,
 }
 
 /// What became of the leases a reserving workload was granted.
@@ -107,6 +110,7 @@ impl Tally {
             completed: 0,
             errors: 0,
             leases: Leases::default(),
+            finished: Instant::now(),
         }
     }
     fn record(&mut self, since: Instant, ok: bool) {
@@ -249,14 +253,16 @@ pub async fn run(
         }));
     }
     let mut report = Report::empty(workload);
+    let mut finished = started;
     for task in tasks {
         let tally = task.await.expect("a workload task");
+        finished = finished.max(tally.finished);
         report.latencies.add(&tally.latencies).expect("same bounds");
         report.completed += tally.completed;
         report.errors += tally.errors;
         report.leases.add(tally.leases);
     }
-    report.elapsed = started.elapsed();
+    report.elapsed = finished - started;
     report
 }
 
@@ -336,6 +342,7 @@ async fn unary(workload: Workload, me: Caller) -> Tally {
         };
         tally.record(t0, ok);
     }
+    tally.finished = Instant::now();
     drop(settle);
     let leases = settler.await.expect("the settling task");
     tally.leases.add(Leases { granted: 0, ..leases });
@@ -454,6 +461,7 @@ async fn stream(workload: Workload, me: Caller) -> Tally {
             ping_stream
         ),
     }
+    tally.finished = Instant::now();
     drop(settle);
     let leases = settler.await.expect("the settling task");
     tally.leases.add(Leases { granted: 0, ..leases });

@@ -110,14 +110,14 @@ impl Lease {
             attempt_id: self.attempt_id,
             request_id: CompactString::from(self.request_id.as_str()),
             at_ms: self.at.timestamp_millis(),
-            expires_ms: self.expires_at.timestamp_millis(),
+            held_ms: (self.expires_at - self.at).num_milliseconds().clamp(0, u32::MAX as i64) as u32,
             phone: self.phone.map_or(0, PhoneNumber::as_u64),
             channel: self.channel,
         }
     }
 }
 
-/// An unsettled lease as memory keeps it, per consumer (72 bytes; its [`ContactRec`] in the
+/// An unsettled lease as memory keeps it, per consumer (64 bytes; its [`ContactRec`] in the
 /// history is another 16, and 16 more in a group's while a rule counts groups).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenLease {
@@ -125,18 +125,24 @@ pub struct OpenLease {
     /// Inline up to 24 bytes.
     pub request_id: CompactString,
     pub at_ms: i64,
-    pub expires_ms: i64,
+    /// How long after `at_ms` it holds its slot (at most a day: `lease_seconds`).
+    pub held_ms: u32,
+    pub channel: Channel,
     /// The number's E.164 digits; 0 when none.
     pub phone: u64,
-    pub channel: Channel,
 }
 
 impl OpenLease {
+    /// When it stops holding an in-flight slot.
+    pub fn expires_ms(&self) -> i64 {
+        self.at_ms + i64::from(self.held_ms)
+    }
+
     /// Whether it holds an in-flight slot at `t_ms`: taken at or before `t_ms`, and not
     /// yet past its expiry. (A question about an instant before the lease was taken is
     /// not in flight: an as-of report about last week is not blocked by a call now.)
     pub fn open_at(&self, t_ms: i64) -> bool {
-        self.at_ms <= t_ms && t_ms < self.expires_ms
+        self.at_ms <= t_ms && t_ms < self.expires_ms()
     }
 
     /// The record it counts as in a history.
@@ -162,7 +168,7 @@ pub fn in_flight(leases: &[OpenLease], channel: Channel, t_ms: i64, max_in_fligh
     let mut earliest = i64::MAX;
     for l in leases.iter().filter(|l| l.channel == channel && l.open_at(t_ms)) {
         open += 1;
-        earliest = earliest.min(l.expires_ms);
+        earliest = earliest.min(l.expires_ms());
     }
     (open >= max_in_flight.max(1)).then_some(earliest)
 }
@@ -288,7 +294,7 @@ mod tests {
             attempt_id: AttemptId([id; 16]),
             request_id: request_id.into(),
             at_ms,
-            expires_ms,
+            held_ms: (expires_ms - at_ms) as u32,
             phone: 15_551_234_567,
             channel,
         }

@@ -16,6 +16,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use compact_str::CompactString;
+use thin_vec::ThinVec;
 
 use chrono::DateTime;
 
@@ -49,7 +50,9 @@ pub struct Extras {
     /// Numbers the consumer gave prior express consent to telemarketing calls on.
     pub consents: Vec<PhoneNumber>,
     /// Unsettled attempt leases within the rules' reach (each also a record in `history`).
-    pub leases: Vec<OpenLease>,
+    /// A `ThinVec` grown one at a time: most consumers with a lease have one, and a `Vec`'s
+    /// first allocation would hold four.
+    pub leases: ThinVec<OpenLease>,
 }
 
 impl Extras {
@@ -78,7 +81,9 @@ impl Entry {
             return false;
         }
         self.history.record(lease.rec(), reach_ms);
-        self.extras_mut().leases.push(lease);
+        let leases = &mut self.extras_mut().leases;
+        leases.reserve_exact(1);
+        leases.push(lease);
         self.prune_leases();
         true
     }

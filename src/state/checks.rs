@@ -32,7 +32,7 @@ impl Granted {
     fn of_open(l: &OpenLease) -> Granted {
         Granted {
             attempt_id: l.attempt_id,
-            expires_at: DateTime::from_timestamp_millis(l.expires_ms).unwrap_or_default(),
+            expires_at: DateTime::from_timestamp_millis(l.expires_ms()).unwrap_or_default(),
         }
     }
 
