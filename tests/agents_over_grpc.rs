@@ -33,20 +33,6 @@ fn request(channel: pb::Channel, mode: pb::Mode, workflow: bool) -> pb::DialRequ
     r
 }
 
-async fn notes(server: &Server) -> Vec<pb::AuditNote> {
-    let req = pb::ListAuditNotesRequest {
-        consumer_id: "c1".into(),
-    };
-    server
-        .accounts()
-        .await
-        .list_audit_notes(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .notes
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn every_row_of_the_exclusion_table_holds_over_grpc() {
     let dir = tempfile::tempdir().unwrap();
@@ -140,7 +126,7 @@ async fn every_row_of_the_exclusion_table_holds_over_grpc() {
         .unwrap()
         .into_inner();
     assert_eq!(verdict(&d), pb::Verdict::Allow);
-    let kinds: Vec<String> = notes(&server).await.into_iter().map(|n| n.kind).collect();
+    let kinds: Vec<String> = audit_notes(&server, "c1").await.into_iter().map(|n| n.kind).collect();
     assert_eq!(kinds, ["EXCLUSIONS_CHANGED"; 4]);
 }
 
@@ -224,7 +210,7 @@ async fn stop_and_start_replies_exclude_and_clear_a_number() {
         .unwrap()
         .into_inner();
     assert_eq!(verdict(&d), pb::Verdict::Allow);
-    let kinds: Vec<String> = notes(&server).await.into_iter().map(|n| n.kind).collect();
+    let kinds: Vec<String> = audit_notes(&server, "c1").await.into_iter().map(|n| n.kind).collect();
     assert_eq!(kinds, ["OPTED_OUT", "OPTED_IN"]);
 }
 
@@ -339,7 +325,7 @@ async fn a_prompt_is_confirmed_once_by_its_operator_and_every_step_is_noted() {
         .into_inner();
     assert_eq!(no.verdict, pb::Verdict::Deny as i32);
 
-    let notes = notes(&server).await;
+    let notes = audit_notes(&server, "c1").await;
     let kinds: Vec<&str> = notes.iter().map(|n| n.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -424,7 +410,7 @@ async fn an_exempt_operator_is_allowed_with_the_reasons_kept_and_a_note() {
         verdict(&decisions.check(ask).await.unwrap().into_inner()),
         pb::Verdict::Deny
     );
-    let notes = notes(&server).await;
+    let notes = audit_notes(&server, "c1").await;
     assert_eq!(notes.len(), 1);
     assert_eq!(
         (notes[0].kind.as_str(), notes[0].operator_id.as_str()),
@@ -500,7 +486,7 @@ async fn a_callback_lifts_the_hold_until_the_next_call_and_everything_survives_a
         ..Default::default()
     };
     server.accounts().await.set_exclusions(flags).await.unwrap();
-    let notes_before = notes(&server).await;
+    let notes_before = audit_notes(&server, "c1").await;
     let status_before = server
         .accounts()
         .await
@@ -513,7 +499,7 @@ async fn a_callback_lifts_the_hold_until_the_next_call_and_everything_survives_a
     let server = Server::start(dir.path());
     let mut decisions = server.decisions().await;
     assert_eq!(decisions.check(at_cb.clone()).await.unwrap().into_inner(), lifted);
-    assert_eq!(notes(&server).await, notes_before);
+    assert_eq!(audit_notes(&server, "c1").await, notes_before);
     let status_after = server
         .accounts()
         .await

@@ -8,6 +8,8 @@ use common::*;
 use predial::proto::v1 as pb;
 use tonic::Code;
 
+type Decisions = pb::decisions_client::DecisionsClient<tonic::transport::Channel>;
+
 const A: &str = "+15551234567";
 const B: &str = "+15557654321";
 // Sunday June 7, 2026, 14:00 in New York: inside calling hours.
@@ -63,18 +65,14 @@ async fn put_rules(server: &Server, f: impl FnOnce(&mut pb::RuleSet)) {
     server.rules().await.put_rule_set(rules).await.unwrap();
 }
 
-async fn notes(server: &Server) -> Vec<pb::AuditNote> {
-    let req = pb::ListAuditNotesRequest {
-        consumer_id: "c1".into(),
-    };
-    server
-        .accounts()
-        .await
-        .list_audit_notes(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .notes
+/// A unary decision.
+async fn check_one(decisions: &mut Decisions, request: pb::DialRequest) -> pb::DialDecision {
+    decisions.check(request).await.unwrap().into_inner()
+}
+
+/// A recorded outcome's acknowledgement.
+async fn record_one(decisions: &mut Decisions, event: pb::ContactEvent) -> pb::RecordAck {
+    decisions.record_contact(event).await.unwrap().into_inner()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -122,11 +120,7 @@ async fn the_specs_example_six_recorded_and_a_burst_of_three_gives_one_warn_and_
     }
     // In every mode where a violation is a DENY, and for a person too (in flight is
     // never overridable): a click-to-dial agent is denied, not prompted.
-    let agent = decisions
-        .check(reserving("r4", B, pb::Mode::ClickToDial, AT))
-        .await
-        .unwrap()
-        .into_inner();
+    let agent = check_one(&mut decisions, reserving("r4", B, pb::Mode::ClickToDial, AT)).await;
     assert_eq!(verdict(&agent), pb::Verdict::Deny);
     assert!(agent.prompt_token.is_empty());
 }
@@ -137,14 +131,10 @@ async fn a_lease_counts_in_reads_and_reports_until_settled_and_the_outcome_takes
     let server = Server::start(dir.path());
     setup(&server, 2).await;
     let mut decisions = server.decisions().await;
-    let granted = decisions
-        .check(reserving("r1", A, pb::Mode::Auto, AT))
-        .await
-        .unwrap()
-        .into_inner();
+    let granted = check_one(&mut decisions, reserving("r1", A, pb::Mode::Auto, AT)).await;
     assert_eq!((verdict(&granted), granted.attempts), (pb::Verdict::Allow, 2));
     // A read sees the lease: counted, pending, and the consumer in flight.
-    let read = decisions.check(plain(B, AT)).await.unwrap().into_inner();
+    let read = check_one(&mut decisions, plain(B, AT)).await;
     assert_eq!((read.attempts, read.pending), (3, 1));
     assert_eq!(reason_codes(&read), [pb::ReasonCode::AttemptInFlight]);
     assert_eq!(read.next_allowed_at, granted.lease_expires_at);
@@ -172,28 +162,24 @@ async fn a_lease_counts_in_reads_and_reports_until_settled_and_the_outcome_takes
     assert_eq!(got.phones.len(), 2);
 
     // The outcome settles it, by attempt id: counted once, the slot free at once.
-    let ack = decisions
-        .record_contact(outcome("done-1", A, 1, "2026-06-07T18:01:00Z", &granted.attempt_id))
-        .await
-        .unwrap()
-        .into_inner();
+    let ack = record_one(
+        &mut decisions,
+        outcome("done-1", A, 1, "2026-06-07T18:01:00Z", &granted.attempt_id),
+    )
+    .await;
     assert_eq!(ack.settled_attempt_id, granted.attempt_id);
     assert_eq!((ack.attempts, ack.duplicate), (3, false));
-    let read = decisions
-        .check(plain(B, "2026-06-07T18:02:00Z"))
-        .await
-        .unwrap()
-        .into_inner();
+    let read = check_one(&mut decisions, plain(B, "2026-06-07T18:02:00Z")).await;
     assert_eq!(
         (verdict(&read), read.attempts, read.pending),
         (pb::Verdict::Allow, 3, 0)
     );
     // The same event again is a duplicate and settles nothing more.
-    let again = decisions
-        .record_contact(outcome("done-1", A, 1, "2026-06-07T18:01:00Z", &granted.attempt_id))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = record_one(
+        &mut decisions,
+        outcome("done-1", A, 1, "2026-06-07T18:01:00Z", &granted.attempt_id),
+    )
+    .await;
     assert!(again.duplicate && again.settled_attempt_id.is_empty());
     assert_eq!(again.attempts, 3);
 }
@@ -204,38 +190,30 @@ async fn a_busy_outcome_stops_counting_and_a_conversation_starts_the_hold() {
     let server = Server::start(dir.path());
     setup(&server, 0).await;
     let mut decisions = server.decisions().await;
-    let first = decisions
-        .check(reserving("r1", A, pb::Mode::Auto, AT))
-        .await
-        .unwrap()
-        .into_inner();
-    let busy = decisions
-        .record_contact(outcome("busy", A, 6, "2026-06-07T18:00:30Z", &first.attempt_id))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = check_one(&mut decisions, reserving("r1", A, pb::Mode::Auto, AT)).await;
+    let busy = record_one(
+        &mut decisions,
+        outcome("busy", A, 6, "2026-06-07T18:00:30Z", &first.attempt_id),
+    )
+    .await;
     assert_eq!(
         (busy.settled_attempt_id.as_str(), busy.attempts),
         (first.attempt_id.as_str(), 0)
     );
-    let second = decisions
-        .check(reserving("r2", A, pb::Mode::Auto, "2026-06-07T18:05:00Z"))
-        .await
-        .unwrap()
-        .into_inner();
+    let second = check_one(
+        &mut decisions,
+        reserving("r2", A, pb::Mode::Auto, "2026-06-07T18:05:00Z"),
+    )
+    .await;
     assert_eq!((verdict(&second), second.attempts), (pb::Verdict::Allow, 0));
     // Code 4 is a right party contact in the preset.
-    let talked = decisions
-        .record_contact(outcome("talk", A, 4, "2026-06-07T18:06:00Z", &second.attempt_id))
-        .await
-        .unwrap()
-        .into_inner();
+    let talked = record_one(
+        &mut decisions,
+        outcome("talk", A, 4, "2026-06-07T18:06:00Z", &second.attempt_id),
+    )
+    .await;
     assert_eq!((talked.attempts, talked.rpcs), (1, 1));
-    let held = decisions
-        .check(plain(B, "2026-06-07T18:10:00Z"))
-        .await
-        .unwrap()
-        .into_inner();
+    let held = check_one(&mut decisions, plain(B, "2026-06-07T18:10:00Z")).await;
     assert_eq!(reason_codes(&held), [pb::ReasonCode::HoldAfterRpc]);
 }
 
@@ -255,26 +233,14 @@ async fn an_outcome_without_an_attempt_id_settles_the_oldest_lease_of_its_number
     .into_iter()
     .enumerate()
     {
-        let d = decisions
-            .check(reserving(&format!("r{i}"), phone, pb::Mode::Auto, at))
-            .await
-            .unwrap()
-            .into_inner();
+        let d = check_one(&mut decisions, reserving(&format!("r{i}"), phone, pb::Mode::Auto, at)).await;
         assert_eq!(verdict(&d), pb::Verdict::Allow, "{i}");
         ids.push(d.attempt_id);
     }
     // An inbound call settles nothing: the consumer called in.
     let mut inbound = call("in", "c1", A, 1, "2026-06-07T18:01:00Z");
     inbound.inbound = true;
-    assert!(
-        decisions
-            .record_contact(inbound)
-            .await
-            .unwrap()
-            .into_inner()
-            .settled_attempt_id
-            .is_empty()
-    );
+    assert!(record_one(&mut decisions, inbound).await.settled_attempt_id.is_empty());
     let on_a = decisions
         .record_contact(call("o1", "c1", A, 1, "2026-06-07T18:02:00Z"))
         .await
@@ -290,11 +256,7 @@ async fn an_outcome_without_an_attempt_id_settles_the_oldest_lease_of_its_number
         .await
         .unwrap();
     assert!(on_a.into_inner().settled_attempt_id.is_empty());
-    let read = decisions
-        .check(plain(A, "2026-06-07T18:05:00Z"))
-        .await
-        .unwrap()
-        .into_inner();
+    let read = check_one(&mut decisions, plain(A, "2026-06-07T18:05:00Z")).await;
     // Three calls recorded on A and the lease on B, still open.
     assert_eq!((read.attempts, read.pending), (4, 1));
 }
@@ -317,14 +279,14 @@ async fn an_attempt_id_the_server_never_issued_is_invalid_and_records_nothing() 
     let mut other = consumer("c2", "NY", "America/New_York", "+15550001111");
     other.id = "c2".into();
     server.accounts().await.upsert_consumer(other).await.unwrap();
-    let theirs = decisions
-        .check(pb::DialRequest {
+    let theirs = check_one(
+        &mut decisions,
+        pb::DialRequest {
             reserve: true,
             ..dial("t", "c2", "+15550001111", pb::Mode::Auto, AT)
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     let e = decisions
         .record_contact(outcome("y", A, 1, "2026-06-07T18:00:00Z", &theirs.attempt_id))
         .await
@@ -336,11 +298,7 @@ async fn an_attempt_id_the_server_never_issued_is_invalid_and_records_nothing() 
         e.message()
     );
     // Nothing was recorded: the events are new, and the count is the one call.
-    let read = decisions
-        .check(plain(A, "2026-06-07T18:10:00Z"))
-        .await
-        .unwrap()
-        .into_inner();
+    let read = check_one(&mut decisions, plain(A, "2026-06-07T18:10:00Z")).await;
     assert_eq!(read.attempts, 1);
     let fresh = decisions
         .record_contact(call("x", "c1", A, 1, "2026-06-07T18:00:00Z"))
@@ -355,11 +313,7 @@ async fn a_release_frees_the_slot_and_stops_counting_once_with_a_note() {
     let server = Server::start(dir.path());
     setup(&server, 6).await;
     let mut decisions = server.decisions().await;
-    let granted = decisions
-        .check(reserving("r1", A, pb::Mode::Auto, AT))
-        .await
-        .unwrap()
-        .into_inner();
+    let granted = check_one(&mut decisions, reserving("r1", A, pb::Mode::Auto, AT)).await;
     assert_eq!(verdict(&granted), pb::Verdict::Warn);
     let release = |id: &str| pb::ReleaseAttemptRequest {
         attempt_id: id.into(),
@@ -371,9 +325,9 @@ async fn a_release_frees_the_slot_and_stops_counting_once_with_a_note() {
         .unwrap()
         .into_inner();
     assert!(first.released);
-    let read = decisions.check(plain(B, AT)).await.unwrap().into_inner();
+    let read = check_one(&mut decisions, plain(B, AT)).await;
     assert_eq!((verdict(&read), read.attempts, read.pending), (pb::Verdict::Warn, 6, 0));
-    let released_notes: Vec<_> = notes(&server)
+    let released_notes: Vec<_> = audit_notes(&server, "c1")
         .await
         .into_iter()
         .filter(|n| n.kind == "ATTEMPT_RELEASED")
@@ -388,7 +342,7 @@ async fn a_release_frees_the_slot_and_stops_counting_once_with_a_note() {
         .into_inner();
     assert!(!second.released);
     assert_eq!(
-        notes(&server)
+        audit_notes(&server, "c1")
             .await
             .iter()
             .filter(|n| n.kind == "ATTEMPT_RELEASED")
@@ -404,11 +358,7 @@ async fn a_release_frees_the_slot_and_stops_counting_once_with_a_note() {
         assert!(e.message().starts_with("attempt_id"));
     }
     // A settled lease cannot be released.
-    let next = decisions
-        .check(reserving("r2", A, pb::Mode::Auto, AT))
-        .await
-        .unwrap()
-        .into_inner();
+    let next = check_one(&mut decisions, reserving("r2", A, pb::Mode::Auto, AT)).await;
     decisions
         .record_contact(outcome("done", A, 1, "2026-06-07T18:01:00Z", &next.attempt_id))
         .await
@@ -424,37 +374,29 @@ async fn an_expired_lease_frees_its_slot_but_goes_on_counting() {
     setup(&server, 5).await;
     put_rules(&server, |r| r.lease_seconds = 60).await;
     let mut decisions = server.decisions().await;
-    let first = decisions
-        .check(reserving("r1", A, pb::Mode::Auto, AT))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = check_one(&mut decisions, reserving("r1", A, pb::Mode::Auto, AT)).await;
     assert_eq!(first.lease_expires_at.unwrap().seconds, ts(AT).seconds + 60);
-    let during = decisions
-        .check(reserving("r2", B, pb::Mode::Auto, "2026-06-07T18:00:59Z"))
-        .await
-        .unwrap()
-        .into_inner();
+    let during = check_one(
+        &mut decisions,
+        reserving("r2", B, pb::Mode::Auto, "2026-06-07T18:00:59Z"),
+    )
+    .await;
     assert_eq!(
         reason_codes(&during),
         [pb::ReasonCode::AttemptInFlight, pb::ReasonCode::NearMaxContacts]
     );
     // A minute on, the slot is free; the expired lease still counts: 5 + 1, so this is the
     // last one allowed, and it takes the seventh.
-    let after = decisions
-        .check(reserving("r3", B, pb::Mode::Auto, "2026-06-07T18:01:00Z"))
-        .await
-        .unwrap()
-        .into_inner();
+    let after = check_one(
+        &mut decisions,
+        reserving("r3", B, pb::Mode::Auto, "2026-06-07T18:01:00Z"),
+    )
+    .await;
     assert_eq!(
         (verdict(&after), after.attempts, after.pending),
         (pb::Verdict::Warn, 6, 1)
     );
-    let full = decisions
-        .check(plain(A, "2026-06-07T18:30:00Z"))
-        .await
-        .unwrap()
-        .into_inner();
+    let full = check_one(&mut decisions, plain(A, "2026-06-07T18:30:00Z")).await;
     assert_eq!((verdict(&full), full.attempts, full.pending), (pb::Verdict::Deny, 7, 2));
     assert_eq!(reason_codes(&full), [pb::ReasonCode::MaxContacts]);
 }
@@ -465,11 +407,7 @@ async fn a_retried_request_gets_its_lease_back_and_takes_nothing_more() {
     let server = Server::start(dir.path());
     setup(&server, 6).await;
     let mut decisions = server.decisions().await;
-    let first = decisions
-        .check(reserving("r1", A, pb::Mode::Auto, AT))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = check_one(&mut decisions, reserving("r1", A, pb::Mode::Auto, AT)).await;
     // The same request on a stream, twice (a dialer that lost the answer), and unary.
     let mut retries = can_dial_all(
         &mut decisions,
@@ -479,28 +417,18 @@ async fn a_retried_request_gets_its_lease_back_and_takes_nothing_more() {
         ],
     )
     .await;
-    retries.push(
-        decisions
-            .check(reserving("r1", A, pb::Mode::Auto, AT))
-            .await
-            .unwrap()
-            .into_inner(),
-    );
+    retries.push(check_one(&mut decisions, reserving("r1", A, pb::Mode::Auto, AT)).await);
     for again in &retries {
         assert_eq!(again, &first);
     }
-    let read = decisions.check(plain(B, AT)).await.unwrap().into_inner();
+    let read = check_one(&mut decisions, plain(B, AT)).await;
     assert_eq!((read.attempts, read.pending), (7, 1));
     // Once settled, the id is a new request.
     decisions
         .record_contact(outcome("done", A, 6, "2026-06-07T18:01:00Z", &first.attempt_id))
         .await
         .unwrap();
-    let anew = decisions
-        .check(reserving("r1", A, pb::Mode::Auto, AT))
-        .await
-        .unwrap()
-        .into_inner();
+    let anew = check_one(&mut decisions, reserving("r1", A, pb::Mode::Auto, AT)).await;
     assert_ne!(anew.attempt_id, first.attempt_id);
     assert_eq!(verdict(&anew), pb::Verdict::Warn);
 }
@@ -578,7 +506,7 @@ async fn a_confirmed_prompt_takes_the_lease_and_a_declined_one_does_not() {
         operator_id: "agent-1".into(),
         ..reserving(id, A, pb::Mode::ClickToDial, AT)
     };
-    let prompted = decisions.check(ask("p1")).await.unwrap().into_inner();
+    let prompted = check_one(&mut decisions, ask("p1")).await;
     assert_eq!(verdict(&prompted), pb::Verdict::Prompt);
     assert!(prompted.attempt_id.is_empty());
     let confirm = |token: &str, proceed| pb::ConfirmOverrideRequest {
@@ -594,7 +522,7 @@ async fn a_confirmed_prompt_takes_the_lease_and_a_declined_one_does_not() {
     assert_eq!(pb::Verdict::try_from(ok.verdict).unwrap(), pb::Verdict::Allow);
     assert_eq!(ok.attempt_id.len(), 32);
     assert_eq!(ok.lease_expires_at.unwrap().seconds, ts(AT).seconds + 900);
-    let read = decisions.check(plain(B, AT)).await.unwrap().into_inner();
+    let read = check_one(&mut decisions, plain(B, AT)).await;
     assert_eq!((read.attempts, read.pending), (8, 1));
     assert_eq!(
         reason_codes(&read),
@@ -604,7 +532,7 @@ async fn a_confirmed_prompt_takes_the_lease_and_a_declined_one_does_not() {
         .record_contact(outcome("talked", A, 1, "2026-06-07T18:02:00Z", &ok.attempt_id))
         .await
         .unwrap();
-    let again = decisions.check(ask("p2")).await.unwrap().into_inner();
+    let again = check_one(&mut decisions, ask("p2")).await;
     let declined = decisions
         .confirm_override(confirm(&again.prompt_token, false))
         .await
@@ -613,11 +541,7 @@ async fn a_confirmed_prompt_takes_the_lease_and_a_declined_one_does_not() {
     assert_eq!(pb::Verdict::try_from(declined.verdict).unwrap(), pb::Verdict::Deny);
     assert!(declined.attempt_id.is_empty() && declined.lease_expires_at.is_none());
     // The confirmed call's outcome counts; the declined prompt took nothing.
-    let read = decisions
-        .check(plain(B, "2026-06-07T18:03:00Z"))
-        .await
-        .unwrap()
-        .into_inner();
+    let read = check_one(&mut decisions, plain(B, "2026-06-07T18:03:00Z")).await;
     assert_eq!((read.attempts, read.pending), (8, 0));
 }
 
@@ -632,23 +556,23 @@ async fn a_prompt_cannot_be_confirmed_into_a_call_while_another_is_in_flight() {
         .record_contact(call("e7", "c1", A, 1, "2026-06-07T14:00:00Z"))
         .await
         .unwrap();
-    let prompted = decisions
-        .check(pb::DialRequest {
+    let prompted = check_one(
+        &mut decisions,
+        pb::DialRequest {
             operator_id: "agent-1".into(),
             ..reserving("p1", A, pb::Mode::ClickToDial, AT)
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     // Meanwhile another agent confirms theirs: that call is in flight.
-    let other = decisions
-        .check(pb::DialRequest {
+    let other = check_one(
+        &mut decisions,
+        pb::DialRequest {
             operator_id: "agent-2".into(),
             ..reserving("p2", B, pb::Mode::ClickToDial, AT)
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     let confirm = |token: &str, operator: &str| pb::ConfirmOverrideRequest {
         prompt_token: token.into(),
         operator_id: operator.into(),
@@ -665,10 +589,10 @@ async fn a_prompt_cannot_be_confirmed_into_a_call_while_another_is_in_flight() {
     assert_eq!(e.code(), Code::FailedPrecondition);
     assert!(e.message().contains("in flight"), "{}", e.message());
     // Nothing was written: the token is still unanswered, and only one lease counts.
-    let read = decisions.check(plain(A, AT)).await.unwrap().into_inner();
+    let read = check_one(&mut decisions, plain(A, AT)).await;
     assert_eq!(read.pending, 1);
     assert_eq!(
-        notes(&server)
+        audit_notes(&server, "c1")
             .await
             .iter()
             .filter(|n| n.kind == "OVERRIDE_CONFIRMED")
@@ -708,9 +632,9 @@ async fn a_lease_of_one_member_counts_for_the_whole_group_under_apply_to_group()
         reserve: true,
         ..dial(id, who, phone, pb::Mode::Auto, AT)
     };
-    let d1 = decisions.check(ask("1", "d", A)).await.unwrap().into_inner();
-    let s1 = decisions.check(ask("2", "s", B)).await.unwrap().into_inner();
-    let d2 = decisions.check(ask("3", "d", A)).await.unwrap().into_inner();
+    let d1 = check_one(&mut decisions, ask("1", "d", A)).await;
+    let s1 = check_one(&mut decisions, ask("2", "s", B)).await;
+    let d2 = check_one(&mut decisions, ask("3", "d", A)).await;
     assert_eq!((verdict(&d1), d1.attempts), (pb::Verdict::Allow, 0));
     assert_eq!((verdict(&s1), s1.attempts, s1.pending), (pb::Verdict::Warn, 1, 1));
     assert_eq!(verdict(&d2), pb::Verdict::Deny);

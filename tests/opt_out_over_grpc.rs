@@ -62,12 +62,7 @@ async fn a_revocation_in_other_words_excludes_the_number_for_both_consumers_who_
             );
         }
         // The audit note quotes the reply and names what decided.
-        let notes = accounts
-            .list_audit_notes(pb::ListAuditNotesRequest { consumer_id: id.into() })
-            .await
-            .unwrap()
-            .into_inner()
-            .notes;
+        let notes = audit_notes(&server, id).await;
         let opted_out: Vec<_> = notes.iter().filter(|n| n.kind == "OPTED_OUT").collect();
         assert_eq!(opted_out.len(), 1, "{notes:?}");
         assert!(

@@ -567,15 +567,16 @@ impl Book {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::{Contact, Role};
 
-    fn consumer(id: &str, group: &str) -> Consumer {
+    /// A consumer with no numbers, in `group`.
+    pub(in crate::state) fn consumer(id: &str, group: Option<&str>) -> Consumer {
         Consumer {
             id: id.into(),
             role: Role::Debtor,
-            group_id: Some(group.into()),
+            group_id: group.map(Into::into),
             state: None,
             country: None,
             time_zone: None,
@@ -627,14 +628,14 @@ mod tests {
     fn groups_cost_nothing_until_a_rule_counts_them_and_are_then_built_from_the_profiles() {
         let book = Book::default();
         for op in [
-            WriteOp::PutConsumer(consumer("a", "g1")),
-            WriteOp::PutConsumer(consumer("b", "g1")),
-            WriteOp::PutConsumer(consumer("c", "g2")),
+            WriteOp::PutConsumer(consumer("a", Some("g1"))),
+            WriteOp::PutConsumer(consumer("b", Some("g1"))),
+            WriteOp::PutConsumer(consumer("c", Some("g2"))),
             call("a", 10),
             call("b", 20),
             call("c", 30),
             // b moves while groups are not kept.
-            WriteOp::PutConsumer(consumer("b", "g2")),
+            WriteOp::PutConsumer(consumer("b", Some("g2"))),
         ] {
             book.apply(&op, &Applied::Done, REACH);
         }
@@ -646,7 +647,7 @@ mod tests {
         assert_eq!(group_calls(&book, "a"), Some(vec![10]));
         assert_eq!(group_calls(&book, "c"), Some(vec![20, 30]));
         // Kept groups follow moves and calls as they come.
-        book.apply(&WriteOp::PutConsumer(consumer("a", "g2")), &Applied::Done, REACH);
+        book.apply(&WriteOp::PutConsumer(consumer("a", Some("g2"))), &Applied::Done, REACH);
         book.apply(&call("a", 40), &Applied::Done, REACH);
         assert_eq!(group_calls(&book, "b"), Some(vec![10, 20, 30, 40]));
         assert!(!book.groups.contains_key("g1"));
@@ -659,7 +660,7 @@ mod tests {
     #[test]
     fn prefetching_creates_no_entry_and_changes_nothing_a_decision_reads() {
         let book = Book::default();
-        book.apply(&WriteOp::PutConsumer(consumer("a", "g1")), &Applied::Done, REACH);
+        book.apply(&WriteOp::PutConsumer(consumer("a", Some("g1"))), &Applied::Done, REACH);
         book.apply(&call("a", 10), &Applied::Done, REACH);
         // Contacts for an id no one has created: an entry without a profile.
         book.apply(&call("z", 20), &Applied::Done, REACH);

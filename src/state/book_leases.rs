@@ -96,26 +96,12 @@ mod tests {
     use chrono::{DateTime, Duration, Utc};
 
     use super::*;
-    use crate::domain::{Channel, Consumer, PhoneNumber, RecKind, Role};
+    use crate::domain::{Channel, PhoneNumber, RecKind};
     use crate::state::Lookup;
+    use crate::state::book::tests::consumer;
     use crate::store::Applied;
 
     const REACH: i64 = 10 * 86_400_000;
-
-    fn consumer(id: &str, group: Option<&str>) -> Consumer {
-        Consumer {
-            id: id.into(),
-            role: Role::Debtor,
-            group_id: group.map(Into::into),
-            state: None,
-            country: None,
-            time_zone: None,
-            address_time_zone: None,
-            phones: vec![],
-            emails: vec![],
-            ssn_hash: None,
-        }
-    }
 
     fn lease(id: u8, consumer_id: &str, at_ms: i64) -> Lease {
         let at = DateTime::<Utc>::from_timestamp_millis(at_ms).unwrap();

@@ -225,3 +225,18 @@ pub fn reason_codes(d: &pb::DialDecision) -> Vec<pb::ReasonCode> {
         .map(|r| pb::ReasonCode::try_from(r.code).unwrap())
         .collect()
 }
+
+/// A consumer's audit notes, oldest first.
+pub async fn audit_notes(server: &Server, consumer_id: &str) -> Vec<pb::AuditNote> {
+    let req = pb::ListAuditNotesRequest {
+        consumer_id: consumer_id.into(),
+    };
+    server
+        .accounts()
+        .await
+        .list_audit_notes(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .notes
+}
