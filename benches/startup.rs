@@ -60,7 +60,7 @@ fn main() {
                     })
                 })
                 .collect();
-            store.commit(&[ops]).unwrap();
+            store.commit(&[ops], 0).unwrap();
         }
         for chunk in (0..consumers).collect::<Vec<_>>().chunks(5_000) {
             let mut ops = Vec::with_capacity(chunk.len() * CALLS);
@@ -82,7 +82,7 @@ fn main() {
                     }));
                 }
             }
-            store.commit(&[ops]).unwrap();
+            store.commit(&[ops], 0).unwrap();
         }
         store.flush().unwrap();
         println!(

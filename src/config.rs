@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::api::auth::TokenEntry;
 use crate::server::{Limits, ServeOptions, TlsFiles};
+use crate::store::postgres::PgOptions;
 
 /// How log lines are written (to stderr). The level filter is `RUST_LOG` (default `info`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -33,6 +34,27 @@ pub struct ServeArgs {
     /// Directory of the embedded store (created when missing).
     #[arg(long, env = "PREDIAL_DATA")]
     pub data: Option<PathBuf>,
+    /// Run as one node of a cluster on this PostgreSQL database
+    /// (postgres://USER[:PASSWORD]@HOST:PORT/DB[?sslmode=disable|prefer|require]) instead
+    /// of the embedded store.
+    #[arg(long, env = "PREDIAL_STORE", hide_env_values = true)]
+    pub store: Option<StoreUrl>,
+    /// A file whose first line is the database password (when the URL has none).
+    #[arg(long, env = "PREDIAL_STORE_PASSWORD_FILE")]
+    pub store_password_file: Option<PathBuf>,
+    /// Database connections in this node's pool (default 8).
+    #[arg(long, env = "PREDIAL_STORE_POOL_SIZE")]
+    pub store_pool_size: Option<usize>,
+    /// Seconds to wait for a database connection (default 5).
+    #[arg(long, env = "PREDIAL_STORE_CONNECT_TIMEOUT_SECONDS")]
+    pub store_connect_timeout_seconds: Option<u64>,
+    /// Seconds one database statement may run (default 30).
+    #[arg(long, env = "PREDIAL_STORE_STATEMENT_TIMEOUT_SECONDS")]
+    pub store_statement_timeout_seconds: Option<u64>,
+    /// CA certificate (PEM) the database's certificate must chain to (default: the
+    /// system's roots).
+    #[arg(long, env = "PREDIAL_STORE_CA")]
+    pub store_ca: Option<PathBuf>,
     /// A rule set (JSON) to make active at start; with none and an empty store, the
     /// shipped Regulation F preset.
     #[arg(long, env = "PREDIAL_RULES")]
@@ -87,6 +109,12 @@ pub struct ServeArgs {
 pub struct ConfigFile {
     listen: Option<SocketAddr>,
     data: Option<PathBuf>,
+    store: Option<StoreUrl>,
+    store_password_file: Option<PathBuf>,
+    store_pool_size: Option<usize>,
+    store_connect_timeout_seconds: Option<u64>,
+    store_statement_timeout_seconds: Option<u64>,
+    store_ca: Option<PathBuf>,
     rules: Option<PathBuf>,
     drain_seconds: Option<u64>,
     prompt_ttl_seconds: Option<u64>,
@@ -117,6 +145,45 @@ impl ConfigFile {
 
     pub fn parse(text: &str) -> Result<ConfigFile, String> {
         toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// A database connection string, checked to be PostgreSQL's, and kept out of logs and debug
+/// output (it may hold a password).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct StoreUrl(String);
+
+impl StoreUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for StoreUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<StoreUrl, String> {
+        let s = s.trim();
+        if !(s.starts_with("postgres://") || s.starts_with("postgresql://")) {
+            return Err("the store must be a PostgreSQL URL: postgres://USER@HOST:PORT/DB".into());
+        }
+        s.parse::<tokio_postgres::Config>()
+            .map_err(|e| format!("the store's connection string: {e}"))?;
+        Ok(StoreUrl(s.to_string()))
+    }
+}
+
+impl TryFrom<String> for StoreUrl {
+    type Error = String;
+    fn try_from(s: String) -> Result<StoreUrl, String> {
+        s.parse()
+    }
+}
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", crate::store::postgres::Redacted(&self.0))
     }
 }
 
@@ -177,7 +244,32 @@ impl ServeArgs {
                 30,
             )?),
         };
+        let store = self.store.or(file.store).map(|url| {
+            let mut pg = PgOptions::new(url.as_str());
+            pg.password_file = self.store_password_file.or(file.store_password_file);
+            pg.ca = self.store_ca.or(file.store_ca);
+            if let Some(n) = self.store_pool_size.or(file.store_pool_size) {
+                pg.pool_size = n;
+            }
+            if let Some(s) = self
+                .store_connect_timeout_seconds
+                .or(file.store_connect_timeout_seconds)
+            {
+                pg.connect_timeout = Duration::from_secs(s);
+            }
+            if let Some(s) = self
+                .store_statement_timeout_seconds
+                .or(file.store_statement_timeout_seconds)
+            {
+                pg.statement_timeout = Duration::from_secs(s);
+            }
+            pg
+        });
+        if store.as_ref().is_some_and(|pg| pg.pool_size < 2) {
+            return Err("store_pool_size must be at least 2".into());
+        }
         let serve = ServeOptions {
+            store,
             listen: self
                 .listen
                 .or(file.listen)
@@ -262,6 +354,32 @@ mod tests {
             .serve;
         assert_eq!(s.tokens.len(), 1);
         assert_eq!(s.tokens[0].name, "bot");
+    }
+
+    #[test]
+    fn the_store_comes_from_the_flag_or_the_file_and_its_password_never_shows() {
+        let file =
+            ConfigFile::parse("store = \"postgres://predial:pw-in-file@db:5432/ledger\"\nstore_pool_size = 12\n")
+                .unwrap();
+        let s = args(&[]).over(file).unwrap().serve;
+        let pg = s.store.as_ref().unwrap();
+        assert_eq!(
+            (pg.url.as_str(), pg.pool_size),
+            ("postgres://predial:pw-in-file@db:5432/ledger", 12)
+        );
+        assert!(!format!("{s:?}").contains("pw-in-file"));
+        let flag = args(&[
+            "--store",
+            "postgres://a:pw-flag@h/db",
+            "--store-connect-timeout-seconds",
+            "2",
+        ]);
+        assert!(!format!("{flag:?}").contains("pw-flag"));
+        let pg = flag.over(ConfigFile::default()).unwrap().serve.store.unwrap();
+        assert_eq!(pg.connect_timeout, Duration::from_secs(2));
+        assert!(args(&[]).over(ConfigFile::default()).unwrap().serve.store.is_none());
+        let bad = Cli::try_parse_from(["predial", "--store", "mysql://h/db"]);
+        assert!(bad.err().unwrap().to_string().contains("PostgreSQL"));
     }
 
     #[test]

@@ -13,6 +13,15 @@
 //!   (UNAUTHENTICATED, PERMISSION_DENIED, RESOURCE_EXHAUSTED);
 //! - `predial_store_flush_seconds` and `predial_store_commit_jobs`: each group commit;
 //! - `predial_open_streams`: open bidirectional streams.
+//!
+//! On a cluster (`--store postgres://…`):
+//! - `predial_database_commit_seconds`: one group commit's transaction, end to end;
+//! - `predial_reservations_stale_total`: leases the database refused because another node
+//!   had changed what their decision read, and `predial_reservation_retries_total`: the
+//!   decisions made again for them;
+//! - `predial_feed_position`, `predial_feed_behind` (changes the store has that memory has
+//!   not applied yet) and `predial_feed_behind_seconds` (since memory last held all of
+//!   them): how far this node's memory trails.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -55,6 +64,12 @@ pub struct Metrics {
     flush_seconds: Histogram,
     commit_jobs: Histogram,
     pub open_streams: IntGauge,
+    database_seconds: Histogram,
+    stale: IntCounter,
+    retries: IntCounter,
+    feed_position: IntGauge,
+    feed_behind: IntGauge,
+    feed_behind_seconds: prometheus::Gauge,
 }
 
 /// The process's metrics.
@@ -104,6 +119,38 @@ impl Metrics {
                 .buckets(prometheus::exponential_buckets(1.0, 2.0, 11)?),
         )?;
         let open_streams = IntGauge::new("predial_open_streams", "Open CanDial and PingStream streams.")?;
+        let database_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "predial_database_commit_seconds",
+                "One group commit's database transaction, end to end.",
+            )
+            .buckets(prometheus::exponential_buckets(0.000_05, 1.25, 48)?),
+        )?;
+        let stale = IntCounter::new(
+            "predial_reservations_stale_total",
+            "Leases the database refused: another node had changed what their decision read.",
+        )?;
+        let retries = IntCounter::new(
+            "predial_reservation_retries_total",
+            "Reserving decisions made again after a stale refusal.",
+        )?;
+        let feed_position = IntGauge::new("predial_feed_position", "The change-feed position memory holds.")?;
+        let feed_behind = IntGauge::new(
+            "predial_feed_behind",
+            "Changes the store holds that this node's memory has not applied yet.",
+        )?;
+        let feed_behind_seconds = prometheus::Gauge::new(
+            "predial_feed_behind_seconds",
+            "Seconds since this node's memory last held every change of the store.",
+        )?;
+        for c in [stale.clone(), retries.clone()] {
+            registry.register(Box::new(c))?;
+        }
+        for g in [feed_position.clone(), feed_behind.clone()] {
+            registry.register(Box::new(g))?;
+        }
+        registry.register(Box::new(database_seconds.clone()))?;
+        registry.register(Box::new(feed_behind_seconds.clone()))?;
         registry.register(Box::new(verdicts_vec.clone()))?;
         registry.register(Box::new(reasons_vec.clone()))?;
         registry.register(Box::new(rpc_vec.clone()))?;
@@ -141,7 +188,31 @@ impl Metrics {
             flush_seconds,
             commit_jobs,
             open_streams,
+            database_seconds,
+            stale,
+            retries,
+            feed_position,
+            feed_behind,
+            feed_behind_seconds,
         })
+    }
+
+    pub fn database_commit(&self, elapsed: Duration) {
+        self.database_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    pub fn stale_reservations(&self, n: u64) {
+        self.stale.inc_by(n);
+    }
+
+    pub fn reservation_retried(&self) {
+        self.retries.inc();
+    }
+
+    pub fn feed(&self, position: u64, behind: u64, since_caught_up: Duration) {
+        self.feed_position.set(position as i64);
+        self.feed_behind.set(behind as i64);
+        self.feed_behind_seconds.set(since_caught_up.as_secs_f64());
     }
 
     /// Counts one decision and its reasons.

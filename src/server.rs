@@ -22,6 +22,8 @@ use crate::proto::v1::{
     programs_server::ProgramsServer, rules_server::RulesServer,
 };
 use crate::state::{Engine, EngineError, EngineOptions};
+use crate::store::PgStore;
+use crate::store::postgres::PgOptions;
 
 /// The services of the contract, by their full names.
 const SERVICES: [&str; 5] = [
@@ -38,6 +40,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// The embedded store's directory (created when missing).
     pub data: PathBuf,
+    /// Run as a cluster node on this PostgreSQL database instead of the embedded store.
+    pub store: Option<PgOptions>,
     /// A rule file (JSON) to make active at start.
     pub rules: Option<PathBuf>,
     /// How long shutdown waits for in-flight calls.
@@ -60,6 +64,7 @@ impl ServeOptions {
         ServeOptions {
             listen,
             data,
+            store: None,
             rules: None,
             drain: Duration::from_secs(10),
             prompt_ttl: Duration::from_secs(300),
@@ -189,11 +194,18 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
             Some(draft)
         }
     };
-    let data = options.data.clone();
     let prompt_ttl = chrono::Duration::from_std(options.prompt_ttl).unwrap_or(chrono::Duration::minutes(5));
-    // Opening replays the store and may commit the preset: blocking work, off the runtime.
-    let engine =
-        tokio::task::spawn_blocking(move || Engine::open_dir(&data, EngineOptions { rules, prompt_ttl })).await??;
+    let engine_options = EngineOptions { rules, prompt_ttl };
+    // The embedded store is opened and memory rebuilt before listening (what the tests
+    // and the README's first command expect). A cluster node listens first and answers
+    // NOT_SERVING until memory is rebuilt from the database, so a load balancer can see it.
+    let engine = match options.store.clone() {
+        None => {
+            let data = options.data.clone();
+            tokio::task::spawn_blocking(move || Engine::open_dir(&data, engine_options)).await??
+        }
+        Some(pg) => tokio::task::spawn_blocking(move || start_node(&pg, engine_options)).await??,
+    };
 
     let listener = TcpListener::bind(options.listen)
         .await
@@ -236,11 +248,31 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
     // grpc.health.v1 answers SERVING for each service (and "") while the server runs, and
     // NOT_SERVING once shutdown begins; reflection lets generic gRPC tools list and call
     // the API.
+    // Health follows the engine: SERVING once memory is loaded and in step with the
+    // store, NOT_SERVING while it is not, and from the start of shutdown.
     let (health, health_service) = tonic_health::server::health_reporter();
-    for name in SERVICES {
-        health
-            .set_service_status(name, tonic_health::ServingStatus::Serving)
-            .await;
+    {
+        let (health, mut ready, stopping) = (health.clone(), engine.readiness(), stop.clone());
+        let serving_now = engine.is_ready();
+        tokio::spawn(async move {
+            let mut serving = serving_now;
+            loop {
+                if !stopping.is_cancelled() {
+                    set_health(&health, serving).await;
+                }
+                tokio::select! {
+                    changed = ready.changed() => match changed {
+                        Ok(()) => serving = *ready.borrow_and_update(),
+                        Err(_) => return,
+                    },
+                    () = stopping.cancelled() => return,
+                }
+            }
+        });
+    }
+    if options.store.is_some() && !engine.is_ready() {
+        let loading = engine.clone();
+        tokio::task::spawn_blocking(move || load_node(&loading));
     }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::v1::FILE_DESCRIPTOR_SET)
@@ -272,7 +304,10 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
         builder = builder.tls_config(tls)?;
     }
     let server = builder
-        .layer(Gate::new(tokens, limits.max_concurrent_calls))
+        .layer(Gate::new(tokens, limits.max_concurrent_calls).with_readiness({
+            let engine = engine.clone();
+            move || engine.is_loaded()
+        }))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(
@@ -321,6 +356,55 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
     tokio::task::spawn_blocking(move || engine.shutdown()).await??;
     tracing::info!("store flushed; stopped");
     result
+}
+
+/// Sets every service's health.
+async fn set_health(health: &tonic_health::server::HealthReporter, serving: bool) {
+    let status = if serving {
+        tonic_health::ServingStatus::Serving
+    } else {
+        tonic_health::ServingStatus::NotServing
+    };
+    for name in SERVICES.iter().chain([&""]) {
+        health.set_service_status(name, status).await;
+    }
+}
+
+/// A cluster node's engine, on the database: connecting (and migrating its schema) with a
+/// few tries, so that nodes and the database may start together.
+fn start_node(pg: &PgOptions, options: EngineOptions) -> Result<Engine, ServeError> {
+    let mut tries = 0;
+    let store = loop {
+        match PgStore::open(pg) {
+            Ok(store) => break store,
+            // A newer schema, a bad password: trying again will not help.
+            Err(e) if tries >= 10 || e.to_string().contains("newer than") => {
+                return Err(ServeError::Engine(e.into()));
+            }
+            Err(e) => {
+                tries += 1;
+                tracing::warn!(error = %e, "cannot reach the store yet; trying again");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    };
+    Ok(Engine::start(std::sync::Arc::new(store), options)?)
+}
+
+/// Rebuilds a cluster node's memory from the database, trying again (with back-off) for as
+/// long as the database is unreachable; health says NOT_SERVING until it is done.
+fn load_node(engine: &Engine) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match engine.load() {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!(error = %e, retry_in = ?backoff, "rebuilding memory from the store failed");
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

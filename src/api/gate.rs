@@ -42,6 +42,8 @@ pub struct Gate {
     tokens: Option<Arc<Tokens>>,
     calls: Arc<Semaphore>,
     max_calls: usize,
+    /// Whether the node has its memory (a cluster node rebuilding it answers only health).
+    ready: Arc<dyn Fn() -> bool + Send + Sync>,
 }
 
 impl Gate {
@@ -52,6 +54,16 @@ impl Gate {
             tokens: (!tokens.is_empty()).then(|| Arc::new(tokens)),
             calls: Arc::new(Semaphore::new(max_calls)),
             max_calls,
+            ready: Arc::new(|| true),
+        }
+    }
+
+    /// Until `ready` says so, every call but health's and reflection's is answered
+    /// UNAVAILABLE (a cluster node rebuilding its memory from the database).
+    pub fn with_readiness(self, ready: impl Fn() -> bool + Send + Sync + 'static) -> Gate {
+        Gate {
+            ready: Arc::new(ready),
+            ..self
         }
     }
 }
@@ -108,6 +120,11 @@ where
                 let response = refuse(path, status);
                 return Box::pin(std::future::ready(Ok(response)));
             }
+        }
+        if !path.starts_with("/grpc.") && !(self.gate.ready)() {
+            let status = Status::unavailable("this node is rebuilding its memory from the database; retry shortly");
+            let response = refuse(path, status);
+            return Box::pin(std::future::ready(Ok(response)));
         }
         let Ok(permit) = self.gate.calls.clone().try_acquire_owned() else {
             let status = Status::resource_exhausted(format!(

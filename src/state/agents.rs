@@ -73,23 +73,31 @@ impl Engine {
                 ),
             )
         };
-        let answer = WriteOp::AnswerPrompt {
-            token: token.to_string(),
-            operator_id: operator_id.to_string(),
-            now,
-        };
-        let mut ops = vec![answer, note(&prompt.consumer_id, operator_id, kind, text)];
-        let granted = match (&prompt.reservation, proceed) {
-            (Some(asked), true) => {
-                let lease = self.take_confirmed_lease(&prompt.consumer_id, &prompt.operator_id, asked)?;
-                let granted = Granted::of(&lease);
-                ops.push(WriteOp::TakeLease(lease));
-                Some(granted)
+        // A lease a shared store finds stale is taken again (memory has caught up by then).
+        for _ in 0..5 {
+            let answer = WriteOp::AnswerPrompt {
+                token: token.to_string(),
+                operator_id: operator_id.to_string(),
+                now,
+            };
+            let mut ops = vec![answer, note(&prompt.consumer_id, operator_id, kind, text.clone())];
+            let granted = match (&prompt.reservation, proceed) {
+                (Some(asked), true) => {
+                    let (lease, seen) = self.take_confirmed_lease(&prompt.consumer_id, &prompt.operator_id, asked)?;
+                    let granted = Granted::of(&lease);
+                    ops.push(WriteOp::TakeLease { lease, seen });
+                    Some(granted)
+                }
+                _ => None,
+            };
+            match self.commit_queued(ops).await {
+                Err(EngineError::Rejected(Rejected::Stale)) => continue,
+                applied => return Ok((verdict, note_id(&applied?).expect("a note was written"), granted)),
             }
-            _ => None,
-        };
-        let applied = self.commit_queued(ops).await?;
-        Ok((verdict, note_id(&applied).expect("a note was written"), granted))
+        }
+        Err(EngineError::Store(crate::store::StoreError::Backend(
+            "other nodes kept changing this consumer while its lease was being granted; try again".into(),
+        )))
     }
 
     /// Lifts frequency and hold controls for calls to `phone` from `callback_at` until the

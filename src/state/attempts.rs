@@ -21,8 +21,9 @@ impl Engine {
         consumer_id: &str,
         operator_id: &str,
         asked: &PromptedRequest,
-    ) -> Result<Lease, EngineError> {
+    ) -> Result<(Lease, u64), EngineError> {
         let _held = self.inner.book.lock_for_reservation(consumer_id);
+        let seen = self.inner.commits.position();
         let req = Request {
             channel: asked.channel,
             mode: asked.mode,
@@ -59,7 +60,7 @@ impl Engine {
         self.inner
             .book
             .take_lease(&lease, reach_ms(self.inner.rules.load().retention_days));
-        Ok(lease)
+        Ok((lease, seen))
     }
 
     /// Commits a job whose effects may already be in memory (a lease taken ahead of its

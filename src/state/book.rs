@@ -400,7 +400,7 @@ impl Book {
                     consents.push(*phone);
                 }
             }
-            WriteOp::TakeLease(lease) => self.take_lease(lease, reach_ms),
+            WriteOp::TakeLease { lease, .. } => self.take_lease(lease, reach_ms),
             WriteOp::ReleaseLease {
                 consumer_id,
                 attempt_id,

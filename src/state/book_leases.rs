@@ -62,7 +62,7 @@ impl Book {
     /// Undoes what was put in memory ahead of a write that did not land: a lease a
     /// decision granted, whose write failed or whose job was refused.
     pub fn undo(&self, op: &WriteOp) {
-        if let WriteOp::TakeLease(lease) = op {
+        if let WriteOp::TakeLease { lease, .. } = op {
             // Under the stripe, like the insertion, so no reservation decides halfway.
             let _held = self.lock_for_reservation(&lease.consumer_id);
             self.drop_lease(&lease.consumer_id, lease.attempt_id);
@@ -145,7 +145,14 @@ mod tests {
         let l = lease(1, "a", 1_000_000);
         book.take_lease(&l, REACH);
         // The commit thread applies the same write again: nothing doubles.
-        book.apply(&WriteOp::TakeLease(l.clone()), &Applied::Done, REACH);
+        book.apply(
+            &WriteOp::TakeLease {
+                lease: l.clone(),
+                seen: 0,
+            },
+            &Applied::Done,
+            REACH,
+        );
         assert_eq!(seen(&book, "a", 1_000_000), (1, 1, Some(1)));
         assert_eq!(seen(&book, "b", 1_000_000), (0, 0, Some(1)));
         assert!(book.drop_lease("a", l.attempt_id));
@@ -187,7 +194,10 @@ mod tests {
             })
             .unwrap();
         assert_eq!(kinds, [RecKind::Outbound, RecKind::Lease]);
-        book.undo(&WriteOp::TakeLease(l2.clone()));
+        book.undo(&WriteOp::TakeLease {
+            lease: l2.clone(),
+            seen: 0,
+        });
         assert_eq!(seen(&book, "a", 3_000_000), (0, 0, None));
     }
 

@@ -19,7 +19,7 @@ use crate::domain::lease::{AttemptId, Lease, OpenLease, retried};
 use crate::domain::prompt::{Prompt, PromptedRequest};
 use crate::domain::window::reach_ms;
 use crate::domain::{PhoneNumber, ReasonCode, Verdict};
-use crate::store::{Queued, WriteOp};
+use crate::store::{Queued, Rejected, StoreError, WriteOp};
 
 /// A lease a decision holds: its id, and until when it holds an in-flight slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,13 +63,58 @@ pub enum Step {
 pub struct Pending {
     checked: Checked,
     queued: Queued,
+    /// For a lease: what deciding the request again takes, should a shared store find the
+    /// decision stale.
+    again: Option<Box<Again>>,
 }
 
+/// A reserving request, owned, to be decided again.
+struct Again {
+    engine: Engine,
+    consumer_id: String,
+    request_id: String,
+    operator_id: String,
+    req: Request<'static>,
+    caller_id: Option<PhoneNumber>,
+}
+
+/// How many times a reservation is decided again after stale refusals before the answer is
+/// UNAVAILABLE (each time, memory has caught up with what made it stale; only a consumer
+/// other nodes keep changing at that very moment takes more than one).
+const TRIES: usize = 5;
+
 impl Pending {
-    /// The answer, once its write is durable.
+    /// The answer, once its write is durable. A lease a shared store refuses as stale is
+    /// decided again — on memory that by then holds what made it stale — and so on, a few
+    /// times.
     pub async fn finish(self) -> Result<Checked, EngineError> {
-        self.queued.await??;
-        Ok(self.checked)
+        let mut pending = self;
+        for _ in 0..TRIES {
+            match pending.queued.await? {
+                Ok(_) => return Ok(pending.checked),
+                Err(Rejected::Stale) if pending.again.is_some() => {
+                    crate::metrics::metrics().reservation_retried();
+                    let again = pending.again.take().expect("checked");
+                    let req = Request {
+                        operator_id: &again.operator_id,
+                        ..again.req
+                    };
+                    match again.engine.check_at_once(
+                        &again.consumer_id,
+                        &req,
+                        again.caller_id,
+                        Some(&again.request_id),
+                    )? {
+                        Step::Ready(checked) => return Ok(checked),
+                        Step::Pending(next) => pending = next,
+                    }
+                }
+                Err(r) => return Err(r.into()),
+            }
+        }
+        Err(EngineError::Store(StoreError::Backend(
+            "other nodes kept changing this consumer while its lease was being granted; try again".into(),
+        )))
     }
 }
 
@@ -106,6 +151,9 @@ impl Engine {
         let _held = reserve
             .filter(|_| !unserialized_for_tests())
             .map(|_| self.inner.book.lock_for_reservation(consumer_id));
+        // How far memory had followed the store's feed before deciding: a shared store
+        // refuses the lease if something the decision read changed after that.
+        let seen = self.inner.commits.position();
         let (decision, prior) = self.decide_reserving(consumer_id, req, caller_id, reserve)?;
         if unserialized_for_tests() {
             // Widen the gap between deciding and taking, as a slow machine might.
@@ -127,7 +175,7 @@ impl Engine {
                 self.inner.book.take_lease(&lease, reach);
                 checked.lease = Some(Granted::of(&lease));
                 taken = Some((lease.consumer_id.clone(), lease.attempt_id));
-                ops.push(WriteOp::TakeLease(lease));
+                ops.push(WriteOp::TakeLease { lease, seen });
             }
             _ => {}
         }
@@ -168,8 +216,22 @@ impl Engine {
         if ops.is_empty() {
             return Ok(Step::Ready(checked));
         }
+        let again = taken.as_ref().zip(reserve).map(|(_, request_id)| {
+            Box::new(Again {
+                engine: self.clone(),
+                consumer_id: consumer_id.to_string(),
+                request_id: request_id.to_string(),
+                operator_id: req.operator_id.to_string(),
+                req: Request {
+                    operator_id: "",
+                    caller: None,
+                    ..*req
+                },
+                caller_id,
+            })
+        });
         match self.inner.commits.queue(ops) {
-            Ok(queued) => Ok(Step::Pending(Pending { checked, queued })),
+            Ok(queued) => Ok(Step::Pending(Pending { checked, queued, again })),
             Err(e) => {
                 // Nothing will commit: take the lease back out (the stripe is held).
                 if let Some((consumer_id, id)) = taken {

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Duration, Utc};
 
 use super::book::{Book, Lookup};
+use super::follow::Health;
 use super::registry::Registry;
 use super::rules::ActiveRules;
 use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
@@ -20,6 +21,16 @@ use crate::domain::lease::AttemptId;
 use crate::domain::window::reach_ms;
 use crate::domain::{Consumer, Contact, FieldError, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft};
 use crate::store::{Applied, Applier, GroupCommit, JobOutcome, Rejected, SledStore, Store, StoreError, WriteOp};
+
+/// How many times a rule set is put before the engine gives up on other nodes' racing it.
+const RULE_SET_TRIES: usize = 8;
+
+fn rule_set_version(op: &WriteOp) -> u64 {
+    match op {
+        WriteOp::PutRuleSet(rules) => rules.version,
+        _ => unreachable!("prepare_rule_set makes a PutRuleSet"),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -78,6 +89,8 @@ pub(super) struct Inner {
     /// The highest rule set version handed out, so concurrent puts never share one.
     next_version: AtomicU64,
     pub(super) prompt_ttl: Duration,
+    /// Whether memory is loaded and in step with the store.
+    pub(super) health: Health,
 }
 
 impl Engine {
@@ -86,9 +99,19 @@ impl Engine {
         Engine::open(Arc::new(SledStore::open(dir)?), options)
     }
 
-    /// Rebuilds memory from `store`: the newest rule set, every consumer, exclusion and
-    /// callback, and the contacts the rules can look back on.
+    /// Opens `store` and rebuilds memory from it ([`start`](Self::start), then
+    /// [`load`](Self::load)).
     pub fn open(store: Arc<dyn Store>, options: EngineOptions) -> Result<Engine, EngineError> {
+        let engine = Engine::start(store, options)?;
+        engine.load()?;
+        Ok(engine)
+    }
+
+    /// Starts the engine on `store` with memory still empty: the group commit running, the
+    /// newest stored rule set active, and the wanted one (`--rules`, or the preset on an
+    /// empty store) put. Until [`load`](Self::load) has run, memory knows no consumer; a
+    /// server answers nothing but health meanwhile ([`Engine::is_ready`]).
+    pub fn start(store: Arc<dyn Store>, options: EngineOptions) -> Result<Engine, EngineError> {
         let stored = match store.latest_rule_set()? {
             Some((version, draft)) => Some(RuleSet::compile(draft, version)?),
             None => None,
@@ -108,6 +131,7 @@ impl Engine {
                 commits: GroupCommit::start(store.clone(), applier),
                 next_version: AtomicU64::new(stored.as_ref().map_or(0, |r| r.version)),
                 prompt_ttl: options.prompt_ttl,
+                health: Health::default(),
             }),
         };
         let wanted = match (options.rules, &stored) {
@@ -117,82 +141,8 @@ impl Engine {
             (None, Some(_)) => None,
         };
         if let Some(draft) = wanted {
-            let op = engine.prepare_rule_set(draft)?;
-            engine
-                .inner
-                .commits
-                .submit_blocking(vec![op])?
-                .map_err(EngineError::from)?;
+            engine.put_rule_set_blocking(draft)?;
         }
-
-        // Start-up replays what the store holds through the same path live writes take.
-        let book = &engine.inner.book;
-        book.keep_group_histories(counts_groups(&engine.inner.rules.current()));
-        // Profiles and contact histories are separate key ranges and separate fields of an
-        // entry: read them on two threads. Group histories (when kept) are rebuilt once
-        // both are in.
-        let retention_days = engine.inner.rules.current().retention_days;
-        let mut consumers = 0usize;
-        std::thread::scope(|scope| {
-            let histories = scope.spawn(|| replace_recent_histories(book, &*store, retention_days));
-            let profiles = store.for_each_consumer(&mut |c| {
-                book.apply(&WriteOp::PutConsumer(c), &Applied::Done, 0);
-                consumers += 1;
-            });
-            histories
-                .join()
-                .expect("the history reader does not panic")
-                .and(profiles)
-        })?;
-        // Unsettled leases count like the contacts they stand for (their records join the
-        // histories just loaded, before the groups are built from them).
-        let reach = reach_ms(retention_days);
-        store.for_each_unsettled_lease(&mut |lease| book.take_lease(&lease, reach))?;
-        book.rebuild_groups();
-        store.for_each_exclusions(&mut |consumer_id, ex| {
-            for phone in &ex.user_excluded {
-                let op = WriteOp::SetUserExclusion {
-                    consumer_id: consumer_id.clone(),
-                    phone: *phone,
-                    excluded: true,
-                };
-                book.apply(&op, &Applied::Done, 0);
-            }
-            book.apply(
-                &WriteOp::SetExclusionFlags { consumer_id, flags: ex },
-                &Applied::Done,
-                0,
-            );
-        })?;
-        store.for_each_opt_out(&mut |phone, at| {
-            book.apply(&WriteOp::SetOptOut { phone, at: Some(at) }, &Applied::Done, 0)
-        })?;
-        store.for_each_callback(&mut |cb| book.apply(&WriteOp::PutCallback(cb), &Applied::Done, 0))?;
-        store.for_each_consent(&mut |consumer_id, phone| {
-            let op = WriteOp::SetConsent {
-                consumer_id,
-                phone,
-                telemarketing: true,
-                at: Utc::now(),
-            };
-            book.apply(&op, &Applied::Done, 0);
-        })?;
-        let registry = &engine.inner.registry;
-        store.for_each_program(&mut |p| registry.apply(&WriteOp::PutProgram(p)))?;
-        store.for_each_program_number(&mut |program_id, n| {
-            registry.apply(&WriteOp::AddProgramNumbers {
-                program_id,
-                numbers: vec![n],
-            })
-        })?;
-        let mut listed = Vec::new();
-        store.for_each_do_not_call(&mut |n| listed.push(n))?;
-        registry.apply(&WriteOp::AddDoNotCall(listed));
-        tracing::info!(
-            consumers,
-            rule_set_version = engine.inner.rules.current().version,
-            "state rebuilt from the store"
-        );
         Ok(engine)
     }
 
@@ -362,25 +312,54 @@ impl Engine {
         RuleSet::compile(draft, 0).map(|_| ())
     }
 
-    /// Validates, stores and atomically installs a rule set as the next version.
+    /// Validates, stores and atomically installs a rule set as the next version. On a store
+    /// other nodes share, two nodes may pick the same next version at once; the store
+    /// refuses the second (stale), which takes the version after.
     pub async fn put_rule_set(&self, draft: RuleSetDraft) -> Result<u64, EngineError> {
-        let op = self.prepare_rule_set(draft)?;
-        let version = match &op {
-            WriteOp::PutRuleSet(rules) => rules.version,
-            _ => unreachable!("prepare_rule_set makes a PutRuleSet"),
-        };
-        self.commit(vec![op]).await?;
-        Ok(version)
+        for _ in 0..RULE_SET_TRIES {
+            let op = self.prepare_rule_set(draft.clone())?;
+            let version = rule_set_version(&op);
+            match self.commit(vec![op]).await {
+                Err(EngineError::Rejected(Rejected::Stale)) => continue,
+                done => return done.map(|_| version),
+            }
+        }
+        Err(EngineError::Store(StoreError::Backend(
+            "other nodes kept putting rule sets at the same moment; try again".into(),
+        )))
     }
 
+    /// [`put_rule_set`](Self::put_rule_set), for start-up (outside the async runtime).
+    fn put_rule_set_blocking(&self, draft: RuleSetDraft) -> Result<u64, EngineError> {
+        for _ in 0..RULE_SET_TRIES {
+            let op = self.prepare_rule_set(draft.clone())?;
+            let version = rule_set_version(&op);
+            match self.inner.commits.submit_blocking(vec![op])? {
+                Err(Rejected::Stale) => continue,
+                done => return done.map(|_| version).map_err(EngineError::from),
+            }
+        }
+        Err(EngineError::Store(StoreError::Backend(
+            "other nodes kept putting rule sets at the same moment".into(),
+        )))
+    }
+
+    /// The next version: after every version this node handed out or memory holds.
     fn prepare_rule_set(&self, draft: RuleSetDraft) -> Result<WriteOp, EngineError> {
         let mut compiled = RuleSet::compile(draft, 0)?;
-        compiled.version = self.inner.next_version.fetch_add(1, Ordering::SeqCst) + 1;
+        let active = self.inner.rules.current().version;
+        let next = &self.inner.next_version;
+        next.fetch_max(active, Ordering::SeqCst);
+        compiled.version = next.fetch_add(1, Ordering::SeqCst) + 1;
         Ok(WriteOp::PutRuleSet(Arc::new(compiled)))
     }
 
     /// Stops taking writes, commits what is queued, flushes the store.
     pub fn shutdown(&self) -> Result<(), EngineError> {
+        self.inner
+            .health
+            .stopping
+            .store(true, std::sync::atomic::Ordering::Release);
         Ok(self.inner.commits.shutdown()?)
     }
 }
@@ -423,7 +402,7 @@ fn apply(book: &Book, registry: &Registry, rules: &ActiveRules, store: &dyn Stor
 }
 
 /// Whether any control of `rules` counts a group's contacts together.
-fn counts_groups(rules: &RuleSet) -> bool {
+pub(super) fn counts_groups(rules: &RuleSet) -> bool {
     rules.controls.iter().any(|c| c.apply_to_group)
 }
 
@@ -439,7 +418,7 @@ fn reload_histories(book: &Book, store: &dyn Store, retention_days: u32) -> Resu
 /// contact. Every consumer with contacts is handed over (its newest contact is always
 /// within reach), so each history is replaced whole and none needs clearing first: a
 /// decision running meanwhile sees the old history or the new one, never an empty one.
-fn replace_recent_histories(book: &Book, store: &dyn Store, retention_days: u32) -> Result<(), StoreError> {
+pub(super) fn replace_recent_histories(book: &Book, store: &dyn Store, retention_days: u32) -> Result<(), StoreError> {
     store.for_each_recent_history(reach_ms(retention_days), &mut |consumer_id, history| {
         book.replace_history(consumer_id, history)
     })

@@ -9,6 +9,8 @@ mod checks;
 mod compliance;
 mod dnc;
 mod engine;
+mod follow;
+mod load;
 mod prefetch;
 mod programs;
 mod registry;

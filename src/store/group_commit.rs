@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use super::{Applied, JobOutcome, LogThrottle, Store, StoreError, WriteOp};
+use super::{Applied, Change, Committed, JobOutcome, LogThrottle, Store, StoreError, WriteOp};
 
 /// The most jobs one commit takes (bounds the latency a single flush adds).
 const MAX_GROUP: usize = 4096;
@@ -54,21 +54,66 @@ pub struct GroupCommit {
     store: Arc<dyn Store>,
     queue: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    memory: Arc<Memory>,
+}
+
+/// What writes memory, and, for a store other nodes write too, how far memory has followed
+/// its change feed. The committer and the feed's follower both write memory through it,
+/// one at a time, so that memory takes every change in the feed's order.
+struct Memory {
+    applier: Applier,
+    /// The feed position memory holds everything up to.
+    position: Mutex<u64>,
 }
 
 impl GroupCommit {
     pub fn start(store: Arc<dyn Store>, applier: Applier) -> GroupCommit {
         let (tx, rx) = mpsc::channel::<Job>();
         let committer = store.clone();
+        let memory = Arc::new(Memory {
+            applier,
+            position: Mutex::new(0),
+        });
+        let writer = memory.clone();
         let thread = std::thread::Builder::new()
             .name("predial-commit".into())
-            .spawn(move || commit_loop(&*committer, &*applier, rx))
+            .spawn(move || commit_loop(&*committer, &writer, rx))
             .expect("spawn the commit thread");
         GroupCommit {
             store,
             queue: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
+            memory,
         }
+    }
+
+    /// The feed position memory holds everything up to.
+    pub fn position(&self) -> u64 {
+        *self.memory.position.lock().expect("memory position lock")
+    }
+
+    /// Sets where memory starts following the feed (start-up, once memory holds the
+    /// store's snapshot at that position).
+    pub fn start_at(&self, position: u64) {
+        *self.memory.position.lock().expect("memory position lock") = position;
+    }
+
+    /// Applies what other nodes committed, in feed order, from memory's position on: each
+    /// change that follows on from it, up to the first that this node wrote (its commit
+    /// applies that one) or the first gap. Answers how many were applied.
+    pub fn follow(&self, changes: &[Change]) -> usize {
+        let mut position = self.memory.position.lock().expect("memory position lock");
+        let mut applied = 0;
+        let from = *position;
+        for change in changes.iter().skip_while(|c| c.seq <= from) {
+            if change.mine || change.seq != *position + 1 {
+                break;
+            }
+            (self.memory.applier)(&change.op, Some(&change.applied));
+            *position = change.seq;
+            applied += 1;
+        }
+        applied
     }
 
     /// Commits `ops` as one job, applies them to memory, and answers once durable.
@@ -116,7 +161,8 @@ impl Drop for GroupCommit {
 /// Commit failures, logged at most once a second (`left_out` counts the rest).
 static FAILURES: LazyLock<LogThrottle> = LazyLock::new(LogThrottle::every_second);
 
-fn commit_loop(store: &dyn Store, applier: &dyn Fn(&WriteOp, Option<&Applied>), rx: mpsc::Receiver<Job>) {
+fn commit_loop(store: &dyn Store, memory: &Memory, rx: mpsc::Receiver<Job>) {
+    let applier = &*memory.applier;
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -127,12 +173,23 @@ fn commit_loop(store: &dyn Store, applier: &dyn Fn(&WriteOp, Option<&Applied>), 
         }
         let (ops, replies): (Vec<Vec<WriteOp>>, Vec<Reply>) = jobs.into_iter().map(|j| (j.ops, j.reply)).unzip();
         let started = std::time::Instant::now();
-        let committed = store.commit(&ops);
+        let after = *memory.position.lock().expect("memory position lock");
+        let committed = store.commit(&ops, after);
         crate::metrics::metrics().flushed(ops.len(), started.elapsed());
         match committed {
-            Ok(outcomes) => {
-                for ((ops, reply), outcome) in ops.iter().zip(replies).zip(outcomes) {
-                    match &outcome {
+            Ok(Committed { outcomes, feed }) => {
+                // What other nodes committed first, then this group: the feed's order.
+                let mut position = memory.position.lock().expect("memory position lock");
+                if let Some(feed) = &feed {
+                    for change in &feed.before {
+                        if change.seq > *position {
+                            applier(&change.op, Some(&change.applied));
+                            *position = change.seq;
+                        }
+                    }
+                }
+                for (ops, outcome) in ops.iter().zip(&outcomes) {
+                    match outcome {
                         Ok(applied) => {
                             for (op, applied) in ops.iter().zip(applied) {
                                 applier(op, Some(applied));
@@ -140,6 +197,12 @@ fn commit_loop(store: &dyn Store, applier: &dyn Fn(&WriteOp, Option<&Applied>), 
                         }
                         Err(_) => ops.iter().for_each(|op| applier(op, None)),
                     }
+                }
+                if let Some(feed) = &feed {
+                    *position = (*position).max(feed.through);
+                }
+                drop(position);
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }
             }

@@ -2,17 +2,27 @@
 //!
 //! Backends implement [`Store`]: apply a group of jobs atomically and durably, and give
 //! everything back at start-up. [`GroupCommit`] sits in front of any backend and lets
-//! concurrent writers share one flush (one fsync for many acknowledgements). The one
-//! backend today is [`SledStore`], an embedded store under `--data`.
+//! concurrent writers share one flush (one fsync for many acknowledgements).
+//!
+//! Both backends keep the same key-value layout ([`kv`]), whose staging decides what each
+//! write does; they differ only in where the bytes live:
+//! - [`SledStore`]: the embedded default, under `--data`; this node's alone.
+//! - [`PgStore`]: one PostgreSQL database shared by a cluster's nodes (`--store
+//!   postgres://…`). Such a store also has a [`ChangeFeed`]: what the other nodes
+//!   committed, in commit order, for this node's memory to follow.
 
+mod change;
 mod group_commit;
+pub mod kv;
 mod log_throttle;
-mod records;
+pub mod postgres;
+pub(crate) mod records;
 mod sled_store;
-mod staging;
 
+pub use change::{Change, ChangeFeed, FeedCommit};
 pub use group_commit::{Applier, GroupCommit, Queued};
 pub use log_throttle::LogThrottle;
+pub use postgres::PgStore;
 pub use sled_store::SledStore;
 
 use std::sync::Arc;
@@ -37,8 +47,15 @@ pub enum WriteOp {
     /// ([`crate::domain::lease::settles`], [`crate::domain::lease::oldest_settled_by`]):
     /// [`Applied::Settled`] says which.
     RecordContact(Contact),
-    /// A lease a decision granted: counted until settled or released.
-    TakeLease(Lease),
+    /// A lease a decision granted: counted until settled or released. `seen` is how far
+    /// this node's memory had followed the store's change feed when the lease was decided
+    /// (0 for a store no other node writes): a shared store refuses the lease
+    /// ([`Rejected::Stale`]) when something the decision read has changed since, so that it
+    /// is decided again on what the store holds now.
+    TakeLease {
+        lease: Lease,
+        seen: u64,
+    },
     /// A lease whose attempt was never placed stops counting
     /// ([`crate::domain::lease::release`]; [`Rejected::Release`] when it may not).
     ReleaseLease {
@@ -117,6 +134,10 @@ pub enum Rejected {
     Settle(#[from] SettleRejection),
     #[error(transparent)]
     Release(#[from] ReleaseRejection),
+    /// A lease decided on memory that another node's write has since made stale: decide it
+    /// again (memory has caught up by the time the refusal is answered).
+    #[error("the decision read a consumer another node has changed since; it is decided again")]
+    Stale,
 }
 
 /// What a job did: each write's result, or the refusal of all of them.
@@ -132,11 +153,45 @@ pub enum StoreError {
     Closed,
 }
 
+/// What a group commit did.
+#[derive(Debug)]
+pub struct Committed {
+    /// Each job's outcome, in order.
+    pub outcomes: Vec<JobOutcome>,
+    /// For a store other nodes write too: what they committed before this group, and where
+    /// this group leaves the feed.
+    pub feed: Option<FeedCommit>,
+}
+
+impl Committed {
+    /// The outcome of a commit to a store no other node writes.
+    pub fn alone(outcomes: Vec<JobOutcome>) -> Committed {
+        Committed { outcomes, feed: None }
+    }
+}
+
 /// A durable home for predial's records.
 pub trait Store: Send + Sync + 'static {
     /// Applies `jobs` in order — each job's writes all or none — and returns only once
-    /// everything applied is durable.
-    fn commit(&self, jobs: &[Vec<WriteOp>]) -> Result<Vec<JobOutcome>, StoreError>;
+    /// everything applied is durable. `after` is the feed position memory holds everything
+    /// up to (a shared store answers what came after it, in [`Committed::feed`]).
+    fn commit(&self, jobs: &[Vec<WriteOp>], after: u64) -> Result<Committed, StoreError>;
+
+    /// What other nodes commit to this store, for memory to follow; `None` for a store
+    /// this node has to itself.
+    fn feed(&self) -> Option<&dyn ChangeFeed> {
+        None
+    }
+
+    /// Start-up's reads (every `for_each_*` until [`end_load`](Self::end_load)) are of one
+    /// consistent snapshot; answers the feed's position at that snapshot, from where
+    /// memory follows it (`None` without a feed).
+    fn begin_load(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
+
+    /// Start-up's reads are done.
+    fn end_load(&self) {}
 
     /// One consumer as last written.
     fn consumer(&self, id: &str) -> Result<Option<Consumer>, StoreError>;

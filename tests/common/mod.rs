@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod pki;
+pub mod postgres;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -239,4 +240,31 @@ pub async fn audit_notes(server: &Server, consumer_id: &str) -> Vec<pb::AuditNot
         .unwrap()
         .into_inner()
         .notes
+}
+
+/// Waits until `server`'s `grpc.health.v1` says `serving` (a cluster node rebuilds its memory
+/// from the database first), for up to 60 s.
+pub async fn wait_health(server: &Server, serving: bool) {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    let want = if serving {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    } as i32;
+    let mut health = HealthClient::new(server.channel().await);
+    for _ in 0..600 {
+        let status = health
+            .check(HealthCheckRequest { service: String::new() })
+            .await
+            .map(|r| r.into_inner().status);
+        if status.as_ref().is_ok_and(|s| *s == want) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{} did not turn {}",
+        server.addr,
+        if serving { "SERVING" } else { "NOT_SERVING" }
+    );
 }

@@ -1,17 +1,26 @@
 //! Staging: the writes of one commit group, readable before they land.
 //!
 //! Jobs are staged one over another, so a job reads what earlier jobs of its group wrote,
-//! and a job that is refused leaves nothing behind. At the end the group becomes one
-//! `sled::Batch`.
+//! and a job that is refused leaves nothing behind. At the end the group's writes are
+//! handed to the backend as one list ([`Staging::into_writes`]), to land together.
+//!
+//! What is not staged is read from the backend through `committed`: sled's tree, or a
+//! database transaction's reads.
 
 use std::collections::HashMap;
 
-use super::StoreError;
+use super::super::StoreError;
+
+/// A point read of what is committed.
+pub type Committed<'a> = &'a dyn Fn(&[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+/// One write of a group: a value, or `None` to remove the key.
+pub type Write = (Vec<u8>, Option<Vec<u8>>);
 
 /// Writes of one group, readable before they land: the group's kept jobs, and the job
 /// being staged (hashed too, so a job of many writes stages in linear time).
-pub(super) struct Staging<'a> {
-    tree: &'a sled::Tree,
+pub struct Staging<'a> {
+    committed: Committed<'a>,
     group: HashMap<Vec<u8>, Option<Vec<u8>>>,
     order: Vec<Vec<u8>>,
     job: HashMap<Vec<u8>, Option<Vec<u8>>>,
@@ -19,9 +28,9 @@ pub(super) struct Staging<'a> {
 }
 
 impl<'a> Staging<'a> {
-    pub(super) fn new(tree: &'a sled::Tree) -> Self {
+    pub fn new(committed: Committed<'a>) -> Self {
         Staging {
-            tree,
+            committed,
             group: HashMap::new(),
             order: Vec::new(),
             job: HashMap::new(),
@@ -29,31 +38,31 @@ impl<'a> Staging<'a> {
         }
     }
 
-    pub(super) fn get(&self, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn get(&self, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(v) = self.job.get(k) {
             return Ok(v.clone());
         }
         if let Some(v) = self.group.get(k) {
             return Ok(v.clone());
         }
-        Ok(self.tree.get(k)?.map(|v| v.to_vec()))
+        (self.committed)(k)
     }
 
-    pub(super) fn put(&mut self, k: Vec<u8>, v: Vec<u8>) {
+    pub fn put(&mut self, k: Vec<u8>, v: Vec<u8>) {
         self.stage(k, Some(v));
     }
 
-    pub(super) fn remove(&mut self, k: Vec<u8>) {
+    pub fn remove(&mut self, k: Vec<u8>) {
         self.stage(k, None);
     }
 
-    pub(super) fn stage(&mut self, k: Vec<u8>, v: Option<Vec<u8>>) {
+    pub fn stage(&mut self, k: Vec<u8>, v: Option<Vec<u8>>) {
         if self.job.insert(k.clone(), v).is_none() {
             self.job_order.push(k);
         }
     }
 
-    pub(super) fn keep_job(&mut self) {
+    pub fn keep_job(&mut self) {
         for k in self.job_order.drain(..) {
             let v = self.job.remove(&k).expect("staged");
             if self.group.insert(k.clone(), v).is_none() {
@@ -62,22 +71,20 @@ impl<'a> Staging<'a> {
         }
     }
 
-    pub(super) fn drop_job(&mut self) {
+    pub fn drop_job(&mut self) {
         self.job.clear();
         self.job_order.clear();
     }
 
-    pub(super) fn into_batch(mut self) -> Option<sled::Batch> {
-        if self.order.is_empty() {
-            return None;
-        }
-        let mut batch = sled::Batch::default();
-        for k in self.order {
-            match self.group.remove(&k).flatten() {
-                Some(v) => batch.insert(k, v),
-                None => batch.remove(k),
-            }
-        }
-        Some(batch)
+    /// The group's writes, in the order they were first staged; each key once, with its
+    /// last value.
+    pub fn into_writes(mut self) -> Vec<Write> {
+        self.order
+            .into_iter()
+            .map(|k| {
+                let v = self.group.remove(&k).flatten();
+                (k, v)
+            })
+            .collect()
     }
 }

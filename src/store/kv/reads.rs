@@ -1,0 +1,231 @@
+//! Reading the key-value layout back: what the [`Store`](crate::store::Store) trait's reads
+//! answer, for any backend that can get a key and scan a prefix in key order ([`Kv`]).
+
+use chrono::{DateTime, Utc};
+
+use super::Kv;
+use super::keys::*;
+use super::stage::{lease_at, packed_ids, unsettled_of};
+use crate::domain::audit::AuditNote;
+use crate::domain::callback::Callback;
+use crate::domain::lease::{AttemptId, Lease, LeaseState};
+use crate::domain::programs::{Program, ProgramNumber};
+use crate::domain::prompt::Prompt;
+use crate::domain::{Consumer, Contact, Exclusions, History, PhoneNumber, RuleSetDraft};
+use crate::proto::convert::{consumer_from, contact_from, program_from, required_enum, rule_set_draft_from};
+use crate::proto::v1 as pb;
+use crate::store::StoreError;
+use crate::store::records::{
+    CallbackRecord, ConsentRecord, ExclusionRecord, NoteRecord, OptOutRecord, ProgramNumberRecord, PromptRecord,
+};
+
+/// A point read of `kv`, as the lease helpers take it.
+fn getter<K: Kv>(kv: &K) -> impl Fn(&[u8]) -> Result<Option<Vec<u8>>, StoreError> + '_ {
+    move |k| Ok(kv.get(k)?.map(|v| v.as_ref().to_vec()))
+}
+
+pub fn consumer<K: Kv>(kv: &K, id: &str) -> Result<Option<Consumer>, StoreError> {
+    let k = key(CONSUMER, id);
+    let Some(v) = kv.get(&k)? else { return Ok(None) };
+    consumer_from(&decode::<pb::Consumer>(&k, v.as_ref())?)
+        .map(Some)
+        .map_err(|e| corrupt(&k, e))
+}
+
+pub fn for_each_consumer<K: Kv>(kv: &K, f: &mut dyn FnMut(Consumer)) -> Result<(), StoreError> {
+    kv.scan(&[CONSUMER], &mut |k, v| {
+        f(consumer_from(&decode::<pb::Consumer>(k.as_ref(), v.as_ref())?).map_err(|e| corrupt(k.as_ref(), e))?);
+        Ok(())
+    })
+}
+
+/// Every consumer with contacts, once, with the history memory keeps of it.
+///
+/// Keys sort by consumer, then time: one consumer's contacts are contiguous and oldest
+/// first. A forward scan keeps the run's raw values until its newest contact sets the
+/// reach, then decodes only those within it.
+pub fn for_each_recent_history<K: Kv>(
+    kv: &K,
+    reach_ms: i64,
+    f: &mut dyn FnMut(&str, History),
+) -> Result<(), StoreError> {
+    let mut prefix: Vec<u8> = Vec::new();
+    let mut run: Vec<(i64, K::Bytes, K::Bytes)> = Vec::new();
+    let hand_over = |prefix: &[u8], run: &mut Vec<(i64, K::Bytes, K::Bytes)>, f: &mut dyn FnMut(&str, History)| {
+        let Some(newest) = run.last().map(|(at, ..)| *at) else {
+            return Ok(());
+        };
+        let horizon = newest.saturating_sub(reach_ms);
+        let first = run.partition_point(|(at, ..)| *at < horizon);
+        let mut recs = Vec::with_capacity(run.len() - first);
+        for (at, k, v) in &run[first..] {
+            recs.push(contact_rec(*at, k.as_ref(), v.as_ref())?);
+        }
+        let complete_from = if first > 0 { horizon } else { i64::MIN };
+        f(
+            &String::from_utf8_lossy(&prefix[3..]),
+            History::from_unsorted(recs, complete_from),
+        );
+        run.clear();
+        Ok::<(), StoreError>(())
+    };
+    kv.scan(&[HISTORY], &mut |k, v| {
+        let key_bytes = k.as_ref();
+        let at = history_key_time(key_bytes).ok_or_else(|| corrupt(key_bytes, "malformed history key"))?;
+        let prefix_len = 3 + u16::from_be_bytes([key_bytes[1], key_bytes[2]]) as usize;
+        if prefix.as_slice() != &key_bytes[..prefix_len] {
+            hand_over(&prefix, &mut run, f)?;
+            prefix.clear();
+            prefix.extend_from_slice(&key_bytes[..prefix_len]);
+        }
+        run.push((at, k, v));
+        Ok(())
+    })?;
+    hand_over(&prefix, &mut run, f)
+}
+
+pub fn contacts_of<K: Kv>(kv: &K, consumer_id: &str, f: &mut dyn FnMut(Contact)) -> Result<(), StoreError> {
+    kv.scan(&history_prefix(consumer_id), &mut |k, v| {
+        let event = decode::<pb::ContactEvent>(k.as_ref(), v.as_ref())?;
+        f(contact_from(&event, Utc::now()).map_err(|e| corrupt(k.as_ref(), e))?);
+        Ok(())
+    })
+}
+
+pub fn latest_rule_set<K: Kv>(kv: &K) -> Result<Option<(u64, RuleSetDraft)>, StoreError> {
+    let Some((k, v)) = kv.last(&[RULES])? else {
+        return Ok(None);
+    };
+    let rules = decode::<pb::RuleSet>(k.as_ref(), v.as_ref())?;
+    let draft = rule_set_draft_from(&rules).map_err(|e| corrupt(k.as_ref(), e))?;
+    Ok(Some((rules.version, draft)))
+}
+
+pub fn for_each_exclusions<K: Kv>(kv: &K, f: &mut dyn FnMut(String, Exclusions)) -> Result<(), StoreError> {
+    kv.scan(&[EXCLUSIONS], &mut |k, v| {
+        let record: ExclusionRecord = decode(k.as_ref(), v.as_ref())?;
+        f(
+            String::from_utf8_lossy(&k.as_ref()[1..]).into_owned(),
+            record.to_domain(),
+        );
+        Ok(())
+    })
+}
+
+pub fn for_each_opt_out<K: Kv>(kv: &K, f: &mut dyn FnMut(PhoneNumber, DateTime<Utc>)) -> Result<(), StoreError> {
+    kv.scan(&[OPT_OUT], &mut |k, v| {
+        let number = key_number(k.as_ref(), 1)?;
+        let record: OptOutRecord = decode(k.as_ref(), v.as_ref())?;
+        let at = DateTime::from_timestamp_millis(record.at_ms).ok_or_else(|| corrupt(k.as_ref(), "bad time"))?;
+        f(number, at);
+        Ok(())
+    })
+}
+
+pub fn for_each_callback<K: Kv>(kv: &K, f: &mut dyn FnMut(Callback)) -> Result<(), StoreError> {
+    kv.scan(&[CALLBACK], &mut |k, v| {
+        f(decode::<CallbackRecord>(k.as_ref(), v.as_ref())?.to_domain());
+        Ok(())
+    })
+}
+
+pub fn for_each_program<K: Kv>(kv: &K, f: &mut dyn FnMut(Program)) -> Result<(), StoreError> {
+    kv.scan(&[PROGRAM], &mut |k, v| {
+        f(program_from(&decode::<pb::Program>(k.as_ref(), v.as_ref())?).map_err(|e| corrupt(k.as_ref(), e))?);
+        Ok(())
+    })
+}
+
+pub fn for_each_program_number<K: Kv>(kv: &K, f: &mut dyn FnMut(String, ProgramNumber)) -> Result<(), StoreError> {
+    kv.scan(&[PROGRAM_NUMBER], &mut |k, v| {
+        let number = key_number(k.as_ref(), 1)?;
+        let record: ProgramNumberRecord = decode(k.as_ref(), v.as_ref())?;
+        let purpose = required_enum(record.call_purpose, "call_purpose").map_err(|e| corrupt(k.as_ref(), e))?;
+        f(record.program_id, ProgramNumber { number, purpose });
+        Ok(())
+    })
+}
+
+pub fn for_each_do_not_call<K: Kv>(kv: &K, f: &mut dyn FnMut(PhoneNumber)) -> Result<(), StoreError> {
+    kv.scan(&[DO_NOT_CALL], &mut |k, v| {
+        let v = v.as_ref();
+        if v.len() % 8 != 0 {
+            return Err(corrupt(k.as_ref(), "a Do Not Call chunk is not whole numbers"));
+        }
+        for digits in v.chunks_exact(8) {
+            f(PhoneNumber::from_u64(u64::from_be_bytes(
+                digits.try_into().expect("8 bytes"),
+            )));
+        }
+        Ok(())
+    })
+}
+
+pub fn for_each_consent<K: Kv>(kv: &K, f: &mut dyn FnMut(String, PhoneNumber)) -> Result<(), StoreError> {
+    kv.scan(&[CONSENT], &mut |k, v| {
+        let k = k.as_ref();
+        let record: ConsentRecord = decode(k, v.as_ref())?;
+        let len = u16::from_be_bytes([k[1], k[2]]) as usize;
+        let number = key_number(k, 3 + len)?;
+        if record.telemarketing {
+            f(String::from_utf8_lossy(&k[3..3 + len]).into_owned(), number);
+        }
+        Ok(())
+    })
+}
+
+pub fn for_each_unsettled_lease<K: Kv>(kv: &K, f: &mut dyn FnMut(Lease)) -> Result<(), StoreError> {
+    let get = getter(kv);
+    kv.scan(&[UNSETTLED], &mut |k, v| {
+        // Validate the packed list before following it.
+        packed_ids(k.as_ref(), v.as_ref())?;
+        for lease in unsettled_of(&get, &String::from_utf8_lossy(&k.as_ref()[1..]))? {
+            f(lease);
+        }
+        Ok(())
+    })
+}
+
+pub fn unsettled_leases_of<K: Kv>(kv: &K, consumer_id: &str) -> Result<Vec<Lease>, StoreError> {
+    unsettled_of(&getter(kv), consumer_id)
+}
+
+pub fn lease<K: Kv>(kv: &K, id: AttemptId) -> Result<Option<(Lease, LeaseState)>, StoreError> {
+    lease_at(&getter(kv), id)
+}
+
+pub fn consumers_with<K: Kv>(kv: &K, phone: PhoneNumber) -> Result<Vec<String>, StoreError> {
+    let prefix = number_key(NUMBER_INDEX, phone);
+    let mut ids = Vec::new();
+    kv.scan(&prefix, &mut |k, _| {
+        ids.push(String::from_utf8_lossy(&k.as_ref()[prefix.len()..]).into_owned());
+        Ok(())
+    })?;
+    Ok(ids)
+}
+
+pub fn prompt<K: Kv>(kv: &K, token: &str) -> Result<Option<Prompt>, StoreError> {
+    let k = key(PROMPT, token);
+    Ok(match kv.get(&k)? {
+        Some(v) => Some(
+            decode::<PromptRecord>(&k, v.as_ref())?
+                .to_domain()
+                .ok_or_else(|| corrupt(&k, "a prompt record is not whole"))?,
+        ),
+        None => None,
+    })
+}
+
+pub fn notes_of<K: Kv>(kv: &K, consumer_id: &str) -> Result<Vec<AuditNote>, StoreError> {
+    let mut notes = Vec::new();
+    kv.scan(&length_prefixed(NOTE, consumer_id), &mut |k, v| {
+        let record: NoteRecord = decode(k.as_ref(), v.as_ref())?;
+        notes.push(
+            record
+                .to_domain()
+                .ok_or_else(|| corrupt(k.as_ref(), "unknown note kind"))?,
+        );
+        Ok(())
+    })?;
+    Ok(notes)
+}
