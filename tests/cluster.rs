@@ -120,5 +120,168 @@ async fn a_node_refuses_a_database_whose_schema_is_newer_than_it_knows() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("newer than this predial knows"), "{stderr}");
-    let _ = Code::Ok;
+}
+
+fn reserving(request_id: &str, consumer_id: &str, phone: &str, at: &str) -> pb::DialRequest {
+    pb::DialRequest {
+        reserve: true,
+        ..dial(request_id, consumer_id, phone, pb::Mode::Auto, at)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lease_on_one_node_and_a_stop_on_another_bind_every_node_at_once() {
+    let pg = Postgres::start();
+    let (_a_dir, a) = node(&pg, &[]).await;
+    let (_b_dir, b) = node(&pg, &[]).await;
+    let mut c = consumer("c1", "NY", "America/New_York", A);
+    c.phones.push(pb::Phone {
+        number: "+15557654321".into(),
+        ..Default::default()
+    });
+    a.accounts().await.upsert_consumer(c).await.unwrap();
+    let (mut on_a, mut on_b) = (a.decisions().await, b.decisions().await);
+    // B's memory may not hold the consumer yet: it must before it can decide at all.
+    within_a_second(|| {
+        let mut on_b = on_b.clone();
+        async move {
+            verdict(
+                &on_b
+                    .check(dial("r", "c1", A, pb::Mode::Auto, AT))
+                    .await
+                    .unwrap()
+                    .into_inner(),
+            ) == pb::Verdict::Allow
+        }
+    })
+    .await;
+
+    let granted = on_a.check(reserving("a1", "c1", A, AT)).await.unwrap().into_inner();
+    assert_eq!(granted.attempt_id.len(), 32);
+    // At once, whatever B's memory has followed: the database grants leases, not B.
+    let on_b_now = on_b
+        .check(reserving("b1", "c1", "+15557654321", AT))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(verdict(&on_b_now), pb::Verdict::Deny);
+    assert!(
+        reason_codes(&on_b_now).contains(&pb::ReasonCode::AttemptInFlight),
+        "{on_b_now:?}"
+    );
+    // A plain read on B sees the lease within a second.
+    within_a_second(|| {
+        let mut on_b = on_b.clone();
+        async move {
+            let d = on_b
+                .check(dial("r", "c1", A, pb::Mode::Auto, AT))
+                .await
+                .unwrap()
+                .into_inner();
+            d.pending == 1 && reason_codes(&d).contains(&pb::ReasonCode::AttemptInFlight)
+        }
+    })
+    .await;
+    // B settles A's lease; A sees the slot free.
+    let ack = on_b
+        .record_contact(pb::ContactEvent {
+            attempt_id: granted.attempt_id.clone(),
+            ..call("done", "c1", A, 6, "2026-06-02T15:00:30Z")
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ack.settled_attempt_id, granted.attempt_id);
+
+    // A STOP taken on A blocks a reservation on B at once.
+    let stop = pb::InboundTextRequest {
+        phone: A.into(),
+        body: "STOP".into(),
+        at: Some(ts(AT)),
+    };
+    assert!(
+        a.accounts()
+            .await
+            .inbound_text(stop)
+            .await
+            .unwrap()
+            .into_inner()
+            .excluded
+    );
+    let after_stop = on_b
+        .check(reserving("b2", "c1", A, "2026-06-02T15:01:00Z"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(verdict(&after_stop), pb::Verdict::Deny);
+    assert!(
+        reason_codes(&after_stop).contains(&pb::ReasonCode::NumberExcludedByCustomer),
+        "{after_stop:?}"
+    );
+    assert!(after_stop.attempt_id.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rule_set_is_active_everywhere_a_prompt_is_answered_once_and_the_trail_is_one() {
+    let pg = Postgres::start();
+    let (_a_dir, a) = node(&pg, &[]).await;
+    let (_b_dir, b) = node(&pg, &[]).await;
+    let (_c_dir, c) = node(&pg, &[]).await;
+    let rules = pb::RuleSet {
+        controls: vec![pb::ContactControl {
+            id: "one-a-week".into(),
+            r#type: pb::Channel::Phone as i32,
+            max_total_contacts: 1,
+            period: pb::Period::Week as i32,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let version = b.rules().await.put_rule_set(rules).await.unwrap().into_inner().version;
+    for other in [&a, &c] {
+        let mut rules = other.rules().await;
+        within_a_second(|| {
+            let mut rules = rules.clone();
+            async move {
+                let r = rules.get_rule_set(pb::GetRuleSetRequest {}).await.unwrap().into_inner();
+                r.version == version && r.controls[0].id == "one-a-week"
+            }
+        })
+        .await;
+        let _ = &mut rules;
+    }
+    a.accounts()
+        .await
+        .upsert_consumer(consumer("c1", "NY", "America/New_York", A))
+        .await
+        .unwrap();
+    a.decisions()
+        .await
+        .record_contact(call("e1", "c1", A, 1, "2026-06-02T14:00:00Z"))
+        .await
+        .unwrap();
+    let ask = pb::DialRequest {
+        operator_id: "agent-1".into(),
+        ..dial("p", "c1", A, pb::Mode::ClickToDial, AT)
+    };
+    let prompted = a.decisions().await.check(ask).await.unwrap().into_inner();
+    assert_eq!(verdict(&prompted), pb::Verdict::Prompt);
+    let confirm = pb::ConfirmOverrideRequest {
+        prompt_token: prompted.prompt_token.clone(),
+        operator_id: "agent-1".into(),
+        proceed: true,
+    };
+    let on_b = b
+        .decisions()
+        .await
+        .confirm_override(confirm.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(pb::Verdict::try_from(on_b.verdict).unwrap(), pb::Verdict::Allow);
+    let on_c = c.decisions().await.confirm_override(confirm).await.unwrap_err();
+    assert_eq!(on_c.code(), Code::FailedPrecondition, "{on_c:?}");
+    // One trail: the prompt issued on A and the override confirmed on B, read on C.
+    let kinds: Vec<String> = audit_notes(&c, "c1").await.into_iter().map(|n| n.kind).collect();
+    assert_eq!(kinds, ["PROMPT_ISSUED", "OVERRIDE_CONFIRMED"]);
 }

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod hammer;
 pub mod pki;
 pub mod postgres;
 

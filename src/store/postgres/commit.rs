@@ -136,7 +136,9 @@ pub fn commit(store: &PgStore, jobs: &[Vec<WriteOp>], after: u64, prune: bool) -
     let mut stale = 0u64;
     let outcomes = stage_jobs_checked(jobs, &mut st, &mut |op, st| {
         let keys = touched(op, st, &consumers_with)?;
-        if let WriteOp::TakeLease { seen, .. } = op {
+        if let WriteOp::TakeLease { seen, .. } = op
+            && !unchecked_for_tests()
+        {
             let moved_on = |k: &String| k == EVERYTHING || keys.contains(k);
             let changed_here = keys.iter().any(|k| touched_here.contains(k)) || touched_here.contains(EVERYTHING);
             let changed_since = seen_changes
@@ -231,6 +233,20 @@ pub fn commit(store: &PgStore, jobs: &[Vec<WriteOp>], after: u64, prune: bool) -
         outcomes,
         feed: Some(FeedCommit { before, through }),
     })
+}
+
+/// The negative control of the cluster tests: with `PREDIAL_TEST_UNCHECKED_LEASES=1`, a
+/// debug build grants every lease its node decided, stale or not, so the tests can show
+/// that they catch the over-admission that follows. Release builds have no such switch.
+#[cfg(debug_assertions)]
+fn unchecked_for_tests() -> bool {
+    static SET: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SET.get_or_init(|| std::env::var_os("PREDIAL_TEST_UNCHECKED_LEASES").is_some_and(|v| v == "1"))
+}
+
+#[cfg(not(debug_assertions))]
+fn unchecked_for_tests() -> bool {
+    false
 }
 
 /// What a write touches, as a change's `keys` name it: its consumer and the consumer's
