@@ -66,10 +66,11 @@ struct BenchArgs {
     /// Seconds to measure.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
-    /// A running server (host:port, http://host:port, or https://host:port for TLS); with
-    /// none, one is started on a temporary store
-    #[arg(long)]
-    addr: Option<ServerAddr>,
+    /// A running server (host:port, http://host:port, or https://host:port for TLS), or
+    /// the nodes of a cluster, comma-separated (callers are spread over them); with none,
+    /// one is started on a temporary store
+    #[arg(long, value_delimiter = ',')]
+    addr: Vec<ServerAddr>,
     /// Bearer token sent with every call (populating needs an admin token)
     #[arg(long, env = "PREDIAL_BENCH_TOKEN", hide_env_values = true, requires = "addr")]
     token: Option<String>,
@@ -99,12 +100,14 @@ struct BenchArgs {
     /// candial is set against record at streams × window calls in flight.
     #[arg(long)]
     reserve: bool,
-    /// The process id of the server at --addr, to report its CPU time per request.
-    #[arg(long, requires = "addr")]
-    server_pid: Option<u32>,
-    /// The metrics endpoint (host:port) of the server at --addr, to report its flush times.
-    #[arg(long, requires = "addr")]
-    metrics_addr: Option<std::net::SocketAddr>,
+    /// The process id of the server at --addr (several, comma-separated, are summed), to
+    /// report its CPU time per request.
+    #[arg(long, requires = "addr", value_delimiter = ',')]
+    server_pid: Vec<u32>,
+    /// The metrics endpoint (host:port) of the server at --addr (several, comma-separated),
+    /// to report its flush times.
+    #[arg(long, requires = "addr", value_delimiter = ',')]
+    metrics_addr: Vec<std::net::SocketAddr>,
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`), as text or JSON lines.
@@ -142,7 +145,7 @@ fn main() -> ExitCode {
                 concurrency: args.concurrency,
                 consumers: args.consumers,
                 duration: Duration::from_secs_f64(args.duration.max(0.1)),
-                addr: args.addr,
+                addrs: args.addr,
                 credentials: Credentials {
                     tls_ca: args.tls_ca,
                     tls_identity: args.tls_cert.zip(args.tls_key),
@@ -152,8 +155,8 @@ fn main() -> ExitCode {
                 record_every: args.record_every,
                 connections: args.connections,
                 reserve: args.reserve,
-                server_pid: args.server_pid,
-                metrics_addr: args.metrics_addr,
+                server_pids: args.server_pid,
+                metrics_addrs: args.metrics_addr,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

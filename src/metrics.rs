@@ -15,7 +15,8 @@
 //! - `predial_open_streams`: open bidirectional streams.
 //!
 //! On a cluster (`--store postgres://…`):
-//! - `predial_database_commit_seconds`: one group commit's transaction, end to end;
+//! - `predial_database_commit_seconds`: one group commit's transaction, end to end, and
+//!   `predial_database_round_trip_seconds`: a one-row read (the follower's, twice a second);
 //! - `predial_reservations_stale_total`: leases the database refused because another node
 //!   had changed what their decision read, and `predial_reservation_retries_total`: the
 //!   decisions made again for them;
@@ -65,6 +66,7 @@ pub struct Metrics {
     commit_jobs: Histogram,
     pub open_streams: IntGauge,
     database_seconds: Histogram,
+    round_trip: Histogram,
     stale: IntCounter,
     retries: IntCounter,
     feed_position: IntGauge,
@@ -126,6 +128,14 @@ impl Metrics {
             )
             .buckets(prometheus::exponential_buckets(0.000_05, 1.25, 48)?),
         )?;
+        let round_trip = Histogram::with_opts(
+            HistogramOpts::new(
+                "predial_database_round_trip_seconds",
+                "A one-row read of the database (the feed's head), end to end.",
+            )
+            .buckets(latency_buckets()),
+        )?;
+        registry.register(Box::new(round_trip.clone()))?;
         let stale = IntCounter::new(
             "predial_reservations_stale_total",
             "Leases the database refused: another node had changed what their decision read.",
@@ -189,6 +199,7 @@ impl Metrics {
             commit_jobs,
             open_streams,
             database_seconds,
+            round_trip,
             stale,
             retries,
             feed_position,
@@ -199,6 +210,10 @@ impl Metrics {
 
     pub fn database_commit(&self, elapsed: Duration) {
         self.database_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    pub fn database_round_trip(&self, elapsed: Duration) {
+        self.round_trip.observe(elapsed.as_secs_f64());
     }
 
     pub fn stale_reservations(&self, n: u64) {

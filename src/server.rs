@@ -377,8 +377,9 @@ fn start_node(pg: &PgOptions, options: EngineOptions) -> Result<Engine, ServeErr
     let store = loop {
         match PgStore::open(pg) {
             Ok(store) => break store,
-            // A newer schema, a bad password: trying again will not help.
-            Err(e) if tries >= 10 || e.to_string().contains("newer than") => {
+            // Only a database not up yet is worth waiting for; a newer schema, a refused
+            // password or certificate are not.
+            Err(e) if tries >= 10 || !not_up_yet(&e.to_string()) => {
                 return Err(ServeError::Engine(e.into()));
             }
             Err(e) => {
@@ -389,6 +390,19 @@ fn start_node(pg: &PgOptions, options: EngineOptions) -> Result<Engine, ServeErr
         }
     };
     Ok(Engine::start(std::sync::Arc::new(store), options)?)
+}
+
+/// Whether a connection error says the database is not (yet) accepting connections.
+fn not_up_yet(error: &str) -> bool {
+    [
+        "Connection refused",
+        "timed out",
+        "starting up",
+        "shutting down",
+        "Connection reset",
+    ]
+    .iter()
+    .any(|m| error.contains(m))
 }
 
 /// Rebuilds a cluster node's memory from the database, trying again (with back-off) for as

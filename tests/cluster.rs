@@ -285,3 +285,41 @@ async fn a_rule_set_is_active_everywhere_a_prompt_is_answered_once_and_the_trail
     let kinds: Vec<String> = audit_notes(&c, "c1").await.into_iter().map(|n| n.kind).collect();
     assert_eq!(kinds, ["PROMPT_ISSUED", "OVERRIDE_CONFIRMED"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_reaches_its_database_over_tls_and_checks_its_certificate() {
+    let pki = pki::pki();
+    let pg = Postgres::start_with(Some((&pki.server_cert, &pki.server_key)));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("db-ca.pem");
+    std::fs::write(&ca, &pki.ca).unwrap();
+    let url = pg.url().replace("sslmode=disable", "sslmode=require");
+    let server = Server::start_with(dir.path(), &["--store", &url, "--store-ca", ca.to_str().unwrap()]);
+    wait_health(&server, true).await;
+    server
+        .accounts()
+        .await
+        .upsert_consumer(consumer("c1", "NY", "America/New_York", A))
+        .await
+        .unwrap();
+    // Every connection of the node — the pool's and the listener's — is over TLS.
+    let count = |ssl: bool| {
+        pg.psql(&format!(
+            "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+             WHERE application_name = 'predial' AND ssl = {ssl}"
+        ))
+    };
+    assert_eq!(count(false), "0");
+    assert!(count(true).parse::<u32>().unwrap() >= 2);
+    drop(server);
+    // Without the CA, the server's certificate is refused: no TLS without verification.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_predial"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--store", &url, "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("certificate"), "{stderr}");
+    assert!(!stderr.contains("password"), "{stderr}");
+}

@@ -313,7 +313,8 @@ async fn without_its_database_a_node_refuses_writes_and_leases_reads_from_memory
         .unwrap()
         .into_inner();
     assert_eq!(granted.attempt_id.len(), 32);
-    for event_id in acked.lock().unwrap().iter() {
+    let acked = acked.lock().unwrap().clone();
+    for event_id in &acked {
         let again = call(event_id, "c1", &phone(1), 1, "2026-06-02T14:00:00Z");
         assert!(
             decisions.record_contact(again).await.unwrap().into_inner().duplicate,

@@ -19,6 +19,7 @@
 //! both are one group-committed write per request.
 
 pub mod connect;
+mod lag;
 pub mod populate;
 pub mod report;
 pub mod server_stats;
@@ -45,8 +46,9 @@ pub struct BenchOptions {
     pub concurrency: usize,
     pub consumers: usize,
     pub duration: Duration,
-    /// A running server; with none, one is started on a temporary store.
-    pub addr: Option<ServerAddr>,
+    /// Running servers (the nodes of a cluster: callers are spread over them in turn);
+    /// with none, one is started on a temporary store.
+    pub addrs: Vec<ServerAddr>,
     /// What to present to the server at `addr`.
     pub credentials: Credentials,
     pub compare_baseline: bool,
@@ -56,10 +58,11 @@ pub struct BenchOptions {
     pub connections: usize,
     /// Decision requests reserve, and their leases are settled or released.
     pub reserve: bool,
-    /// The server's process, to read its CPU time (the one the bench starts, else this).
-    pub server_pid: Option<u32>,
-    /// The server's metrics endpoint, to read its flush times (likewise).
-    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The servers' processes, to read their CPU time (the one the bench starts, else
+    /// these, summed).
+    pub server_pids: Vec<u32>,
+    /// The servers' metrics endpoints, to read their flush times (likewise).
+    pub metrics_addrs: Vec<std::net::SocketAddr>,
 }
 
 impl BenchOptions {
@@ -182,25 +185,42 @@ fn start_server() -> Result<(OwnServer, ServerAddr), BenchError> {
 /// Runs the benchmark: the workload's report, and with `compare_baseline` its baseline's
 /// folded in.
 pub async fn run(options: BenchOptions) -> Result<Report, BenchError> {
-    let (own, addr) = match options.addr.clone() {
-        Some(addr) => (None, addr),
-        None => {
+    let (own, addrs) = match options.addrs.is_empty() {
+        false => (None, options.addrs.clone()),
+        true => {
             let (own, addr) = tokio::task::spawn_blocking(start_server)
                 .await
                 .expect("start-up thread")?;
-            (Some(own), addr)
+            (Some(own), vec![addr])
         }
     };
-    let stats = ServerStats {
-        pid: own.as_ref().map(|o| o.child.id()).or(options.server_pid),
-        metrics: own.as_ref().and_then(|o| o.metrics).or(options.metrics_addr),
+    let stats = match &own {
+        Some(own) => ServerStats {
+            pids: vec![own.child.id()],
+            metrics: own.metrics.into_iter().collect(),
+        },
+        None => ServerStats {
+            pids: options.server_pids.clone(),
+            metrics: options.metrics_addrs.clone(),
+        },
     };
-    let conns = connect::connect(&addr, &options.credentials, options.connections).await?;
+    // `--connections` to each node, interleaved, so that callers spread over the nodes.
+    let mut per_node = Vec::new();
+    for addr in &addrs {
+        per_node.push(connect::connect(addr, &options.credentials, options.connections).await?);
+    }
+    let conns: Vec<connect::Conn> = (0..options.connections.max(1))
+        .flat_map(|k| per_node.iter().map(move |node| node[k].clone()))
+        .collect();
     let book = populate::populate(&conns[0], options.consumers)
         .await
         .map_err(BenchError::Populate)?;
+    // The other nodes of a cluster follow the first: wait until they know the whole book.
+    for node in per_node.iter().skip(1) {
+        populate::wait_for_book(&node[0], &book).await;
+    }
     if !options.compare_baseline {
-        return Ok(measure(options.workload, &options, &conns, &book, options.duration, stats).await);
+        return Ok(measure(options.workload, &options, &conns, &book, options.duration, &stats).await);
     }
     // Alternate workload and baseline in slices, so both see the same machine weather.
     let (baseline, baseline_options) = options.baseline();
@@ -209,8 +229,8 @@ pub async fn run(options: BenchOptions) -> Result<Report, BenchError> {
     let mut measured = Report::empty(options.workload);
     let mut base = Report::empty(baseline);
     for _ in 0..rounds {
-        measured.absorb(measure(options.workload, &options, &conns, &book, slice, stats).await);
-        base.absorb(measure(baseline, &baseline_options, &conns, &book, slice, stats).await);
+        measured.absorb(measure(options.workload, &options, &conns, &book, slice, &stats).await);
+        base.absorb(measure(baseline, &baseline_options, &conns, &book, slice, &stats).await);
     }
     measured.reserve = options.reserve && options.workload != Workload::Ping;
     measured.baseline = Some(Box::new(base));
@@ -224,9 +244,15 @@ async fn measure(
     conns: &[connect::Conn],
     book: &populate::Book,
     duration: Duration,
-    stats: ServerStats,
+    stats: &ServerStats,
 ) -> Report {
-    let read = move || tokio::task::spawn_blocking(move || stats.read());
+    let read = {
+        let stats = stats.clone();
+        move || {
+            let stats = stats.clone();
+            tokio::task::spawn_blocking(move || stats.read())
+        }
+    };
     let before = read().await.expect("reading the server's figures");
     let mut report = workloads::run(workload, options, conns, book, duration).await;
     let after = read().await.expect("reading the server's figures");

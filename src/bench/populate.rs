@@ -74,6 +74,36 @@ pub fn bench_instant(now: SystemTime) -> SystemTime {
     }
 }
 
+/// Waits (up to 10 s) until the node at `conn` knows the book's last consumer: another node
+/// of a cluster, following the one that populated it.
+pub async fn wait_for_book(conn: &Conn, book: &Book) {
+    if book.consumers == 0 {
+        return;
+    }
+    let i = book.consumers - 1;
+    let mut decisions = conn.decisions();
+    for _ in 0..1_000 {
+        let request = pb::DialRequest {
+            request_id: "wait".into(),
+            consumer_id: consumer_id(i),
+            channel: pb::Channel::Phone as i32,
+            phone: number(i, 0),
+            at: book.at,
+            ..Default::default()
+        };
+        let known = decisions.check(request).await.is_ok_and(|d| {
+            !d.get_ref()
+                .reasons
+                .iter()
+                .any(|r| r.code == pb::ReasonCode::UnknownConsumer as i32)
+        });
+        if known {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 pub fn consumer_id(i: usize) -> String {
     format!("bench-c{i}")
 }

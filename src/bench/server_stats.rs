@@ -11,11 +11,11 @@
 
 use std::net::SocketAddr;
 
-/// Where to read the server's figures.
-#[derive(Debug, Clone, Copy, Default)]
+/// Where to read the servers' figures (several: the nodes of a cluster, summed).
+#[derive(Debug, Clone, Default)]
 pub struct ServerStats {
-    pub pid: Option<u32>,
-    pub metrics: Option<SocketAddr>,
+    pub pids: Vec<u32>,
+    pub metrics: Vec<SocketAddr>,
 }
 
 /// The server's figures at one moment.
@@ -29,9 +29,18 @@ pub struct Reading {
 
 impl ServerStats {
     pub fn read(&self) -> Reading {
+        let cpu: Option<Vec<f64>> = (!self.pids.is_empty())
+            .then(|| self.pids.iter().map(|p| cpu_seconds(*p)).collect())
+            .flatten();
+        let flushes: Option<Vec<Vec<(f64, u64)>>> = (!self.metrics.is_empty())
+            .then(|| self.metrics.iter().map(|m| flush_histogram(*m)).collect())
+            .flatten();
         Reading {
-            cpu_seconds: self.pid.and_then(cpu_seconds),
-            flushes: self.metrics.and_then(flush_histogram),
+            cpu_seconds: cpu.map(|c| c.iter().sum()),
+            flushes: flushes.and_then(|all| {
+                all.into_iter()
+                    .reduce(|a, b| a.iter().zip(&b).map(|((bound, x), (_, y))| (*bound, x + y)).collect())
+            }),
         }
     }
 }
@@ -163,8 +172,8 @@ mod tests {
     #[test]
     fn the_server_processes_own_cpu_time_is_readable() {
         let stats = ServerStats {
-            pid: Some(std::process::id()),
-            metrics: None,
+            pids: vec![std::process::id()],
+            metrics: vec![],
         };
         assert!(stats.read().cpu_seconds.is_some_and(|s| s >= 0.0));
     }

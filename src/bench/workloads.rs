@@ -45,6 +45,9 @@ pub enum Workload {
     Ping,
     /// The streaming baseline.
     PingStream,
+    /// A cluster's follow delay: a consumer created on the first node of `--addr`, and the
+    /// time until the second node's decisions know it.
+    FeedLag,
 }
 
 impl Workload {
@@ -56,6 +59,7 @@ impl Workload {
             Workload::Mixed => "mixed",
             Workload::Ping => "ping",
             Workload::PingStream => "ping-stream",
+            Workload::FeedLag => "feed-lag",
         }
     }
 
@@ -199,7 +203,7 @@ async fn settle_all(
 }
 
 /// A run-unique event id prefix, so repeated runs against one server never collide.
-fn run_tag() -> String {
+pub(super) fn run_tag() -> String {
     format!("{:x}", fastrand::u64(..))
 }
 
@@ -224,6 +228,9 @@ pub async fn run(
     book: &Book,
     duration: Duration,
 ) -> Report {
+    if workload == Workload::FeedLag {
+        return super::lag::run(conns, options.concurrency, duration).await;
+    }
     let started = Instant::now();
     let deadline = started + duration;
     let book = *book;

@@ -116,7 +116,14 @@ fn follow_loop(weak: Weak<Inner>) {
         }
         let Some(feed) = inner.store.feed() else { return };
         let position = inner.commits.position();
-        match feed.changes_after(position, BATCH).and_then(|c| Ok((c, feed.head()?))) {
+        let head = |feed: &dyn crate::store::ChangeFeed| {
+            // One row, one round trip: the probe of the database's round-trip time.
+            let asked = Instant::now();
+            let head = feed.head()?;
+            metrics().database_round_trip(asked.elapsed());
+            Ok::<u64, crate::store::StoreError>(head)
+        };
+        match feed.changes_after(position, BATCH).and_then(|c| Ok((c, head(feed)?))) {
             Ok((changes, head)) => {
                 backoff = Duration::from_millis(100);
                 let applied = inner.commits.follow(&changes);

@@ -19,6 +19,8 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
+use tokio_postgres::{SimpleQueryMessage, Statement};
+
 use super::{PgStore, backend};
 use crate::domain::PhoneNumber;
 use crate::proto::v1 as pb;
@@ -44,20 +46,80 @@ struct Seen {
     keys: Vec<String>,
 }
 
+/// The statements a commit runs, prepared once per connection (deadpool's statement
+/// cache): a statement sent by its text would cost a round trip of its own to prepare.
+const CHANGES_SINCE: &str = "SELECT seq, node, kind, keys, CASE WHEN seq > $2 THEN record END \
+     FROM predial_changes WHERE seq > $1 ORDER BY seq";
+const PREFETCH: &str = "SELECT k, v FROM predial_kv WHERE k = ANY($1)";
+const POINT: &str = "SELECT v FROM predial_kv WHERE k = $1";
+const RANGE_KEYS: &str = "SELECT k FROM predial_kv WHERE k > $1 AND k < $2";
+const UPSERT: &str = "INSERT INTO predial_kv (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+     ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v";
+const REMOVE: &str = "DELETE FROM predial_kv WHERE k = ANY($1)";
+const APPEND: &str = "INSERT INTO predial_changes (seq, node, kind, keys, record) \
+     SELECT * FROM unnest($1::int8[], $2::text[], $3::int2[], $4::text[], $5::bytea[])";
+const ADVANCE: &str = "UPDATE predial_feed SET seq = $1 WHERE id = 1";
+const NOTIFY: &str = "SELECT pg_notify($1, $2)";
+
 pub fn commit(store: &PgStore, jobs: &[Vec<WriteOp>], after: u64, prune: bool) -> Result<Committed, StoreError> {
     let started = std::time::Instant::now();
+    let client = store.block(store.pool.get()).map_err(|e| backend("the store", e))?;
+    let committed = commit_on(store, &client, jobs, after, prune);
+    if committed.is_err() {
+        // Never hand a connection back to the pool inside a transaction; one that cannot
+        // even roll back is dropped instead.
+        if store.block(client.batch_execute("ROLLBACK")).is_err() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+        return committed;
+    }
+    let metrics = crate::metrics::metrics();
+    metrics.database_commit(started.elapsed());
+    committed
+}
+
+/// One group commit on `client`, in three round trips when nothing is missed: BEGIN with
+/// the lock; the feed and the group's reads together; the writes with COMMIT.
+fn commit_on(
+    store: &PgStore,
+    client: &deadpool_postgres::Object,
+    jobs: &[Vec<WriteOp>],
+    after: u64,
+    prune: bool,
+) -> Result<Committed, StoreError> {
     let failed = |what: &'static str| move |e: tokio_postgres::Error| backend(what, e);
-    let mut client = store.block(store.pool.get()).map_err(|e| backend("the store", e))?;
-    let tx = store.block(client.transaction()).map_err(failed("the store"))?;
+    let prepared = store
+        .block(futures_util::future::try_join_all(
+            [
+                CHANGES_SINCE,
+                PREFETCH,
+                POINT,
+                RANGE_KEYS,
+                UPSERT,
+                REMOVE,
+                APPEND,
+                ADVANCE,
+                NOTIFY,
+            ]
+            .map(|sql| client.prepare_cached(sql)),
+        ))
+        .map_err(failed("preparing the store's statements"))?;
+    let [
+        changes_since,
+        prefetch,
+        point,
+        range_keys,
+        upsert,
+        remove,
+        append,
+        advance,
+        notify,
+    ]: [Statement; 9] = prepared.try_into().expect("nine statements");
 
-    // 1. The cluster's one write order.
-    let head: i64 = store
-        .block(tx.query_one("SELECT seq FROM predial_feed WHERE id = 1 FOR UPDATE", &[]))
-        .map_err(failed("locking the store's feed"))?
-        .get(0);
-    let head = head as u64;
-
-    // 2. The feed since memory, and since the oldest lease decision of the group.
+    // 1. The cluster's one write order, and 2. what the group reads under it, in one round
+    //    trip: BEGIN and the lock first, then — in the same pipeline, so behind the lock —
+    //    the feed since memory (and since the oldest lease decision of the group) and what
+    //    the group will read.
     let oldest_seen = jobs
         .iter()
         .flatten()
@@ -67,45 +129,48 @@ pub fn commit(store: &PgStore, jobs: &[Vec<WriteOp>], after: u64, prune: bool) -
         })
         .min()
         .map_or(after, |seen| seen.min(after));
+    let wanted: Vec<Vec<u8>> = jobs.iter().flatten().flat_map(reads_of).collect();
+    let (oldest, after_i64) = (oldest_seen as i64, after as i64);
+    let (locked, change_rows, read_rows) = store
+        .block(futures_util::future::try_join3(
+            client.simple_query("BEGIN; SELECT seq FROM predial_feed WHERE id = 1 FOR UPDATE"),
+            client.query(&changes_since, &[&oldest, &after_i64]),
+            client.query(&prefetch, &[&wanted]),
+        ))
+        .map_err(failed("reading the store under its lock"))?;
+    let head: u64 = locked
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0).and_then(|v| v.parse().ok()),
+            _ => None,
+        })
+        .ok_or_else(|| StoreError::Backend("the store's feed has no head row".into()))?;
     let mut before = Vec::new();
     let mut seen_changes = Vec::new();
-    if head > oldest_seen {
-        let rows = store
-            .block(tx.query(
-                "SELECT seq, node, kind, keys, CASE WHEN seq > $2 THEN record END \
-                 FROM predial_changes WHERE seq > $1 ORDER BY seq",
-                &[&(oldest_seen as i64), &(after as i64)],
-            ))
-            .map_err(failed("reading the store's changes"))?;
-        for row in rows {
-            let (seq, node, kind, keys, record): (i64, String, i16, String, Option<Vec<u8>>) =
-                (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
-            let mine = node == store.node;
-            seen_changes.push(Seen {
+    for row in change_rows {
+        let (seq, node, kind, keys, record): (i64, String, i16, String, Option<Vec<u8>>) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        let mine = node == store.node;
+        seen_changes.push(Seen {
+            seq: seq as u64,
+            own_lease: mine && kind == LEASE_TAKEN,
+            keys: keys.split('\n').map(str::to_string).collect(),
+        });
+        if let Some(record) = record {
+            let (op, applied) = crate::store::change::decode(&record)?;
+            before.push(Change {
                 seq: seq as u64,
-                own_lease: mine && kind == LEASE_TAKEN,
-                keys: keys.split('\n').map(str::to_string).collect(),
+                mine,
+                op,
+                applied,
             });
-            if let Some(record) = record {
-                let (op, applied) = crate::store::change::decode(&record)?;
-                before.push(Change {
-                    seq: seq as u64,
-                    mine,
-                    op,
-                    applied,
-                });
-            }
         }
     }
 
-    // 3. Stage, reading what the group needs at once and the rest key by key.
-    let wanted: Vec<Vec<u8>> = jobs.iter().flatten().flat_map(reads_of).collect();
-    let rows = store
-        .block(tx.query("SELECT k, v FROM predial_kv WHERE k = ANY($1)", &[&wanted]))
-        .map_err(failed("reading the store"))?;
+    // 3. Stage, with what was read at once, and the rest key by key.
     let cache: RefCell<HashMap<Vec<u8>, Option<Vec<u8>>>> =
         RefCell::new(wanted.into_iter().map(|k| (k, None)).collect());
-    for row in rows {
+    for row in read_rows {
         cache.borrow_mut().insert(row.get(0), Some(row.get(1)));
     }
     let read = |k: &[u8]| -> Result<Option<Vec<u8>>, StoreError> {
@@ -113,7 +178,7 @@ pub fn commit(store: &PgStore, jobs: &[Vec<WriteOp>], after: u64, prune: bool) -
             return Ok(v.clone());
         }
         let v: Option<Vec<u8>> = store
-            .block(tx.query_opt("SELECT v FROM predial_kv WHERE k = $1", &[&k]))
+            .block(client.query_opt(&point, &[&k]))
             .map_err(failed("reading the store"))?
             .map(|row| row.get(0));
         cache.borrow_mut().insert(k.to_vec(), v.clone());
@@ -124,7 +189,7 @@ pub fn commit(store: &PgStore, jobs: &[Vec<WriteOp>], after: u64, prune: bool) -
         let mut end = prefix.clone();
         end.push(0xff);
         let rows = store
-            .block(tx.query("SELECT k FROM predial_kv WHERE k > $1 AND k < $2", &[&prefix, &end]))
+            .block(client.query(&range_keys, &[&prefix, &end]))
             .map_err(failed("reading the store"))?;
         Ok(rows
             .iter()
@@ -183,7 +248,8 @@ pub fn commit(store: &PgStore, jobs: &[Vec<WriteOp>], after: u64, prune: bool) -
     }
     let writes = st.into_writes();
 
-    // 4. Land it all, in order, in one round of statements, and commit.
+    // 4. The writes, the feed's new changes and head, the notification and COMMIT, sent
+    //    together (after an error the transaction is aborted and COMMIT only rolls back).
     let (upsert_k, upsert_v): (Vec<Vec<u8>>, Vec<Vec<u8>>) = writes
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone())))
@@ -195,39 +261,34 @@ pub fn commit(store: &PgStore, jobs: &[Vec<WriteOp>], after: u64, prune: bool) -
         .collect();
     let nodes: Vec<&str> = vec![store.node.as_str(); seqs.len()];
     let (through_i64, through_text) = (through as i64, through.to_string());
-    let upsert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&upsert_k, &upsert_v];
-    let remove_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&removed];
-    let change_params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [&seqs, &nodes, &kinds, &keys, &records];
-    let feed_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&through_i64];
-    let notify_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&super::feed::CHANNEL, &through_text];
+    type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+    let upsert_params: [Param; 2] = [&upsert_k, &upsert_v];
+    let remove_params: [Param; 1] = [&removed];
+    let append_params: [Param; 5] = [&seqs, &nodes, &kinds, &keys, &records];
+    let advance_params: [Param; 1] = [&through_i64];
+    let notify_params: [Param; 2] = [&super::feed::CHANNEL, &through_text];
     let landing = async {
-        let upsert = tx.execute(
-            "INSERT INTO predial_kv (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
-             ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-            &upsert_params,
+        let writes = futures_util::future::try_join5(
+            client.execute(&upsert, &upsert_params),
+            client.execute(&remove, &remove_params),
+            client.execute(&append, &append_params),
+            client.execute(&advance, &advance_params),
+            client.execute(&notify, &notify_params),
         );
-        let remove = tx.execute("DELETE FROM predial_kv WHERE k = ANY($1)", &remove_params);
-        let changes = tx.execute(
-            "INSERT INTO predial_changes (seq, node, kind, keys, record) \
-             SELECT * FROM unnest($1::int8[], $2::text[], $3::int2[], $4::text[], $5::bytea[])",
-            &change_params,
-        );
-        let feed = tx.execute("UPDATE predial_feed SET seq = $1 WHERE id = 1", &feed_params);
-        let notify = tx.execute("SELECT pg_notify($1, $2)", &notify_params);
-        futures_util::future::try_join5(upsert, remove, changes, feed, notify).await?;
-        if prune {
-            // A node that was away longer than this rebuilds from the database.
-            tx.execute("DELETE FROM predial_changes WHERE at < now() - interval '1 day'", &[])
-                .await?;
-        }
-        Ok::<_, tokio_postgres::Error>(())
+        let pruned = async {
+            if prune {
+                // A node that was away longer than this rebuilds from the database.
+                client
+                    .batch_execute("DELETE FROM predial_changes WHERE at < now() - interval '1 day'")
+                    .await?;
+            }
+            Ok(())
+        };
+        futures_util::future::try_join3(writes, pruned, client.batch_execute("COMMIT")).await
     };
-    store.block(landing).map_err(failed("writing to the store"))?;
-    store.block(tx.commit()).map_err(failed("committing to the store"))?;
-    let metrics = crate::metrics::metrics();
-    metrics.database_commit(started.elapsed());
+    store.block(landing).map_err(failed("committing to the store"))?;
     if stale > 0 {
-        metrics.stale_reservations(stale);
+        crate::metrics::metrics().stale_reservations(stale);
     }
     Ok(Committed {
         outcomes,

@@ -100,13 +100,15 @@ pub async fn listen(
 /// The changes after position `seq`, oldest first, at most `limit`.
 pub async fn changes_after(store: &PgStore, seq: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
     let client = store.pool.get().await.map_err(|e| backend("the store", e))?;
-    let rows = client
-        .query(
-            "SELECT seq, node, record FROM predial_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-            &[&(seq as i64), &(limit as i64)],
-        )
+    let read = |e| backend("reading the store's changes", e);
+    let statement = client
+        .prepare_cached("SELECT seq, node, record FROM predial_changes WHERE seq > $1 ORDER BY seq LIMIT $2")
         .await
-        .map_err(|e| backend("reading the store's changes", e))?;
+        .map_err(read)?;
+    let rows = client
+        .query(&statement, &[&(seq as i64), &(limit as i64)])
+        .await
+        .map_err(read)?;
     rows.iter()
         .map(|row| {
             let (seq, node, record): (i64, String, Vec<u8>) = (row.get(0), row.get(1), row.get(2));

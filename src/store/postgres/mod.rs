@@ -55,8 +55,19 @@ pub struct PgStore {
     commits: AtomicU64,
 }
 
-fn backend(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(format!("{what}: {e}"))
+/// A database error, with its causes (a failed TLS handshake says why only in them).
+fn backend(what: &str, e: impl std::error::Error) -> StoreError {
+    let mut text = format!("{what}: {e}");
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.ends_with(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    StoreError::Backend(text)
 }
 
 impl PgStore {
@@ -183,10 +194,12 @@ impl Kv for PgStore {
     fn get(&self, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.block(async {
             let client = self.client().await?;
-            let row = client
-                .query_opt("SELECT v FROM predial_kv WHERE k = $1", &[&k])
+            let read = |e| backend("reading the store", e);
+            let statement = client
+                .prepare_cached("SELECT v FROM predial_kv WHERE k = $1")
                 .await
-                .map_err(|e| backend("reading the store", e))?;
+                .map_err(read)?;
+            let row = client.query_opt(&statement, &[&k]).await.map_err(read)?;
             Ok(row.map(|r| r.get(0)))
         })
     }
@@ -203,10 +216,9 @@ impl Kv for PgStore {
         loop {
             let rows = self.block(async {
                 let client = self.client().await?;
-                client
-                    .query(sql, &[&from, &end, &PAGE])
-                    .await
-                    .map_err(|e| backend("scanning the store", e))
+                let read = |e| backend("scanning the store", e);
+                let statement = client.prepare_cached(sql).await.map_err(read)?;
+                client.query(&statement, &[&from, &end, &PAGE]).await.map_err(read)
             })?;
             let full = rows.len() as i64 == PAGE;
             for row in rows {
@@ -292,11 +304,12 @@ impl ChangeFeed for PgStore {
     fn head(&self) -> Result<u64, StoreError> {
         self.block(async {
             let client = self.pool.get().await.map_err(|e| backend("the store", e))?;
-            let seq: i64 = client
-                .query_one("SELECT seq FROM predial_feed WHERE id = 1", &[])
+            let read = |e| backend("reading the store", e);
+            let statement = client
+                .prepare_cached("SELECT seq FROM predial_feed WHERE id = 1")
                 .await
-                .map_err(|e| backend("reading the store", e))?
-                .get(0);
+                .map_err(read)?;
+            let seq: i64 = client.query_one(&statement, &[]).await.map_err(read)?.get(0);
             Ok(seq as u64)
         })
     }
