@@ -14,6 +14,7 @@
 //!   when that write does not land — the commit failed, or its job was refused — the
 //!   applier is told so (`None`), in commit order too, and takes it out again.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, mpsc};
 use std::thread::JoinHandle;
 
@@ -62,8 +63,20 @@ pub struct GroupCommit {
 /// one at a time, so that memory takes every change in the feed's order.
 struct Memory {
     applier: Applier,
-    /// The feed position memory holds everything up to.
+    /// The feed position memory holds everything up to; held while applying, so that
+    /// the committer and the follower apply one at a time and in order.
     position: Mutex<u64>,
+    /// The same position, published once what it covers is applied. Deciders read this
+    /// one: it never waits on an apply in progress, and so a decider that holds a
+    /// reservation stripe never waits on the committer, which may itself be waiting on
+    /// that stripe to undo a refused lease.
+    published: AtomicU64,
+}
+
+impl Memory {
+    fn publish(&self, position: u64) {
+        self.published.store(position, Ordering::Release);
+    }
 }
 
 impl GroupCommit {
@@ -73,6 +86,7 @@ impl GroupCommit {
         let memory = Arc::new(Memory {
             applier,
             position: Mutex::new(0),
+            published: AtomicU64::new(0),
         });
         let writer = memory.clone();
         let thread = std::thread::Builder::new()
@@ -87,15 +101,17 @@ impl GroupCommit {
         }
     }
 
-    /// The feed position memory holds everything up to.
+    /// The feed position memory holds everything up to (a lower bound while an apply is
+    /// in progress). Never blocks.
     pub fn position(&self) -> u64 {
-        *self.memory.position.lock().expect("memory position lock")
+        self.memory.published.load(Ordering::Acquire)
     }
 
     /// Sets where memory starts following the feed (start-up, once memory holds the
     /// store's snapshot at that position).
     pub fn start_at(&self, position: u64) {
         *self.memory.position.lock().expect("memory position lock") = position;
+        self.memory.publish(position);
     }
 
     /// Applies what other nodes committed, in feed order, from memory's position on: each
@@ -111,6 +127,7 @@ impl GroupCommit {
             }
             (self.memory.applier)(&change.op, Some(&change.applied));
             *position = change.seq;
+            self.memory.publish(change.seq);
             applied += 1;
         }
         applied
@@ -185,6 +202,7 @@ fn commit_loop(store: &dyn Store, memory: &Memory, rx: mpsc::Receiver<Job>) {
                         if change.seq > *position {
                             applier(&change.op, Some(&change.applied));
                             *position = change.seq;
+                            memory.publish(change.seq);
                         }
                     }
                 }
@@ -200,6 +218,7 @@ fn commit_loop(store: &dyn Store, memory: &Memory, rx: mpsc::Receiver<Job>) {
                 }
                 if let Some(feed) = &feed {
                     *position = (*position).max(feed.through);
+                    memory.publish(*position);
                 }
                 drop(position);
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
@@ -216,5 +235,49 @@ fn commit_loop(store: &dyn Store, memory: &Memory, rx: mpsc::Receiver<Job>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::lease::AttemptId;
+    use crate::store::sled_store::SledStore;
+    use std::time::Duration;
+
+    /// A decider holds a reservation stripe while it reads the position, and the applier
+    /// may need that stripe to undo a refused lease: were the read to wait on an apply in
+    /// progress, the two would wait on each other for ever (as they once did).
+    #[test]
+    fn the_position_answers_while_an_apply_is_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+        let (entered_tx, entered) = mpsc::channel::<()>();
+        let (resume, resume_rx) = mpsc::channel::<()>();
+        let gate = Mutex::new((entered_tx, resume_rx));
+        let applier: Applier = Arc::new(move |_, _| {
+            let gate = gate.lock().unwrap();
+            let _ = gate.0.send(());
+            let _ = gate.1.recv_timeout(Duration::from_secs(30));
+        });
+        let commits = Arc::new(GroupCommit::start(store, applier));
+        let release = WriteOp::ReleaseLease {
+            consumer_id: "c1".into(),
+            attempt_id: AttemptId::from_bytes([7; 16]),
+        };
+        let queued = commits.queue(vec![release]).unwrap();
+        entered.recv_timeout(Duration::from_secs(10)).expect("the applier runs");
+
+        let (answer_tx, answer) = mpsc::channel();
+        let reader = commits.clone();
+        std::thread::spawn(move || answer_tx.send(reader.position()).unwrap());
+        let position = answer.recv_timeout(Duration::from_secs(5));
+        resume.send(()).unwrap();
+        assert_eq!(position, Ok(0), "position() waited on the apply in progress");
+        let outcome = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(queued);
+        assert!(outcome.is_ok(), "the job still completes: {outcome:?}");
     }
 }

@@ -129,6 +129,23 @@ mod tests {
     use crate::domain::{Consumer, Phone, PhoneNumber, Role};
     use crate::store::kv::keys::{NUMBER_INDEX, history_key_time, history_prefix, time_bytes};
 
+    /// Opens a store this process has just closed. sled's background flusher holds the
+    /// directory's lock for a moment after the last handle goes (longer on a loaded
+    /// machine), so the open is retried for a while before it counts as failed.
+    fn reopen(path: &Path) -> SledStore {
+        let mut tries = 0;
+        loop {
+            match SledStore::open(path) {
+                Ok(store) => return store,
+                Err(e) if tries < 100 && e.to_string().contains("could not acquire lock") => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => panic!("reopen {}: {e}", path.display()),
+            }
+        }
+    }
+
     fn number(n: u64) -> PhoneNumber {
         PhoneNumber::from_u64(15_550_000_000 + n)
     }
@@ -189,7 +206,7 @@ mod tests {
             store.flush().unwrap();
             assert_eq!(store.consumers_with(number(1)).unwrap(), Vec::<String>::new());
         }
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = reopen(dir.path());
         assert_eq!(store.consumers_with(number(1)).unwrap(), ["a", "b"]);
         assert_eq!(store.consumers_with(number(2)).unwrap(), ["b"]);
     }

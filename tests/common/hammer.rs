@@ -74,6 +74,18 @@ pub fn ask(tag: &str, i: usize, id: &str, n: usize) -> pb::DialRequest {
     }
 }
 
+/// How long one hammer round may take before it is called hung (it takes seconds).
+const HANG: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Awaits every task in turn, answering their results in order.
+async fn join_in_order<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut results = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    results
+}
+
 /// Every consumer reserved by STREAMS streams and UNARY unary callers at once, spread
 /// over `servers` in turn; the answers that took a lease, as (consumer id, attempt id).
 pub async fn hammer(servers: &[&Server], round: &str) -> Vec<(String, String)> {
@@ -117,9 +129,14 @@ pub async fn hammer(servers: &[&Server], round: &str) -> Vec<(String, String)> {
             answers
         }));
     }
+    // A hammer that hangs is a failure (a lock-order deadlock once hid here as a stalled
+    // run), not something for CI's own timeout to find.
+    let answers = tokio::time::timeout(HANG, join_in_order(tasks))
+        .await
+        .unwrap_or_else(|_| panic!("round {round}: the callers did not all finish within {HANG:?}"));
     let mut granted = Vec::new();
-    for t in tasks {
-        for (consumer, d) in t.await.unwrap() {
+    for answered in answers {
+        for (consumer, d) in answered {
             if !d.attempt_id.is_empty() {
                 assert!(matches!(verdict(&d), pb::Verdict::Allow | pb::Verdict::Warn));
                 granted.push((consumer, d.attempt_id));
