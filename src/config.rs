@@ -35,7 +35,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PREDIAL_DATA")]
     pub data: Option<PathBuf>,
     /// Run as one node of a cluster on this PostgreSQL database
-    /// (postgres://USER[:PASSWORD]@HOST:PORT/DB[?sslmode=disable|prefer|require]) instead
+    /// (`postgres://USER[:PASSWORD]@HOST:PORT/DB[?sslmode=disable|prefer|require]`) instead
     /// of the embedded store.
     #[arg(long, env = "PREDIAL_STORE", hide_env_values = true)]
     pub store: Option<StoreUrl>,

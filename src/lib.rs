@@ -10,9 +10,13 @@
 //! - [`domain`]: rules, periods, calling hours, exclusions and the decision function.
 //!   Plain Rust — no tonic, no sled, no async — and unit-tested on its own.
 //! - [`state`]: the in-memory book of consumers and groups (dashmap), the active rule set
-//!   (arc-swap), and the [`state::Engine`] handle that ties them to the store.
-//! - [`store`]: durable storage behind the [`store::Store`] trait, with a sled backend and
-//!   group commit: every write is on disk before it is acknowledged.
+//!   (arc-swap), and the [`state::Engine`] handle that ties them to the store: decisions,
+//!   attempt leases (decided and taken under one lock per consumer and group), loading
+//!   memory, and following a shared store's change feed.
+//! - [`store`]: durable storage behind the [`store::Store`] trait and group commit: every
+//!   write is durable before it is acknowledged. One key-value layout ([`store::kv`]),
+//!   two backends: sled under `--data` (the default), and PostgreSQL shared by a cluster's
+//!   nodes ([`store::postgres`]).
 //! - [`api`]: the tonic services — protobuf in, validation, domain call, protobuf out.
 //! - [`server`]: starting, serving and shutting down, in one place.
 //! - [`proto`]: the code generated from `proto/`, and the conversions to and from it.

@@ -206,7 +206,7 @@ impl Decisions for DecisionsService {
     /// non-reserving decision is in memory and ready at once: no task, no queue, and
     /// back-pressure is HTTP/2's own flow control. An answer that waits for its write (a
     /// lease, a prompt, an exempt operator's note) lets the stream go on deciding the
-    /// requests behind it meanwhile, so their writes share a flush ([`InOrder`]). A
+    /// requests behind it meanwhile, so their writes share a flush (`InOrder`). A
     /// malformed request ends the stream with INVALID_ARGUMENT naming the field and its
     /// request_id.
     ///

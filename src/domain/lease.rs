@@ -5,7 +5,7 @@
 //! see the same counts. A reserving request whose verdict is ALLOW or WARN takes a
 //! [`Lease`]; until it is settled (its outcome recorded) or released (never placed) it
 //! counts as one contact of its channel at its request's instant — in memory it is a
-//! [`ContactRec`] of kind [`RecKind::Lease`](super::history::RecKind::Lease) in the
+//! [`ContactRec`] of kind [`RecKind::Lease`] in the
 //! consumer's (and group's) history, so every window, hold and `next_allowed_at` search
 //! sees it like any contact — and, while it is *open* (not past `lease_expires_at`), it
 //! holds one of the consumer's `max_in_flight` slots on its channel.

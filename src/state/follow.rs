@@ -126,6 +126,22 @@ fn follow_loop(weak: Weak<Inner>) {
         match feed.changes_after(position, BATCH).and_then(|c| Ok((c, head(feed)?))) {
             Ok((changes, head)) => {
                 backoff = Duration::from_millis(100);
+                // The feed keeps a day of changes: a node away longer has a gap it cannot
+                // follow across, and must be restarted to rebuild from the database.
+                if changes.first().is_some_and(|c| c.seq > position + 1) {
+                    inner.health.set_in_step(false);
+                    if let Some(left_out) = failures.admit() {
+                        tracing::error!(
+                            position,
+                            oldest = changes[0].seq,
+                            left_out,
+                            "memory is older than the oldest change the store keeps: restart this node to rebuild it"
+                        );
+                    }
+                    drop(inner);
+                    std::thread::sleep(Duration::from_secs(5));
+                    continue;
+                }
                 let applied = inner.commits.follow(&changes);
                 let position = inner.commits.position();
                 let behind = head.saturating_sub(position);

@@ -61,49 +61,98 @@ const APPEND: &str = "INSERT INTO predial_changes (seq, node, kind, keys, record
 const ADVANCE: &str = "UPDATE predial_feed SET seq = $1 WHERE id = 1";
 const NOTIFY: &str = "SELECT pg_notify($1, $2)";
 
+/// The connection this node commits on: its own, driven by the commit thread itself on a
+/// runtime of its own, so that a statement's answer wakes no other thread — under the
+/// cluster's write lock, every hop between threads is a wait the other nodes share.
+pub struct CommitConnection {
+    runtime: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+    statements: [Statement; 9],
+}
+
+impl CommitConnection {
+    fn open(store: &PgStore) -> Result<CommitConnection, StoreError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| backend("starting the commit connection's runtime", e))?;
+        let (client, connection) = runtime
+            .block_on(store.config.connect(store.tls.clone()))
+            .map_err(|e| backend("connecting to the store to commit", e))?;
+        runtime.spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "the store's commit connection dropped");
+            }
+        });
+        let prepared = runtime
+            .block_on(futures_util::future::try_join_all(
+                [
+                    CHANGES_SINCE,
+                    PREFETCH,
+                    POINT,
+                    RANGE_KEYS,
+                    UPSERT,
+                    REMOVE,
+                    APPEND,
+                    ADVANCE,
+                    NOTIFY,
+                ]
+                .map(|sql| client.prepare(sql)),
+            ))
+            .map_err(|e| backend("preparing the store's statements", e))?;
+        Ok(CommitConnection {
+            runtime,
+            client,
+            statements: prepared.try_into().expect("nine statements"),
+        })
+    }
+
+    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    /// Lets the runtime go without blocking (it may be dropped on any thread).
+    pub fn close(self) {
+        drop(self.client);
+        self.runtime.shutdown_background();
+    }
+}
+
 pub fn commit(store: &PgStore, jobs: &[Vec<WriteOp>], after: u64, prune: bool) -> Result<Committed, StoreError> {
     let started = std::time::Instant::now();
-    let client = store.block(store.pool.get()).map_err(|e| backend("the store", e))?;
-    let committed = commit_on(store, &client, jobs, after, prune);
-    if committed.is_err() {
-        // Never hand a connection back to the pool inside a transaction; one that cannot
-        // even roll back is dropped instead.
-        if store.block(client.batch_execute("ROLLBACK")).is_err() {
-            drop(deadpool_postgres::Object::take(client));
+    let mut held = store.commit_connection.lock().expect("commit connection lock");
+    if held.as_ref().is_none_or(|c| c.client.is_closed()) {
+        if let Some(old) = held.take() {
+            old.close();
         }
-        return committed;
+        *held = Some(CommitConnection::open(store)?);
     }
-    let metrics = crate::metrics::metrics();
-    metrics.database_commit(started.elapsed());
+    let connection = held.as_ref().expect("opened above");
+    let committed = commit_on(store, connection, jobs, after, prune);
+    if committed.is_err() && connection.block(connection.client.batch_execute("ROLLBACK")).is_err() {
+        // A connection that cannot even roll back is replaced at the next commit.
+        if let Some(broken) = held.take() {
+            broken.close();
+        }
+    }
+    if committed.is_ok() {
+        crate::metrics::metrics().database_commit(started.elapsed());
+    }
     committed
 }
 
-/// One group commit on `client`, in three round trips when nothing is missed: BEGIN with
-/// the lock; the feed and the group's reads together; the writes with COMMIT.
+/// One group commit, in three round trips when nothing is missed: BEGIN with the lock and
+/// the reads under it; then the writes with COMMIT; then, outside the lock, the other
+/// nodes' changes memory must apply first.
 fn commit_on(
     store: &PgStore,
-    client: &deadpool_postgres::Object,
+    connection: &CommitConnection,
     jobs: &[Vec<WriteOp>],
     after: u64,
     prune: bool,
 ) -> Result<Committed, StoreError> {
     let failed = |what: &'static str| move |e: tokio_postgres::Error| backend(what, e);
-    let prepared = store
-        .block(futures_util::future::try_join_all(
-            [
-                CHANGES_SINCE,
-                PREFETCH,
-                POINT,
-                RANGE_KEYS,
-                UPSERT,
-                REMOVE,
-                APPEND,
-                ADVANCE,
-                NOTIFY,
-            ]
-            .map(|sql| client.prepare_cached(sql)),
-        ))
-        .map_err(failed("preparing the store's statements"))?;
+    let client = &connection.client;
     let [
         changes_since,
         prefetch,
@@ -114,7 +163,7 @@ fn commit_on(
         append,
         advance,
         notify,
-    ]: [Statement; 9] = prepared.try_into().expect("nine statements");
+    ] = &connection.statements;
 
     // 1. The cluster's one write order, and 2. what the group reads under it, in one round
     //    trip: BEGIN and the lock first, then — in the same pipeline, so behind the lock —
@@ -131,11 +180,11 @@ fn commit_on(
         .map_or(after, |seen| seen.min(after));
     let wanted: Vec<Vec<u8>> = jobs.iter().flatten().flat_map(reads_of).collect();
     let (oldest, after_i64) = (oldest_seen as i64, after as i64);
-    let (locked, change_rows, read_rows) = store
+    let (locked, change_rows, read_rows) = connection
         .block(futures_util::future::try_join3(
             client.simple_query("BEGIN; SELECT seq FROM predial_feed WHERE id = 1 FOR UPDATE"),
-            client.query(&changes_since, &[&oldest, &after_i64]),
-            client.query(&prefetch, &[&wanted]),
+            client.query(changes_since, &[&oldest, &after_i64]),
+            client.query(prefetch, &[&wanted]),
         ))
         .map_err(failed("reading the store under its lock"))?;
     let head: u64 = locked
@@ -177,8 +226,8 @@ fn commit_on(
         if let Some(v) = cache.borrow().get(k) {
             return Ok(v.clone());
         }
-        let v: Option<Vec<u8>> = store
-            .block(client.query_opt(&point, &[&k]))
+        let v: Option<Vec<u8>> = connection
+            .block(client.query_opt(point, &[&k]))
             .map_err(failed("reading the store"))?
             .map(|row| row.get(0));
         cache.borrow_mut().insert(k.to_vec(), v.clone());
@@ -188,8 +237,8 @@ fn commit_on(
         let prefix = number_key(NUMBER_INDEX, phone);
         let mut end = prefix.clone();
         end.push(0xff);
-        let rows = store
-            .block(client.query(&range_keys, &[&prefix, &end]))
+        let rows = connection
+            .block(client.query(range_keys, &[&prefix, &end]))
             .map_err(failed("reading the store"))?;
         Ok(rows
             .iter()
@@ -269,11 +318,11 @@ fn commit_on(
     let notify_params: [Param; 2] = [&super::feed::CHANNEL, &through_text];
     let landing = async {
         let writes = futures_util::future::try_join5(
-            client.execute(&upsert, &upsert_params),
-            client.execute(&remove, &remove_params),
-            client.execute(&append, &append_params),
-            client.execute(&advance, &advance_params),
-            client.execute(&notify, &notify_params),
+            client.execute(upsert, &upsert_params),
+            client.execute(remove, &remove_params),
+            client.execute(append, &append_params),
+            client.execute(advance, &advance_params),
+            client.execute(notify, &notify_params),
         );
         let pruned = async {
             if prune {
@@ -286,7 +335,7 @@ fn commit_on(
         };
         futures_util::future::try_join3(writes, pruned, client.batch_execute("COMMIT")).await
     };
-    store.block(landing).map_err(failed("committing to the store"))?;
+    connection.block(landing).map_err(failed("committing to the store"))?;
     if stale > 0 {
         crate::metrics::metrics().stale_reservations(stale);
     }

@@ -53,6 +53,11 @@ pub struct PgStore {
     listening: Arc<AtomicBool>,
     /// Commits since the feed was last pruned.
     commits: AtomicU64,
+    /// How to connect (the commit connection is this node's own).
+    config: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    /// The connection group commits run on (`commit::CommitConnection`).
+    commit_connection: Mutex<Option<commit::CommitConnection>>,
 }
 
 /// A database error, with its causes (a failed TLS handshake says why only in them).
@@ -104,6 +109,9 @@ impl PgStore {
             wake: Arc::default(),
             listening: Arc::default(),
             commits: AtomicU64::new(0),
+            config: config.clone(),
+            tls: tls.clone(),
+            commit_connection: Mutex::new(None),
         };
         store.block(async {
             let mut client = store
@@ -169,6 +177,9 @@ impl PgStore {
 
 impl Drop for PgStore {
     fn drop(&mut self) {
+        if let Some(connection) = self.commit_connection.lock().ok().and_then(|mut c| c.take()) {
+            connection.close();
+        }
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
