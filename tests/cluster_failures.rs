@@ -376,3 +376,46 @@ async fn a_node_started_late_answers_exactly_as_the_others() {
     let late = node(&pg, dirs[3].path()).await;
     assert_eq!(answers(&late, 130).await, expected);
 }
+
+/// The feed keeps a day of changes. A node that was away longer (here: stopped while the
+/// changes it missed were pruned) cannot follow across the gap, and must not answer from
+/// memory that lacks them: it turns NOT_SERVING and says to restart it, and a restart
+/// rebuilds it from the database.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_whose_memory_is_older_than_the_feed_keeps_stops_serving_and_a_restart_mends_it() {
+    let pg = Postgres::start();
+    let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let away = node(&pg, dirs[0].path()).await;
+    let other = node(&pg, dirs[1].path()).await;
+    populate(&other).await;
+    wait_health(&away, true).await;
+    let pid = away.child.id().to_string();
+    let signal = |sig: &str| {
+        assert!(
+            std::process::Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .unwrap()
+                .success()
+        )
+    };
+    signal("-STOP");
+    let mut decisions = other.decisions().await;
+    for k in 0..3 {
+        decisions
+            .record_contact(call(&format!("gap{k}"), "c1", &phone(1), 1, AT))
+            .await
+            .unwrap();
+    }
+    pg.psql("DELETE FROM predial_changes WHERE seq < (SELECT max(seq) FROM predial_changes)");
+    signal("-CONT");
+    wait_health(&away, false).await;
+    let said = (0..600)
+        .filter_map(|_| away.log.recv_timeout(Duration::from_millis(100)).ok())
+        .find(|line| line.contains("restart this node"));
+    assert!(said.is_some(), "the node did not say why it stopped serving");
+
+    drop(away);
+    let restarted = node(&pg, dirs[0].path()).await;
+    assert_eq!(answers(&restarted, 3).await, answers(&other, 3).await);
+}
