@@ -86,6 +86,10 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics on this address, at the path /metrics.
     #[arg(long, env = "PREDIAL_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Serve every unary RPC as HTTP/JSON on this address (with /v1/openapi.json,
+    /// /v1/health and /metrics).
+    #[arg(long, env = "PREDIAL_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
     /// Log lines as text or JSON.
     #[arg(long, value_enum, env = "PREDIAL_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -122,6 +126,7 @@ pub struct ConfigFile {
     tokens: Option<Vec<TokenEntry>>,
     tls: Option<TlsSection>,
     metrics_listen: Option<SocketAddr>,
+    http_listen: Option<SocketAddr>,
     log_format: Option<LogFormat>,
     max_concurrent_calls: Option<usize>,
     max_open_streams: Option<usize>,
@@ -285,6 +290,7 @@ impl ServeArgs {
             tokens,
             tls,
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
+            http_listen: self.http_listen.or(file.http_listen),
             limits,
         };
         Ok(Resolved {

@@ -287,12 +287,9 @@ impl Drop for OpenStream {
     }
 }
 
-/// Serves `GET /metrics` on `listener` until `stop` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    stop: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = axum::Router::new().route(
+/// `GET /metrics`, for the metrics listener and the HTTP/JSON one alike.
+pub fn router() -> axum::Router {
+    axum::Router::new().route(
         "/metrics",
         axum::routing::get(|| async {
             (
@@ -300,8 +297,15 @@ pub async fn serve(
                 metrics().render(),
             )
         }),
-    );
-    axum::serve(listener, app).with_graceful_shutdown(stop).await
+    )
+}
+
+/// Serves `GET /metrics` on `listener` until `stop` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router()).with_graceful_shutdown(stop).await
 }
 
 /// Binds the metrics listener (so a bad address fails start-up, not later).

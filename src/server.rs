@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
@@ -55,6 +56,8 @@ pub struct ServeOptions {
     pub tls: Option<TlsFiles>,
     /// Where to serve `/metrics`; none: not served.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where to serve the HTTP/JSON API; none: not served.
+    pub http_listen: Option<SocketAddr>,
     pub limits: Limits,
 }
 
@@ -72,6 +75,7 @@ impl ServeOptions {
             tokens: Vec::new(),
             tls: None,
             metrics_listen: None,
+            http_listen: None,
             limits: Limits::default(),
         }
     }
@@ -236,6 +240,23 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
             }
         });
     }
+    // Bound before "listening on" is logged, so that the line that says the server is up
+    // comes after both addresses are known.
+    let http_listener = match options.http_listen {
+        None => None,
+        Some(http_addr) => {
+            let listener = TcpListener::bind(http_addr).await.map_err(|source| ServeError::Bind {
+                addr: http_addr,
+                source,
+            })?;
+            let bound = listener.local_addr().map_err(|source| ServeError::Bind {
+                addr: http_addr,
+                source,
+            })?;
+            tracing::info!("HTTP/JSON on http://{bound}/v1/openapi.json");
+            Some(listener)
+        }
+    };
     tracing::info!(
         data = %options.data.display(),
         rule_set_version = engine.rules().version,
@@ -274,9 +295,16 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
         let loading = engine.clone();
         tokio::task::spawn_blocking(move || load_node(&loading));
     }
+    // Both reflection protocols: v1, and v1alpha for the tools that ask only for it
+    // (Postman, grpcui, grpcurl before 1.8, Python's grpcio-reflection).
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
     let stopping = stop.clone();
     tokio::spawn(async move {
         stopping.cancelled().await;
@@ -303,13 +331,10 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
     if let Some(tls) = tls {
         builder = builder.tls_config(tls)?;
     }
-    let server = builder
-        .layer(Gate::new(tokens, limits.max_concurrent_calls).with_readiness({
-            let engine = engine.clone();
-            move || engine.is_loaded()
-        }))
+    let routes = Routes::builder()
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(
             DecisionsServer::new(DecisionsService::new(
                 engine.clone(),
@@ -339,6 +364,30 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
                 .max_decoding_message_size(size)
                 .max_encoding_message_size(size),
         )
+        .clone()
+        .routes()
+        .prepare();
+    let gate = Gate::new(tokens, limits.max_concurrent_calls).with_readiness({
+        let engine = engine.clone();
+        move || engine.is_loaded()
+    });
+    if let Some(listener) = http_listener {
+        // The HTTP/JSON API calls the very stack below: the gate, then the services.
+        let grpc = crate::api::http::Grpc::new(tower::Layer::layer(&gate, routes.clone()));
+        let api = crate::api::http::HttpApi::new(grpc, size, limits.request_timeout);
+        let stopping = stop.clone().cancelled_owned();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, api.router())
+                .with_graceful_shutdown(stopping)
+                .await
+            {
+                tracing::error!(error = %e, "the HTTP/JSON listener stopped");
+            }
+        });
+    }
+    let server = builder
+        .layer(gate)
+        .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
     let mut serving = tokio::spawn(server);
 

@@ -11,6 +11,7 @@ pub mod auth;
 mod compliance;
 mod decisions;
 mod gate;
+pub mod http;
 mod in_order;
 mod programs;
 mod rules;

@@ -5,6 +5,7 @@
 pub mod hammer;
 pub mod pki;
 pub mod postgres;
+pub mod python;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
