@@ -2,8 +2,8 @@
 //!
 //! Before every call, text, email or letter a dialer asks predial whether the contact is
 //! allowed right now, and gets ALLOW, WARN, PROMPT or DENY with the reasons, the counts and
-//! the earliest time it would be allowed. The product is specified in `SPEC.md` (shared
-//! with the team); the wire contract is `proto/predial/v1/*.proto`.
+//! the earliest time it would be allowed. What it decides and how is documented for users
+//! in `docs/` (`docs/decisions.md` first); the wire contract is `proto/predial/v1/*.proto`.
 //!
 //! # Layout
 //!
@@ -17,7 +17,8 @@
 //!   write is durable before it is acknowledged. One key-value layout ([`store::kv`]),
 //!   two backends: sled under `--data` (the default), and PostgreSQL shared by a cluster's
 //!   nodes ([`store::postgres`]).
-//! - [`api`]: the tonic services — protobuf in, validation, domain call, protobuf out.
+//! - [`api`]: the tonic services — protobuf in, validation, domain call, protobuf out —
+//!   and [`api::http`], the same services as HTTP/JSON by their `google.api.http` routes.
 //! - [`server`]: starting, serving and shutting down, in one place.
 //! - [`proto`]: the code generated from `proto/`, and the conversions to and from it.
 //! - [`bench`](mod@bench): `predial bench`, the load generator.

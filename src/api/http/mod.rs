@@ -4,8 +4,8 @@
 //!
 //! - [`routes`]: the annotations, read from the descriptor set (shared with `build.rs`,
 //!   which writes the OpenAPI document from the same table);
-//! - [`transcode`]: JSON in, the same gRPC service stack a gRPC client reaches, JSON out;
-//! - [`status`]: errors as `google.rpc.Status` with the HTTP status of the code.
+//! - `transcode`: JSON in, the same gRPC service stack a gRPC client reaches, JSON out;
+//! - `status`: errors as `google.rpc.Status` with the HTTP status of the code.
 //!
 //! There is no second implementation of anything: a call over HTTP passes the same gate
 //! (tokens, roles, shedding), the same validation and the same engine call as over gRPC.

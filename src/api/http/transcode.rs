@@ -7,7 +7,7 @@
 //! stack a gRPC client reaches — the [`Gate`](crate::api::Gate) (tokens, roles, shedding,
 //! timing), then the tonic service — so validation, roles and engine calls have one code
 //! path. The answer's message is written back as canonical JSON; a failed call becomes the
-//! `google.rpc.Status` JSON with the HTTP status of its code ([`super::status`]).
+//! `google.rpc.Status` JSON with the HTTP status of its code (`super::status`).
 
 use std::convert::Infallible;
 
