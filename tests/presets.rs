@@ -9,6 +9,8 @@ use common::*;
 use predial::domain::RuleSetDraft;
 use predial::proto::convert::rule_set_to;
 use predial::proto::v1 as pb;
+use predial::proto::v1::CallPurpose::{DebtCollection as COLLECTION, Telemarketing as SALES};
+use predial::proto::v1::Channel::{Email as EMAIL, Phone as PHONE, Text as TEXT};
 
 const NO_ANSWER: i32 = 1;
 
@@ -41,7 +43,7 @@ async fn on(name: &str, dir: &Path, state: &str, zone: &str, phone: &str) -> Ser
 fn contact(event_id: &str, channel: pb::Channel, phone: &str, at: &str) -> pb::ContactEvent {
     let mut event = call(event_id, "c1", phone, NO_ANSWER, at);
     event.channel = channel as i32;
-    if channel == pb::Channel::Email {
+    if channel == EMAIL {
         event.phone.clear();
         event.email = "c1@example.com".into();
     }
@@ -56,7 +58,27 @@ fn ask(id: &str, channel: pb::Channel, phone: &str, purpose: pb::CallPurpose, at
     }
 }
 
-async fn decide(server: &Server, request: pb::DialRequest) -> pb::DialDecision {
+/// An AUTO decision for c1 on `channel` and `phone` with `purpose`, at `at`.
+/// Records an unanswered contact for c1 at each `(channel, at)`.
+async fn record(server: &Server, phone: &str, tag: &str, contacts: &[(pb::Channel, &str)]) {
+    let mut decisions = server.decisions().await;
+    for (k, (channel, at)) in contacts.iter().enumerate() {
+        decisions
+            .record_contact(contact(&format!("{tag}{k}"), *channel, phone, at))
+            .await
+            .unwrap();
+    }
+}
+
+async fn decide(
+    server: &Server,
+    id: &str,
+    channel: pb::Channel,
+    phone: &str,
+    purpose: pb::CallPurpose,
+    at: &str,
+) -> pb::DialDecision {
+    let request = ask(id, channel, phone, purpose, at);
     server.decisions().await.check(request).await.unwrap().into_inner()
 }
 
@@ -95,46 +117,22 @@ async fn new_york_city_denies_the_fourth_contact_in_seven_days_counted_across_ca
     let dir = tempfile::tempdir().unwrap();
     let phone = "+12125550101";
     let server = on("new-york-city.json", dir.path(), "NY", "America/New_York", phone).await;
-    let mut decisions = server.decisions().await;
-    let recorded = [
-        contact("n1", pb::Channel::Phone, phone, "2026-06-01T15:00:00Z"),
-        contact("n2", pb::Channel::Text, phone, "2026-06-02T15:00:00Z"),
-    ];
-    for event in recorded {
-        decisions.record_contact(event).await.unwrap();
-    }
-    let third = decide(
+    record(
         &server,
-        ask(
-            "q3",
-            pb::Channel::Email,
-            phone,
-            pb::CallPurpose::DebtCollection,
-            "2026-06-03T15:00:00Z",
-        ),
+        phone,
+        "n",
+        &[(PHONE, "2026-06-01T15:00:00Z"), (TEXT, "2026-06-02T15:00:00Z")],
     )
     .await;
+    let third = decide(&server, "q3", EMAIL, phone, COLLECTION, "2026-06-03T15:00:00Z").await;
     assert_eq!(
         verdict(&third),
         pb::Verdict::Warn,
         "the third is the last allowed: {third:?}"
     );
-    decisions
-        .record_contact(contact("n3", pb::Channel::Email, phone, "2026-06-03T15:00:00Z"))
-        .await
-        .unwrap();
-    for channel in [pb::Channel::Phone, pb::Channel::Text, pb::Channel::Email] {
-        let fourth = decide(
-            &server,
-            ask(
-                "q4",
-                channel,
-                phone,
-                pb::CallPurpose::DebtCollection,
-                "2026-06-04T15:00:00Z",
-            ),
-        )
-        .await;
+    record(&server, phone, "e", &[(EMAIL, "2026-06-03T15:00:00Z")]).await;
+    for channel in [PHONE, TEXT, EMAIL] {
+        let fourth = decide(&server, "q4", channel, phone, COLLECTION, "2026-06-04T15:00:00Z").await;
         assert_eq!(verdict(&fourth), pb::Verdict::Deny, "{channel:?}: {fourth:?}");
         assert!(
             reason_codes(&fourth).contains(&pb::ReasonCode::MaxContacts),
@@ -142,17 +140,7 @@ async fn new_york_city_denies_the_fourth_contact_in_seven_days_counted_across_ca
         );
     }
     // Seven days after the first, it no longer counts.
-    let later = decide(
-        &server,
-        ask(
-            "q5",
-            pb::Channel::Phone,
-            phone,
-            pb::CallPurpose::DebtCollection,
-            "2026-06-08T15:00:00Z",
-        ),
-    )
-    .await;
+    let later = decide(&server, "q5", PHONE, phone, COLLECTION, "2026-06-08T15:00:00Z").await;
     assert_ne!(verdict(&later), pb::Verdict::Deny, "{later:?}");
 }
 
@@ -161,27 +149,18 @@ async fn washington_denies_a_fourth_contact_in_a_week_where_regulation_f_alone_w
     let dir = tempfile::tempdir().unwrap();
     let phone = "+12065550101";
     let server = on("washington.json", dir.path(), "WA", "America/Los_Angeles", phone).await;
-    let mut decisions = server.decisions().await;
-    for (k, at) in ["2026-06-01T18:00:00Z", "2026-06-02T18:00:00Z", "2026-06-03T18:00:00Z"]
-        .iter()
-        .enumerate()
-    {
-        decisions
-            .record_contact(contact(&format!("w{k}"), pb::Channel::Phone, phone, at))
-            .await
-            .unwrap();
-    }
-    let fourth = decide(
+    record(
         &server,
-        ask(
-            "q",
-            pb::Channel::Phone,
-            phone,
-            pb::CallPurpose::DebtCollection,
-            "2026-06-04T18:00:00Z",
-        ),
+        phone,
+        "w",
+        &[
+            (PHONE, "2026-06-01T18:00:00Z"),
+            (PHONE, "2026-06-02T18:00:00Z"),
+            (PHONE, "2026-06-03T18:00:00Z"),
+        ],
     )
     .await;
+    let fourth = decide(&server, "q", PHONE, phone, COLLECTION, "2026-06-04T18:00:00Z").await;
     assert_eq!(verdict(&fourth), pb::Verdict::Deny, "{fourth:?}");
     assert_eq!(fourth.max_contacts, 3, "{fourth:?}");
     // The same history for an Oregon consumer: only Regulation F applies.
@@ -191,17 +170,7 @@ async fn washington_denies_a_fourth_contact_in_a_week_where_regulation_f_alone_w
         .upsert_consumer(consumer("c1", "OR", "America/Los_Angeles", phone))
         .await
         .unwrap();
-    let oregon = decide(
-        &server,
-        ask(
-            "q",
-            pb::Channel::Phone,
-            phone,
-            pb::CallPurpose::DebtCollection,
-            "2026-06-04T18:00:00Z",
-        ),
-    )
-    .await;
+    let oregon = decide(&server, "q", PHONE, phone, COLLECTION, "2026-06-04T18:00:00Z").await;
     assert_eq!(verdict(&oregon), pb::Verdict::Allow, "{oregon:?}");
 }
 
@@ -217,80 +186,43 @@ async fn florida_binds_telemarketing_to_three_calls_a_day_and_eight_to_eight_but
         phone,
     )
     .await;
-    let mut decisions = server.decisions().await;
     // 8:30 pm in Miami: past the telemarketing hours, inside Regulation F's.
     let evening = "2026-06-02T00:30:00Z";
-    let sales = decide(
-        &server,
-        ask("s", pb::Channel::Phone, phone, pb::CallPurpose::Telemarketing, evening),
-    )
-    .await;
+    let sales = decide(&server, "s", PHONE, phone, SALES, evening).await;
     assert!(
         reason_codes(&sales).contains(&pb::ReasonCode::OutsideCallingHours),
         "{sales:?}"
     );
-    let collection = decide(
-        &server,
-        ask("d", pb::Channel::Phone, phone, pb::CallPurpose::DebtCollection, evening),
-    )
-    .await;
+    let collection = decide(&server, "d", PHONE, phone, COLLECTION, evening).await;
     assert!(
         !reason_codes(&collection).contains(&pb::ReasonCode::OutsideCallingHours),
         "{collection:?}"
     );
 
-    for (k, at) in ["2026-06-02T13:00:00Z", "2026-06-02T15:00:00Z", "2026-06-02T17:00:00Z"]
-        .iter()
-        .enumerate()
-    {
-        decisions
-            .record_contact(contact(&format!("f{k}"), pb::Channel::Phone, phone, at))
-            .await
-            .unwrap();
-    }
-    let fourth = decide(
+    record(
         &server,
-        ask(
-            "s4",
-            pb::Channel::Phone,
-            phone,
-            pb::CallPurpose::Telemarketing,
-            "2026-06-02T19:00:00Z",
-        ),
+        phone,
+        "f",
+        &[
+            (PHONE, "2026-06-02T13:00:00Z"),
+            (PHONE, "2026-06-02T15:00:00Z"),
+            (PHONE, "2026-06-02T17:00:00Z"),
+        ],
     )
     .await;
+    let fourth = decide(&server, "s4", PHONE, phone, SALES, "2026-06-02T19:00:00Z").await;
     assert!(
         reason_codes(&fourth).contains(&pb::ReasonCode::MaxContacts),
         "{fourth:?}"
     );
     assert_eq!(verdict(&fourth), pb::Verdict::Deny);
-    let collect = decide(
-        &server,
-        ask(
-            "d4",
-            pb::Channel::Phone,
-            phone,
-            pb::CallPurpose::DebtCollection,
-            "2026-06-02T19:00:00Z",
-        ),
-    )
-    .await;
+    let collect = decide(&server, "d4", PHONE, phone, COLLECTION, "2026-06-02T19:00:00Z").await;
     assert!(
         !reason_codes(&collect).contains(&pb::ReasonCode::MaxContacts),
         "{collect:?}"
     );
     // A rolling 24 hours: the first call stops counting 24 hours after it was placed.
-    let next_day = decide(
-        &server,
-        ask(
-            "s5",
-            pb::Channel::Phone,
-            phone,
-            pb::CallPurpose::Telemarketing,
-            "2026-06-03T13:30:00Z",
-        ),
-    )
-    .await;
+    let next_day = decide(&server, "s5", PHONE, phone, SALES, "2026-06-03T13:30:00Z").await;
     assert!(
         !reason_codes(&next_day).contains(&pb::ReasonCode::MaxContacts),
         "{next_day:?}"
@@ -313,40 +245,24 @@ async fn louisiana_bars_telemarketing_on_sundays_and_legal_holidays_but_not_coll
     let christmas = "2026-12-25T16:00:00Z"; // a Friday
     let monday = "2027-01-04T16:00:00Z";
     for at in [sunday, christmas] {
-        let sales = decide(
-            &server,
-            ask("s", pb::Channel::Phone, phone, pb::CallPurpose::Telemarketing, at),
-        )
-        .await;
+        let sales = decide(&server, "s", PHONE, phone, SALES, at).await;
         assert_eq!(verdict(&sales), pb::Verdict::Deny, "{at}: {sales:?}");
         assert!(
             reason_codes(&sales).contains(&pb::ReasonCode::RestrictedDay),
             "{at}: {sales:?}"
         );
-        let text = decide(
-            &server,
-            ask("t", pb::Channel::Text, phone, pb::CallPurpose::Telemarketing, at),
-        )
-        .await;
+        let text = decide(&server, "t", TEXT, phone, SALES, at).await;
         assert!(
             reason_codes(&text).contains(&pb::ReasonCode::RestrictedDay),
             "{at}: {text:?}"
         );
-        let collection = decide(
-            &server,
-            ask("d", pb::Channel::Phone, phone, pb::CallPurpose::DebtCollection, at),
-        )
-        .await;
+        let collection = decide(&server, "d", PHONE, phone, COLLECTION, at).await;
         assert!(
             !reason_codes(&collection).contains(&pb::ReasonCode::RestrictedDay),
             "{at}: {collection:?}"
         );
     }
-    let weekday = decide(
-        &server,
-        ask("m", pb::Channel::Phone, phone, pb::CallPurpose::Telemarketing, monday),
-    )
-    .await;
+    let weekday = decide(&server, "m", PHONE, phone, SALES, monday).await;
     assert!(
         !reason_codes(&weekday).contains(&pb::ReasonCode::RestrictedDay),
         "{weekday:?}"
