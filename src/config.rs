@@ -336,6 +336,7 @@ mod tests {
         assert_eq!(s.tokens.len(), 3);
         assert!(s.tls.is_some());
         assert!(s.metrics_listen.is_some());
+        assert_eq!(s.http_listen.map(|a| a.port()), Some(8080));
         assert_eq!(resolved.log_format, LogFormat::Json);
     }
 
