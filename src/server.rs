@@ -133,7 +133,7 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error(
         "refusing to listen on {addr} with no authentication: configure tokens or client certificates \
-         (see README, \"Running in production\"), or pass --insecure"
+         (see docs/operations.md), or pass --insecure"
     )]
     Unprotected { addr: SocketAddr },
     #[error("invalid configuration: {0}")]
@@ -173,12 +173,27 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
 pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Result<(), ServeError> {
     let tokens = Tokens::new(&options.tokens).map_err(ServeError::Config)?;
     let mutual_tls = options.tls.as_ref().is_some_and(|t| t.client_ca.is_some());
-    if !options.listen.ip().is_loopback() && tokens.is_empty() && !mutual_tls && !options.insecure {
-        return Err(ServeError::Unprotected { addr: options.listen });
+    // The same rules for both listeners: the HTTP/JSON one serves the same calls.
+    for addr in std::iter::once(options.listen).chain(options.http_listen) {
+        if !addr.ip().is_loopback() && tokens.is_empty() && !mutual_tls && !options.insecure {
+            return Err(ServeError::Unprotected { addr });
+        }
+        if !addr.ip().is_loopback() && !tokens.is_empty() && options.tls.is_none() {
+            tracing::warn!(%addr, "bearer tokens are configured without TLS: they cross the network in clear text");
+        }
     }
-    if !options.listen.ip().is_loopback() && !tokens.is_empty() && options.tls.is_none() {
-        tracing::warn!("bearer tokens are configured without TLS: they cross the network in clear text");
-    }
+    // HTTPS for the HTTP/JSON listener whenever gRPC has TLS.
+    let http_tls = match (&options.tls, options.http_listen) {
+        (Some(files), Some(_)) => Some(
+            crate::api::http::tls::server_config(&crate::api::http::tls::TlsFiles {
+                cert: &files.cert,
+                key: &files.key,
+                client_ca: files.client_ca.as_deref(),
+            })
+            .map_err(ServeError::Config)?,
+        ),
+        _ => None,
+    };
     let tls = options.tls.as_ref().map(tls_config).transpose()?;
     let rules = match &options.rules {
         None => None,
@@ -253,7 +268,8 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
                 addr: http_addr,
                 source,
             })?;
-            tracing::info!("HTTP/JSON on http://{bound}/v1/openapi.json");
+            let scheme = if http_tls.is_some() { "https" } else { "http" };
+            tracing::info!("HTTP/JSON on {scheme}://{bound}/v1/openapi.json");
             Some(listener)
         }
     };
@@ -376,14 +392,28 @@ pub async fn serve_until(options: ServeOptions, stop: CancellationToken) -> Resu
         let grpc = crate::api::http::Grpc::new(tower::Layer::layer(&gate, routes.clone()));
         let api = crate::api::http::HttpApi::new(grpc, size, limits.request_timeout);
         let stopping = stop.clone().cancelled_owned();
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, api.router())
-                .with_graceful_shutdown(stopping)
-                .await
-            {
-                tracing::error!(error = %e, "the HTTP/JSON listener stopped");
+        let router = api.router();
+        match http_tls {
+            None => tokio::spawn(async move {
+                let served = axum::serve(listener, router).with_graceful_shutdown(stopping).await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the HTTP/JSON listener stopped");
+                }
+            }),
+            Some(config) => {
+                let listener =
+                    crate::api::http::tls::TlsListener::new(listener, config).map_err(|source| ServeError::Bind {
+                        addr: options.http_listen.expect("an HTTP address"),
+                        source,
+                    })?;
+                tokio::spawn(async move {
+                    let served = axum::serve(listener, router).with_graceful_shutdown(stopping).await;
+                    if let Err(e) = served {
+                        tracing::error!(error = %e, "the HTTPS/JSON listener stopped");
+                    }
+                })
             }
-        });
+        };
     }
     let server = builder
         .layer(gate)

@@ -6,6 +6,7 @@ mod common;
 
 use std::net::SocketAddr;
 
+use common::pki::{pki, write_pki};
 use common::*;
 use predial::api::auth::hash_token;
 use predial::proto::v1 as pb;
@@ -20,17 +21,23 @@ const DIALER: &str = "http-dialer-token-01";
 
 /// A server with an HTTP/JSON listener and, when `tokens`, an admin and a dialer token.
 fn start(dir: &std::path::Path, tokens: bool) -> (Server, SocketAddr) {
+    start_more(dir, tokens, &[])
+}
+
+fn start_more(dir: &std::path::Path, tokens: bool, more: &[&str]) -> (Server, SocketAddr) {
     let admin = format!("ops:admin:{}", hash_token(ADMIN));
     let dialer = format!("floor:dialer:{}", hash_token(DIALER));
     let mut args = vec!["--http-listen", "127.0.0.1:0"];
     if tokens {
         args.extend(["--token", &admin, "--token", &dialer]);
     }
+    args.extend(more);
     let server = Server::start_with(dir, &args);
     let http = server
         .start_log
         .iter()
-        .find_map(|line| line.split("HTTP/JSON on http://").nth(1))
+        .find_map(|line| line.split("HTTP/JSON on ").nth(1))
+        .and_then(|rest| rest.split("://").nth(1))
         .and_then(|rest| rest.split('/').next())
         .expect("the server names its HTTP address before it says it is listening")
         .parse()
@@ -353,4 +360,63 @@ async fn malformed_http_requests_are_answered_400_naming_the_field() {
     assert_eq!((status, error["code"].clone()), (405, json!(12)), "{error}");
     let (status, _) = http(addr, "GET", "/v1/nowhere", None, None);
     assert_eq!(status, 404);
+}
+
+/// One HTTP/1.1 request over TLS, trusting `ca`: the status and the body.
+async fn https(addr: SocketAddr, ca: &str, request: &str) -> std::io::Result<(u16, String)> {
+    use rustls::pki_types::pem::PemObject;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await?;
+    tls.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    Ok((status, body))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_tls_configured_the_http_listener_speaks_https_only_and_checks_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki();
+    let [cert, key, _] = write_pki(dir.path(), &pki);
+    let (_server, addr) = start_more(
+        &dir.path().join("data"),
+        true,
+        &["--tls-cert", &cert, "--tls-key", &key],
+    );
+    let get = |path: &str, token: Option<&str>| {
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n")
+    };
+    let (status, body) = https(addr, &pki.ca, &get("/v1/health", None)).await.unwrap();
+    assert_eq!((status, body.contains("SERVING")), (200, true), "{body}");
+    let (status, body) = https(addr, &pki.ca, &get("/v1/rules", Some(ADMIN))).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("regf-calls"), "{body}");
+    let (status, _) = https(addr, &pki.ca, &get("/v1/rules", None)).await.unwrap();
+    assert_eq!(status, 401);
+    // Plain HTTP to the same port gets no answer.
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    assert!(agent.get(format!("http://{addr}/v1/health")).call().is_err());
 }

@@ -196,6 +196,9 @@ fn listening_beyond_loopback_without_authentication_is_refused() {
     let printed = refused_start(&["--listen", "0.0.0.0:0"]);
     assert!(printed.contains("refusing to listen on 0.0.0.0:0"), "{printed}");
     assert!(printed.contains("--insecure"), "{printed}");
+    // The HTTP/JSON listener serves the same calls, under the same rule.
+    let printed = refused_start(&["--http-listen", "0.0.0.0:0"]);
+    assert!(printed.contains("refusing to listen on 0.0.0.0:0"), "{printed}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,6 +12,7 @@
 
 pub mod routes;
 mod status;
+pub mod tls;
 mod transcode;
 
 use std::sync::Arc;
