@@ -172,3 +172,84 @@ impl Route {
         format!("/{}/{}", self.method.parent_service().full_name(), self.method.name())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Vec<Route> {
+        let pool = DescriptorPool::decode(crate::proto::v1::FILE_DESCRIPTOR_SET).unwrap();
+        routes(&pool).unwrap()
+    }
+
+    fn find<'r>(routes: &'r [Route], verb: &str, path: &str) -> Option<(&'r Route, Vec<(String, String)>)> {
+        routes.iter().find_map(|r| {
+            (r.verb == verb).then(|| r.matches(path)).flatten().map(|vars| {
+                (
+                    r,
+                    vars.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                )
+            })
+        })
+    }
+
+    #[test]
+    fn every_unary_method_has_a_route_and_no_streaming_one_does() {
+        let pool = DescriptorPool::decode(crate::proto::v1::FILE_DESCRIPTOR_SET).unwrap();
+        let routed: Vec<String> = all().iter().map(|r| r.method.full_name().to_string()).collect();
+        for service in pool.services().filter(|s| s.package_name() == "predial.v1") {
+            for method in service.methods() {
+                let streaming = method.is_client_streaming() || method.is_server_streaming();
+                assert_eq!(
+                    routed.contains(&method.full_name().to_string()),
+                    !streaming,
+                    "{}",
+                    method.full_name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_path_finds_its_method_and_its_variables() {
+        let routes = all();
+        let (route, vars) = find(&routes, "POST", "/v1/decisions:check").unwrap();
+        assert_eq!(
+            (route.grpc_path().as_str(), vars.len()),
+            ("/predial.v1.Decisions/Check", 0)
+        );
+        let (route, vars) = find(&routes, "GET", "/v1/consumers/c%3A1/exclusions").unwrap();
+        assert_eq!(route.method.name(), "GetExclusionStatus");
+        assert_eq!(vars, [("id".to_string(), "c%3A1".to_string())]);
+        let (route, vars) = find(&routes, "POST", "/v1/consumers/c1/phones/+15551234567:exclude").unwrap();
+        assert_eq!(route.method.name(), "ExcludePhone");
+        assert_eq!(vars.len(), 2);
+        // An id with a colon is one segment where the template has no verb.
+        let (route, vars) = find(&routes, "GET", "/v1/consumers/a:b").unwrap();
+        assert_eq!((route.method.name(), vars[0].1.as_str()), ("GetConsumer", "a:b"));
+    }
+
+    #[test]
+    fn a_path_off_every_template_finds_nothing() {
+        let routes = all();
+        for (verb, path) in [
+            ("POST", "/v1/decisions:checkk"),
+            ("POST", "/v1/decisions"),
+            ("GET", "/v1/consumers/"),
+            ("GET", "/v1/consumers//exclusions"),
+            ("GET", "/v1/consumers/c1/exclusions/more"),
+            ("POST", "v1/contacts"),
+            ("DELETE", "/v1/rules"),
+        ] {
+            assert!(find(&routes, verb, path).is_none(), "{verb} {path}");
+        }
+    }
+
+    #[test]
+    fn templates_outside_the_supported_syntax_are_refused() {
+        for bad in ["v1/x", "/v1/{a.b}", "/v1/**", "/v1//x", "/v1/{}"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse("/v1/x:go").unwrap().1.as_deref(), Some("go"));
+    }
+}
