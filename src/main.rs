@@ -100,6 +100,12 @@ struct BenchArgs {
     /// candial is set against record at streams × window calls in flight.
     #[arg(long)]
     reserve: bool,
+    /// With --reserve and --compare-baseline: set reserving candial against the same
+    /// dialer's cycle without leases — candial that does not reserve, whose ALLOW and WARN
+    /// answers get the same outcomes recorded (nine in ten; the tenth, never placed, none)
+    /// — instead of against record.
+    #[arg(long, requires = "reserve")]
+    cycle: bool,
     /// The process id of the server at --addr (several, comma-separated, are summed), to
     /// report its CPU time per request.
     #[arg(long, requires = "addr", value_delimiter = ',')]
@@ -155,6 +161,7 @@ fn main() -> ExitCode {
                 record_every: args.record_every,
                 connections: args.connections,
                 reserve: args.reserve,
+                cycle: args.cycle,
                 server_pids: args.server_pid,
                 metrics_addrs: args.metrics_addr,
             };

@@ -118,6 +118,28 @@ fn a_reserving_run_settles_and_releases_its_leases_and_is_set_against_record() {
     }
 }
 
+#[test]
+fn a_cycle_run_is_set_against_the_same_dialer_cycle_without_leases() {
+    let report = bench(&[
+        "--workload",
+        "candial",
+        "--reserve",
+        "--cycle",
+        "--compare-baseline",
+        "--streams",
+        "2",
+        "--window",
+        "4",
+    ]);
+    assert_clean_run(&report, "candial");
+    assert_eq!(report["baseline_workload"], "candial", "{report}");
+    assert!(report["leases_granted"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["lease_errors"], 0, "{report}");
+    // The baseline records the outcomes of its placed calls too, and none failed.
+    assert!(report["baseline_outcomes_recorded"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["baseline_outcome_errors"], 0, "{report}");
+}
+
 const ADMIN: &str = "bench-admin-secret-01";
 const DIALER: &str = "bench-dialer-secret-02";
 

@@ -16,7 +16,9 @@
 //! With `--reserve` every decision request reserves, and the bench settles or releases the
 //! leases as a dialer would (see [`workloads`]); `--compare-baseline` then sets reserving
 //! `candial` against `record` at the same number of calls in flight (streams × window):
-//! both are one group-committed write per request.
+//! both are one group-committed write per request. With `--cycle` it sets the dialer's
+//! whole cycle (decide, dial, record the outcome; a slot is free again only once the
+//! outcome is in) with leases against the same cycle without them.
 
 pub mod connect;
 mod lag;
@@ -58,6 +60,11 @@ pub struct BenchOptions {
     pub connections: usize,
     /// Decision requests reserve, and their leases are settled or released.
     pub reserve: bool,
+    /// Every ALLOW and WARN gets its outcome recorded, as a dialer records it: with
+    /// `reserve` settling the lease (nine in ten; the tenth is released), without it a
+    /// plain outcome (nine in ten; the tenth, never placed, gets none). With `reserve` and
+    /// a baseline, the baseline is the same cycle without leases.
+    pub cycle: bool,
     /// The servers' processes, to read their CPU time (the one the bench starts, else
     /// these, summed).
     pub server_pids: Vec<u32>,
@@ -70,6 +77,13 @@ impl BenchOptions {
     /// against, and the options it runs with.
     fn baseline(&self) -> (Workload, BenchOptions) {
         match (self.workload, self.reserve) {
+            (Workload::Candial, true) if self.cycle => (
+                Workload::Candial,
+                BenchOptions {
+                    reserve: false,
+                    ..self.clone()
+                },
+            ),
             (Workload::Candial, true) => (
                 Workload::Record,
                 BenchOptions {

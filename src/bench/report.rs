@@ -124,6 +124,11 @@ impl Report {
                 v["baseline_server_cpu_us_per_request"] = ((cpu * 100.0).round() / 100.0).into();
             }
             v["ratio"] = (self.throughput() / base.throughput().max(f64::MIN_POSITIVE)).into();
+            if base.leases != Leases::default() {
+                // The baseline's own outcomes (`--cycle`): a failed one would make it cheap.
+                v["baseline_outcomes_recorded"] = base.leases.settled.into();
+                v["baseline_outcome_errors"] = base.leases.errors.into();
+            }
         }
         v
     }
@@ -174,6 +179,14 @@ impl Report {
         if let Some(base) = &self.baseline {
             text.push('\n');
             text.push_str(&(line(base) + &extras(base)));
+            if base.leases != Leases::default() {
+                text.push_str(&format!(
+                    "\noutcomes         recorded {}  errors {}  ({:.0} durable writes/s)",
+                    base.leases.settled,
+                    base.leases.errors,
+                    base.durable_writes_per_second()
+                ));
+            }
             text.push_str(&format!(
                 "\nratio {:.3} (throughput ÷ baseline throughput); p99 {:.2} × baseline",
                 self.throughput() / base.throughput().max(f64::MIN_POSITIVE),

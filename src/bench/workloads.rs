@@ -151,7 +151,9 @@ struct Granted {
 }
 
 /// Settles (nine in ten, as a busy call) or releases (one in ten) each lease that comes
-/// in, up to `window` at once, until the stream is done and every lease is dealt with.
+/// in, up to `window` at once, until the stream is done and every lease is dealt with. A
+/// placed call without a lease (`--cycle`, not reserving) gets the same outcome recorded,
+/// nine in ten; the tenth stands for a call never placed, and nothing is sent for it.
 async fn settle_all(
     client: Decisions,
     book: Book,
@@ -159,20 +161,27 @@ async fn settle_all(
     caller: usize,
     window: usize,
     granted: mpsc::UnboundedReceiver<Granted>,
+    slots: Option<Arc<Semaphore>>,
 ) -> Leases {
     use futures_util::StreamExt;
     let calls = tokio_stream::wrappers::UnboundedReceiverStream::new(granted)
         .enumerate()
         .map(|(n, lease)| {
-            let (mut client, tag) = (client.clone(), tag.clone());
+            let (mut client, tag, slots) = (client.clone(), tag.clone(), slots.clone());
             async move {
-                if n % 10 == 9 {
+                // With `--cycle` the dialer's line is busy until the call's outcome is in:
+                // the slot frees once it is.
+                let _free_the_slot = slots.map(FreeOnDrop);
+                if n % 10 == 9 && lease.attempt_id.is_empty() {
+                    // Never placed, and no lease to release: nothing to tell the server.
+                    None
+                } else if n % 10 == 9 {
                     let request = pb::ReleaseAttemptRequest {
                         attempt_id: lease.attempt_id,
                         operator_id: String::new(),
                     };
                     let ok = matches!(client.release_attempt(request).await, Ok(r) if r.get_ref().released);
-                    (false, ok)
+                    Some((false, ok))
                 } else {
                     let event = pb::ContactEvent {
                         event_id: format!("bench-{tag}-settle-{caller}-{n}"),
@@ -185,14 +194,15 @@ async fn settle_all(
                         ..Default::default()
                     };
                     let ok = matches!(client.record_contact(event).await, Ok(ack) if ack.get_ref().settled_attempt_id == lease.attempt_id);
-                    (true, ok)
+                    Some((true, ok))
                 }
             }
         })
         .buffer_unordered(window.max(1));
     futures_util::pin_mut!(calls);
     let mut leases = Leases::default();
-    while let Some((settling, ok)) = calls.next().await {
+    while let Some(done) = calls.next().await {
+        let Some((settling, ok)) = done else { continue };
         match (settling, ok) {
             (true, true) => leases.settled += 1,
             (false, true) => leases.released += 1,
@@ -200,6 +210,15 @@ async fn settle_all(
         }
     }
     leases
+}
+
+/// Gives a stream's request slot back when dropped.
+struct FreeOnDrop(Arc<Semaphore>);
+
+impl Drop for FreeOnDrop {
+    fn drop(&mut self) {
+        self.0.add_permits(1);
+    }
 }
 
 /// A run-unique event id prefix, so repeated runs against one server never collide.
@@ -250,6 +269,7 @@ pub async fn run(
             window: options.window.max(1),
             record_every: options.record_every.max(1),
             reserve: options.reserve,
+            cycle: options.cycle,
             deadline,
         };
         tasks.push(tokio::spawn(async move {
@@ -280,6 +300,14 @@ fn first_seq(caller: usize) -> u64 {
     (caller as u64) << 40
 }
 
+/// Whether a dialer places the call a decision answers.
+fn placed(decision: &pb::DialDecision) -> bool {
+    matches!(
+        pb::Verdict::try_from(decision.verdict),
+        Ok(pb::Verdict::Allow | pb::Verdict::Warn)
+    )
+}
+
 /// Whether a decision answers request number `seq`.
 fn answers(decision: &pb::DialDecision, seq: u64) -> bool {
     decision.request_id.parse() == Ok(seq)
@@ -296,6 +324,8 @@ struct Caller {
     window: usize,
     record_every: usize,
     reserve: bool,
+    /// Record the outcome of every ALLOW and WARN, leased or not (`--cycle`).
+    cycle: bool,
     deadline: Instant,
 }
 
@@ -317,7 +347,7 @@ async fn unary(workload: Workload, me: Caller) -> Tally {
     // retry, which gets the earlier request's lease back.
     let mut seq = first_seq(caller);
     let (settle, granted) = mpsc::unbounded_channel();
-    let settler = tokio::spawn(settle_all(client.clone(), *book, tag.clone(), caller, 4, granted));
+    let settler = tokio::spawn(settle_all(client.clone(), *book, tag.clone(), caller, 4, granted, None));
     while Instant::now() < deadline {
         seq += 1;
         let t0 = Instant::now();
@@ -375,6 +405,7 @@ async fn stream(workload: Workload, me: Caller) -> Tally {
         index: caller,
         window,
         reserve,
+        cycle,
         deadline,
         ..
     } = me;
@@ -384,7 +415,15 @@ async fn stream(workload: Workload, me: Caller) -> Tally {
     let sent: Arc<Mutex<VecDeque<Sent>>> = Arc::default();
     let permits = Arc::new(Semaphore::new(window));
     let (settle, granted) = mpsc::unbounded_channel();
-    let settler = tokio::spawn(settle_all(client.clone(), *book, tag, caller, window, granted));
+    let settler = tokio::spawn(settle_all(
+        client.clone(),
+        *book,
+        tag,
+        caller,
+        window,
+        granted,
+        cycle.then(|| permits.clone()),
+    ));
     macro_rules! drive {
         ($request:expr, $answers:expr, $call:ident) => {{
             let (tx, rx) = mpsc::channel(window);
@@ -425,15 +464,19 @@ async fn stream(workload: Workload, me: Caller) -> Tally {
                                 #[allow(clippy::redundant_closure_call)]
                                 let (ok, attempt_id) = ($answers)(&answer, seq);
                                 tally.record(t0, ok);
+                                let mut outcome_frees_the_slot = false;
                                 if let (Some((consumer_id, phone)), Some(attempt_id)) = (whose, attempt_id) {
-                                    tally.leases.granted += 1;
+                                    tally.leases.granted += u64::from(!attempt_id.is_empty());
+                                    outcome_frees_the_slot = cycle;
                                     let _ = settle.send(Granted {
                                         consumer_id,
                                         phone,
                                         attempt_id,
                                     });
                                 }
-                                permits.add_permits(1);
+                                if !outcome_frees_the_slot {
+                                    permits.add_permits(1);
+                                }
                             }
                             Ok(None) => break,
                             Err(_) => {
@@ -453,18 +496,23 @@ async fn stream(workload: Workload, me: Caller) -> Tally {
         Workload::Candial => drive!(
             |book: &Book, seq| {
                 let request = dial(book, seq, reserve);
-                let whose = reserve.then(|| (request.consumer_id.clone(), request.phone.clone()));
+                let whose = (reserve || cycle).then(|| (request.consumer_id.clone(), request.phone.clone()));
                 (request, whose)
             },
             |d: &pb::DialDecision, seq| (
                 answers(d, seq),
-                (!d.attempt_id.is_empty()).then(|| d.attempt_id.clone())
+                // Without a lease, a placed call (an ALLOW or a WARN) still has an outcome.
+                if !d.attempt_id.is_empty() {
+                    Some(d.attempt_id.clone())
+                } else {
+                    (cycle && !reserve && placed(d)).then(String::new)
+                }
             ),
             can_dial
         ),
         _ => drive!(
             |_: &Book, _| (pb::PingRequest::default(), None),
-            |_: &pb::PingResponse, _| (true, None),
+            |_: &pb::PingResponse, _| (true, None::<String>),
             ping_stream
         ),
     }
