@@ -146,7 +146,8 @@ async fn a_node_killed_under_load_loses_nothing_it_acknowledged_and_comes_back_i
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Killed once both loads are well under way.
+    until_progress(200, || acked.lock().unwrap().len().min(granted.lock().unwrap().len())).await;
     a.kill9();
     for l in load {
         l.await.unwrap();

@@ -5,7 +5,6 @@ mod common;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use common::*;
 use predial::proto::v1 as pb;
@@ -160,7 +159,9 @@ async fn a_kill_9_in_the_middle_of_a_write_load_loses_no_acknowledged_event() {
                 }
             }));
         }
-        tokio::time::sleep(Duration::from_millis(300 + 200 * round as u64)).await;
+        // Killed once this round's load has been acknowledged a while (more each round).
+        let before = acked.lock().unwrap().len();
+        until_progress(before + 200 * (round + 1), || acked.lock().unwrap().len()).await;
         server.kill9();
         for w in writers {
             w.await.unwrap();
@@ -324,7 +325,8 @@ async fn leases_granted_under_load_survive_kill_9_and_settle_by_their_id() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Killed once 200 leases were answered: well inside the load (thousands are granted).
+    until_progress(200, || granted.lock().unwrap().len()).await;
     server.kill9();
     for s in streams {
         s.await.unwrap();
