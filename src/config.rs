@@ -14,7 +14,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::api::auth::TokenEntry;
-use crate::server::{Limits, ServeOptions, TlsFiles};
+use crate::server::{
+    DEFAULT_DRAIN_SECONDS, DEFAULT_LISTEN, DEFAULT_PROMPT_TTL_SECONDS, Limits, ServeOptions, TlsFiles,
+};
+use crate::store::StoreConfig;
 use crate::store::postgres::PgOptions;
 
 /// How log lines are written (to stderr). The level filter is `RUST_LOG` (default `info`).
@@ -197,6 +200,8 @@ impl std::fmt::Debug for StoreUrl {
 pub struct Resolved {
     pub serve: ServeOptions,
     pub log_format: LogFormat,
+    /// Settings given that have no effect, to log once logging is up.
+    pub warnings: Vec<String>,
 }
 
 impl ServeArgs {
@@ -231,61 +236,75 @@ impl ServeArgs {
             max_concurrent_calls: positive(
                 self.max_concurrent_calls.or(file.max_concurrent_calls),
                 "max_concurrent_calls",
-                4096,
+                Limits::DEFAULT_MAX_CONCURRENT_CALLS,
             )?,
             max_open_streams: positive(
                 self.max_open_streams.or(file.max_open_streams),
                 "max_open_streams",
-                1024,
+                Limits::DEFAULT_MAX_OPEN_STREAMS,
             )?,
             max_message_bytes: positive(
                 self.max_message_bytes.or(file.max_message_bytes),
                 "max_message_bytes",
-                4 << 20,
+                Limits::DEFAULT_MAX_MESSAGE_BYTES,
             )?,
             request_timeout: Duration::from_secs(positive(
                 self.request_timeout_seconds.or(file.request_timeout_seconds),
                 "request_timeout_seconds",
-                30,
+                Limits::DEFAULT_REQUEST_TIMEOUT_SECONDS,
             )?),
         };
-        let store = self.store.or(file.store).map(|url| {
-            let mut pg = PgOptions::new(url.as_str());
-            pg.password_file = self.store_password_file.or(file.store_password_file);
-            pg.ca = self.store_ca.or(file.store_ca);
-            if let Some(n) = self.store_pool_size.or(file.store_pool_size) {
-                pg.pool_size = n;
+        let data = self.data.or(file.data);
+        let mut warnings = Vec::new();
+        let store = match self.store.or(file.store) {
+            None => StoreConfig::embedded(data.unwrap_or_else(|| PathBuf::from(crate::store::DEFAULT_DATA_DIR))),
+            Some(url) => {
+                // A cluster node keeps nothing on local disk: a data directory given too is
+                // said, not silently taken for a second store.
+                if let Some(dir) = &data {
+                    warnings.push(format!(
+                        "--data {} is not used: with --store this node keeps its records in PostgreSQL",
+                        dir.display()
+                    ));
+                }
+                let mut pg = PgOptions::new(url.as_str());
+                pg.password_file = self.store_password_file.or(file.store_password_file);
+                pg.ca = self.store_ca.or(file.store_ca);
+                if let Some(n) = self.store_pool_size.or(file.store_pool_size) {
+                    pg.pool_size = n;
+                }
+                if let Some(s) = self
+                    .store_connect_timeout_seconds
+                    .or(file.store_connect_timeout_seconds)
+                {
+                    pg.connect_timeout = Duration::from_secs(s);
+                }
+                if let Some(s) = self
+                    .store_statement_timeout_seconds
+                    .or(file.store_statement_timeout_seconds)
+                {
+                    pg.statement_timeout = Duration::from_secs(s);
+                }
+                if pg.pool_size < 2 {
+                    return Err("store_pool_size must be at least 2".into());
+                }
+                StoreConfig::Postgres(pg)
             }
-            if let Some(s) = self
-                .store_connect_timeout_seconds
-                .or(file.store_connect_timeout_seconds)
-            {
-                pg.connect_timeout = Duration::from_secs(s);
-            }
-            if let Some(s) = self
-                .store_statement_timeout_seconds
-                .or(file.store_statement_timeout_seconds)
-            {
-                pg.statement_timeout = Duration::from_secs(s);
-            }
-            pg
-        });
-        if store.as_ref().is_some_and(|pg| pg.pool_size < 2) {
-            return Err("store_pool_size must be at least 2".into());
-        }
+        };
         let serve = ServeOptions {
             store,
-            listen: self
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 50051))),
-            data: self
-                .data
-                .or(file.data)
-                .unwrap_or_else(|| PathBuf::from("./predial-data")),
+            listen: self.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
             rules: self.rules.or(file.rules),
-            drain: Duration::from_secs(self.drain_seconds.or(file.drain_seconds).unwrap_or(10)),
-            prompt_ttl: Duration::from_secs(self.prompt_ttl_seconds.or(file.prompt_ttl_seconds).unwrap_or(300)),
+            drain: Duration::from_secs(
+                self.drain_seconds
+                    .or(file.drain_seconds)
+                    .unwrap_or(DEFAULT_DRAIN_SECONDS),
+            ),
+            prompt_ttl: Duration::from_secs(
+                self.prompt_ttl_seconds
+                    .or(file.prompt_ttl_seconds)
+                    .unwrap_or(DEFAULT_PROMPT_TTL_SECONDS),
+            ),
             insecure: self.insecure || file.insecure.unwrap_or(false),
             tokens,
             tls,
@@ -296,6 +315,7 @@ impl ServeArgs {
         Ok(Resolved {
             serve,
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            warnings,
         })
     }
 }
@@ -369,7 +389,9 @@ mod tests {
             ConfigFile::parse("store = \"postgres://predial:pw-in-file@db:5432/ledger\"\nstore_pool_size = 12\n")
                 .unwrap();
         let s = args(&[]).over(file).unwrap().serve;
-        let pg = s.store.as_ref().unwrap();
+        let StoreConfig::Postgres(pg) = &s.store else {
+            panic!("not a PostgreSQL store: {:?}", s.store)
+        };
         assert_eq!(
             (pg.url.as_str(), pg.pool_size),
             ("postgres://predial:pw-in-file@db:5432/ledger", 12)
@@ -382,9 +404,14 @@ mod tests {
             "2",
         ]);
         assert!(!format!("{flag:?}").contains("pw-flag"));
-        let pg = flag.over(ConfigFile::default()).unwrap().serve.store.unwrap();
+        let StoreConfig::Postgres(pg) = flag.over(ConfigFile::default()).unwrap().serve.store else {
+            panic!("not a PostgreSQL store")
+        };
         assert_eq!(pg.connect_timeout, Duration::from_secs(2));
-        assert!(args(&[]).over(ConfigFile::default()).unwrap().serve.store.is_none());
+        assert!(matches!(
+            args(&[]).over(ConfigFile::default()).unwrap().serve.store,
+            StoreConfig::Embedded { .. }
+        ));
         let bad = Cli::try_parse_from(["predial", "--store", "mysql://h/db"]);
         assert!(bad.err().unwrap().to_string().contains("PostgreSQL"));
     }

@@ -27,7 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the gRPC API on the embedded store.
+    /// Serve the gRPC API (and, with --http-listen, HTTP/JSON) on the embedded store under
+    /// --data, or as a cluster node on the PostgreSQL database --store names.
     Serve(Box<ServeArgs>),
     /// Load-test a server (or one started on a temporary store) and print throughput and
     /// latency percentiles.
@@ -120,8 +121,10 @@ struct BenchArgs {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only for a person at a terminal: a journal or a file gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -194,6 +197,10 @@ fn main() -> ExitCode {
         }
         Command::HashToken { token, generate } => {
             let token = match (token, generate) {
+                (Some(t), _) if t.trim().is_empty() => {
+                    eprintln!("predial hash-token: the token is empty, and an empty token is no secret");
+                    return ExitCode::from(2);
+                }
                 (Some(t), _) => t,
                 (None, true) => {
                     let t = generate_token();
@@ -216,6 +223,9 @@ fn main() -> ExitCode {
             let options = match args.resolve() {
                 Ok(resolved) => {
                     init_logging(resolved.log_format);
+                    for warning in &resolved.warnings {
+                        tracing::warn!("{warning}");
+                    }
                     resolved.serve
                 }
                 Err(e) => {

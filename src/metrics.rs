@@ -32,27 +32,16 @@ use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, I
 
 use crate::domain::{ReasonCode, Verdict};
 use crate::proto::convert::WireEnum;
+use crate::proto::methods;
 use crate::proto::v1 as pb;
 
-/// The methods timed one by one; anything else is `other`.
-pub const METHODS: [&str; 13] = [
-    "/predial.v1.Decisions/CanDial",
-    "/predial.v1.Decisions/Check",
-    "/predial.v1.Decisions/CheckBatch",
-    "/predial.v1.Decisions/RecordContact",
-    "/predial.v1.Decisions/ReleaseAttempt",
-    "/predial.v1.Decisions/ConfirmOverride",
-    "/predial.v1.Decisions/ScheduleCallback",
-    "/predial.v1.Decisions/Ping",
-    "/predial.v1.Accounts/UpsertConsumer",
-    "/predial.v1.Accounts/InboundText",
-    "/predial.v1.Rules/PutRuleSet",
-    "/predial.v1.Programs/ImportDoNotCall",
-    "/predial.v1.Compliance/Query",
-];
-const OTHER: usize = METHODS.len();
+/// Every method of the contract is timed under its path ([`methods::METHODS`]); anything
+/// else under `other`.
+pub const OTHER_METHOD: usize = methods::METHODS.len();
+const OTHER: usize = OTHER_METHOD;
 
-/// Verdicts by wire number (1..=4); reasons by wire number (1..=18).
+/// Verdicts by wire number (1..=4); reasons by wire number, in a table with room for codes
+/// the contract has not yet added (a unit test checks every `ReasonCode` fits).
 const VERDICTS: usize = 5;
 const REASONS: usize = 32;
 
@@ -183,9 +172,9 @@ impl Metrics {
                 }
             })
             .collect();
-        let rpc_seconds = METHODS
+        let rpc_seconds = methods::METHODS
             .iter()
-            .copied()
+            .map(|m| m.path)
             .chain(["other"])
             .map(|m| rpc_vec.with_label_values(&[m]))
             .collect();
@@ -242,9 +231,9 @@ impl Metrics {
         }
     }
 
-    /// The index of a method path in [`METHODS`], for [`Metrics::rpc`].
+    /// The index of a method path in [`methods::METHODS`], for [`Metrics::rpc`].
     pub fn method_index(path: &str) -> usize {
-        METHODS.iter().position(|m| *m == path).unwrap_or(OTHER)
+        methods::find(path).map_or(OTHER, |(i, _)| i)
     }
 
     pub fn rpc(&self, method: usize, elapsed: Duration) {
@@ -252,7 +241,7 @@ impl Metrics {
     }
 
     pub fn rejected(&self, path: &str, code: tonic::Code) {
-        let method = METHODS.iter().find(|m| **m == path).copied().unwrap_or("other");
+        let method = methods::find(path).map_or("other", |(_, m)| m.path);
         self.rejected.with_label_values(&[method, &format!("{code:?}")]).inc();
     }
 
@@ -318,6 +307,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_reason_code_of_the_contract_has_a_counter() {
+        for code in (1..).map_while(|n| pb::ReasonCode::try_from(n).ok()) {
+            assert!((code as usize) < REASONS, "{code:?} does not fit the reasons table");
+        }
+    }
+
+    #[test]
     fn a_counted_decision_shows_in_the_exposition() {
         let m = metrics();
         m.decision(
@@ -339,7 +335,7 @@ mod tests {
     #[test]
     fn an_unknown_method_is_counted_as_other() {
         assert_eq!(Metrics::method_index("/x.Y/Z"), OTHER);
-        assert_eq!(Metrics::method_index(METHODS[3]), 3);
+        assert_eq!(Metrics::method_index(methods::METHODS[3].path), 3);
         assert_eq!(Metrics::method_index("/predial.v1.Decisions/ReleaseAttempt"), 4);
     }
 }

@@ -377,7 +377,7 @@ async fn a_prompt_token_expires() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let late = pb::ConfirmOverrideRequest {
         prompt_token: d.prompt_token,
-        operator_id: String::new(),
+        operator_id: "agent-1".into(),
         proceed: true,
     };
     let status = decisions.confirm_override(late).await.unwrap_err();
@@ -546,7 +546,7 @@ async fn a_used_prompt_stays_used_after_a_restart() {
         .into_inner();
     let answer = pb::ConfirmOverrideRequest {
         prompt_token: d.prompt_token.clone(),
-        operator_id: String::new(),
+        operator_id: "agent-1".into(),
         proceed: true,
     };
     decisions.confirm_override(answer.clone()).await.unwrap();

@@ -1,4 +1,4 @@
-//! SPEC "Bad input": INVALID_ARGUMENT naming the field, and nothing partly applied.
+//! Bad input: INVALID_ARGUMENT naming the field, and nothing partly applied.
 
 mod common;
 

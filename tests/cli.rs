@@ -1,4 +1,4 @@
-//! `predial serve` as SPEC section 4 describes it.
+//! `predial serve` as the README and `docs/operations.md` describe it.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Cluster mode (SPEC section 6): several nodes on one PostgreSQL database, over gRPC
+//! Cluster mode (`docs/operations.md`, "Running a cluster"): several nodes on one PostgreSQL database, over gRPC
 //! against the real binary, each test on a throwaway database of its own.
 
 mod common;
@@ -24,7 +24,7 @@ async fn node(pg: &Postgres, extra: &[&str]) -> (tempfile::TempDir, Server) {
     (dir, server)
 }
 
-/// Polls `f` until it is true, for up to 2 s (the SPEC's bound is one second); how long
+/// Polls `f` until it is true, for up to 2 s (the documented bound is one second); how long
 /// it took.
 async fn within_a_second<F, Fut>(mut f: F) -> Duration
 where

@@ -1,4 +1,4 @@
-//! A cluster losing a node, losing its database, and gaining a node late (SPEC section 6),
+//! A cluster losing a node, losing its database, and gaining a node late (`docs/operations.md`),
 //! over gRPC against the real binary on a throwaway PostgreSQL.
 
 mod common;

@@ -1,6 +1,6 @@
 //! A property test of attempt leases: for any interleaving of reserve, settle, release and
 //! the passing of time against one consumer, the engine grants exactly what a plain model
-//! of SPEC section 5 grants — so the counted contacts and leases never pass the limit, no
+//! of the lease rules grants — so the counted contacts and leases never pass the limit, no
 //! more than `max_in_flight` are ever open, and a read's `pending` is the model's
 //! unsettled leases.
 

@@ -1,4 +1,4 @@
-//! Attempt leases over the real gRPC interface, rule by rule of SPEC section 5: taking,
+//! Attempt leases over the real gRPC interface, rule by rule of `docs/decisions.md`, "Counting calls in flight": taking,
 //! counting, the in-flight cap, settling, releasing, expiry, retries, and a request that
 //! does not reserve staying a pure read.
 

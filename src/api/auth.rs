@@ -23,6 +23,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::proto::methods::{self, Caller};
+
 /// What a token may do; ordered, each role including the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -63,20 +65,21 @@ pub enum Access {
     AtLeast(Role),
 }
 
-/// The access rule for a gRPC path (`/package.Service/Method`).
+/// The access rule for a gRPC path (`/package.Service/Method`): health is open, reflection
+/// needs any valid token, a method of the contract the role its table entry names
+/// ([`crate::proto::methods`]), and anything else an administrator.
 pub fn access_for(path: &str) -> Access {
-    let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
-    match (service, method) {
-        ("grpc.health.v1.Health", _) => Access::Open,
-        ("grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection", _) => {
+    let service = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    match service {
+        "grpc.health.v1.Health" => Access::Open,
+        "grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection" => {
             Access::AtLeast(Role::Dialer)
         }
-        (
-            "predial.v1.Decisions",
-            "CanDial" | "Check" | "CheckBatch" | "RecordContact" | "ReleaseAttempt" | "Ping" | "PingStream",
-        ) => Access::AtLeast(Role::Dialer),
-        ("predial.v1.Decisions", "ConfirmOverride" | "ScheduleCallback") => Access::AtLeast(Role::Agent),
-        _ => Access::AtLeast(Role::Admin),
+        _ => Access::AtLeast(match methods::find(path).map(|(_, m)| m.caller) {
+            Some(Caller::Dialer) => Role::Dialer,
+            Some(Caller::Agent) => Role::Agent,
+            Some(Caller::Admin) | None => Role::Admin,
+        }),
     }
 }
 
@@ -142,10 +145,16 @@ impl Tokens {
         let mut parsed = Vec::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
             let hex = e.sha256.trim();
+            let name = if e.name.is_empty() { "unnamed" } else { &e.name };
             if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(format!(
-                    "tokens[{i}] ({}): sha256 must be 64 hex digits (see `predial hash-token`)",
-                    if e.name.is_empty() { "unnamed" } else { &e.name }
+                    "tokens[{i}] ({name}): sha256 must be 64 hex digits (see `predial hash-token`)"
+                ));
+            }
+            // A header `authorization: Bearer ` with nothing after it would match.
+            if hex.eq_ignore_ascii_case(&hash_token("")) {
+                return Err(format!(
+                    "tokens[{i}] ({name}): sha256 is the hash of an empty token, which anyone can present"
                 ));
             }
             let mut hash = [0u8; 32];

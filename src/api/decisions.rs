@@ -170,6 +170,24 @@ fn reply(checked: Checked, request_id: &str) -> pb::DialDecision {
     )
 }
 
+/// Takes requests as they arrived together, up to [`TOGETHER`] at a time, and before the
+/// first of them is decided asks memory for what all their decisions will read
+/// ([`Engine::prefetch`]): in a book bigger than the caches, each decision's waits for
+/// memory then overlap with the others'. They are still decided one by one, in order.
+/// `CanDial`'s stream and `CheckBatch`'s list both pass here.
+fn prefetched<T>(
+    engine: Engine,
+    requests: impl Stream<Item = T>,
+    consumer_of: fn(&T) -> Option<&str>,
+) -> impl Stream<Item = T> {
+    requests.ready_chunks(TOGETHER).flat_map(move |arrived| {
+        if arrived.len() > 1 {
+            engine.prefetch(arrived.iter().filter_map(consumer_of));
+        }
+        futures_util::stream::iter(arrived)
+    })
+}
+
 /// A streamed request, decided in its turn.
 enum Decided {
     Answered(Result<pb::DialDecision, Status>),
@@ -221,21 +239,8 @@ impl Decisions for DecisionsService {
         let engine = self.engine.clone();
         let method = Metrics::method_index(CAN_DIAL);
         let mut seen = 0u32;
-        // Requests that arrived together are taken together, and what their decisions
-        // will read is asked of memory for all of them before the first is decided: in a
-        // book bigger than the caches, each decision's waits for memory then overlap
-        // with the others' (`Engine::prefetch`). They are still decided one by one, in
-        // order.
-        let prefetching = engine.clone();
-        let requests = request.into_inner().ready_chunks(TOGETHER).flat_map(move |arrived| {
-            if arrived.len() > 1 {
-                let ids = arrived
-                    .iter()
-                    .filter_map(|r| r.as_ref().ok())
-                    .map(|r| r.consumer_id.trim());
-                prefetching.prefetch(ids);
-            }
-            futures_util::stream::iter(arrived)
+        let requests = prefetched(engine.clone(), request.into_inner(), |r| {
+            r.as_ref().ok().map(|r| r.consumer_id.trim())
         });
         let answers = requests.map(move |r| {
             let _held = &held;
@@ -292,22 +297,16 @@ impl Decisions for DecisionsService {
             .collect::<Result<Vec<_>, _>>()?;
         // Decided in order, each seeing the leases of those before it; the writes of all
         // of them (leases, prompts) are queued as they go and share flushes, and the
-        // answer waits for them all. As CanDial does with requests that arrived together,
-        // what a few decisions will read is asked of memory first (`Engine::prefetch`).
+        // answer waits for them all.
         let mut steps = Vec::with_capacity(requests.len());
-        let mut parsed = parsed.into_iter();
-        for together in requests.chunks(TOGETHER) {
-            let batch: Vec<_> = parsed.by_ref().take(together.len()).collect();
-            if batch.len() > 1 {
-                self.engine.prefetch(batch.iter().map(|(consumer_id, ..)| *consumer_id));
-            }
-            for (r, (consumer_id, request, caller_id)) in together.iter().zip(batch) {
-                let step = self
-                    .engine
-                    .check_at_once(consumer_id, &request, caller_id, reserving(r))
-                    .map_err(engine_error)?;
-                steps.push((step, r.request_id.as_str()));
-            }
+        let together = futures_util::stream::iter(requests.iter().zip(parsed));
+        let mut together = std::pin::pin!(prefetched(self.engine.clone(), together, |(_, (id, ..))| Some(*id)));
+        while let Some((r, (consumer_id, request, caller_id))) = together.next().await {
+            let step = self
+                .engine
+                .check_at_once(consumer_id, &request, caller_id, reserving(r))
+                .map_err(engine_error)?;
+            steps.push((step, r.request_id.as_str()));
         }
         let mut decisions = Vec::with_capacity(steps.len());
         for (step, request_id) in steps {
@@ -341,6 +340,12 @@ impl Decisions for DecisionsService {
         let token = r.prompt_token.trim();
         if token.is_empty() {
             return Err(invalid(FieldError::new("prompt_token", "is required")));
+        }
+        if r.operator_id.trim().is_empty() {
+            return Err(invalid(FieldError::new(
+                "operator_id",
+                "is required: an override or a decline must name who made it",
+            )));
         }
         let (verdict, note_id, lease) = self
             .engine

@@ -28,14 +28,7 @@ use tonic::Status;
 use tower::{Layer, Service};
 
 use super::auth::{Refusal, Tokens};
-use crate::metrics::{Metrics, metrics};
-
-/// Paths of streaming calls: timed per message by their handlers, not here.
-const STREAMING: [&str; 3] = [
-    "/predial.v1.Decisions/CanDial",
-    "/predial.v1.Decisions/PingStream",
-    "/predial.v1.Programs/ImportDoNotCall",
-];
+use crate::metrics::metrics;
 
 #[derive(Clone)]
 pub struct Gate {
@@ -134,8 +127,10 @@ where
             let response = refuse(path, status);
             return Box::pin(std::future::ready(Ok(response)));
         };
-        let timed = !STREAMING.contains(&path);
-        let method = Metrics::method_index(path);
+        // Streams are timed per message by their handlers, not here.
+        let found = crate::proto::methods::find(path);
+        let timed = !found.is_some_and(|(_, m)| m.streaming);
+        let method = found.map_or(crate::metrics::OTHER_METHOD, |(i, _)| i);
         let started = Instant::now();
         // The tower idiom: call the clone that was made ready, keep a fresh one.
         let clone = self.inner.clone();

@@ -18,7 +18,7 @@ use tonic::service::{Interceptor, interceptor::InterceptedService};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Request, Status};
 
-use super::BenchError;
+use super::error::{BenchError, with_causes};
 use crate::proto::v1::{accounts_client::AccountsClient, decisions_client::DecisionsClient};
 
 /// A server address as `--addr` takes it: `host:port`, or an `http://` or `https://` URI.
@@ -161,22 +161,6 @@ fn tls_config(addr: &ServerAddr, credentials: &Credentials) -> Result<Option<Cli
         ));
     }
     Ok(Some(tls))
-}
-
-/// `e` with its causes, each said once ("transport error" alone says nothing, and
-/// hyper's layers often repeat their cause's words).
-pub(super) fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let (mut last, mut cause) = (text.clone(), e.source());
-    while let Some(c) = cause {
-        let said = c.to_string();
-        if said != last {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        (last, cause) = (said, c.source());
-    }
-    text
 }
 
 fn connect_error(addr: &ServerAddr, e: &dyn std::error::Error) -> BenchError {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::connect::Conn;
 use super::report::{Report, histogram};
-use super::workloads::{Workload, run_tag};
+use super::workload::{Workload, run_tag};
 use crate::proto::v1 as pb;
 
 /// The longest a consumer may take to show before the caller counts an error.

@@ -21,10 +21,13 @@
 //! outcome is in) with leases against the same cycle without them.
 
 pub mod connect;
+mod error;
 mod lag;
+mod options;
 pub mod populate;
 pub mod report;
 pub mod server_stats;
+mod workload;
 pub mod workloads;
 
 use std::path::PathBuf;
@@ -32,102 +35,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub use connect::{Credentials, ServerAddr};
+pub use error::BenchError;
+pub use options::BenchOptions;
 pub use report::Report;
 pub use server_stats::ServerStats;
-pub use workloads::Workload;
-
-/// What to run.
-#[derive(Debug, Clone)]
-pub struct BenchOptions {
-    pub workload: Workload,
-    /// Streams for `candial` and `ping-stream`.
-    pub streams: usize,
-    /// Requests in flight on each stream.
-    pub window: usize,
-    /// Concurrent callers for the unary workloads.
-    pub concurrency: usize,
-    pub consumers: usize,
-    pub duration: Duration,
-    /// Running servers (the nodes of a cluster: callers are spread over them in turn);
-    /// with none, one is started on a temporary store.
-    pub addrs: Vec<ServerAddr>,
-    /// What to present to the server at `addr`.
-    pub credentials: Credentials,
-    pub compare_baseline: bool,
-    /// `mixed`: one RecordContact per this many decisions.
-    pub record_every: usize,
-    /// Connections the callers share.
-    pub connections: usize,
-    /// Decision requests reserve, and their leases are settled or released.
-    pub reserve: bool,
-    /// Every ALLOW and WARN gets its outcome recorded, as a dialer records it: with
-    /// `reserve` settling the lease (nine in ten; the tenth is released), without it a
-    /// plain outcome (nine in ten; the tenth, never placed, gets none). With `reserve` and
-    /// a baseline, the baseline is the same cycle without leases.
-    pub cycle: bool,
-    /// The servers' processes, to read their CPU time (the one the bench starts, else
-    /// these, summed).
-    pub server_pids: Vec<u32>,
-    /// The servers' metrics endpoints, to read their flush times (likewise).
-    pub metrics_addrs: Vec<std::net::SocketAddr>,
-}
-
-impl BenchOptions {
-    /// The bare round trip, or (reserving `candial`) the durable write, this run is set
-    /// against, and the options it runs with.
-    fn baseline(&self) -> (Workload, BenchOptions) {
-        match (self.workload, self.reserve) {
-            (Workload::Candial, true) if self.cycle => (
-                Workload::Candial,
-                BenchOptions {
-                    reserve: false,
-                    ..self.clone()
-                },
-            ),
-            (Workload::Candial, true) => (
-                Workload::Record,
-                BenchOptions {
-                    concurrency: self.streams * self.window,
-                    reserve: false,
-                    ..self.clone()
-                },
-            ),
-            (w, _) => (w.baseline(), self.clone()),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum BenchError {
-    #[error("cannot start a server: {0}")]
-    Start(String),
-    /// `why` is the transport error with its causes.
-    #[error("cannot connect to {addr}: {why}")]
-    Connect { addr: String, why: String },
-    #[error("{0}")]
-    Credentials(String),
-    #[error("populating the book failed: {}", populate_failure(.0))]
-    Populate(tonic::Status),
-}
-
-/// A refused populating call's message, with what to do when the refusal was about the
-/// token, or with its causes when the call never reached the server's answer (a plaintext
-/// client against a TLS server gets only "operation was canceled" without them).
-fn populate_failure(status: &tonic::Status) -> String {
-    match status.code() {
-        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => format!(
-            "{} (populating creates consumers: it needs an admin token; --consumers 0 skips it)",
-            status.message()
-        ),
-        code => {
-            let causes = std::error::Error::source(status).map(connect::with_causes);
-            match causes {
-                Some(causes) => format!("{code:?}: {}: {causes}", status.message()),
-                None => format!("{code:?}: {}", status.message()),
-            }
-        }
-    }
-}
+pub use workload::Workload;
 
 /// A server this process started, stopped when dropped.
 struct OwnServer {
@@ -268,7 +180,11 @@ async fn measure(
         }
     };
     let before = read().await.expect("reading the server's figures");
-    let mut report = workloads::run(workload, options, conns, book, duration).await;
+    let mut report = if workload == Workload::FeedLag {
+        lag::run(conns, options.concurrency, duration).await
+    } else {
+        workloads::run(workload, options, conns, book, duration).await
+    };
     let after = read().await.expect("reading the server's figures");
     report.server = server_stats::Spent::between(&before, &after);
     report.reserve = options.reserve && matches!(workload, Workload::Candial | Workload::Check);

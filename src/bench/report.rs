@@ -5,7 +5,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::server_stats::Spent;
-use super::workloads::{Leases, Workload};
+use super::workload::{Leases, Workload};
 
 /// One workload's run (or several slices of it, absorbed).
 #[derive(Debug, Clone)]

@@ -25,56 +25,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::BenchOptions;
 use super::connect::{Conn, Decisions};
+use super::options::BenchOptions;
 use super::populate::Book;
 use super::report::{Report, histogram};
+use super::workload::{Leases, Workload, run_tag};
 use crate::proto::v1 as pb;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Workload {
-    /// Bidirectional CanDial streams.
-    Candial,
-    /// Unary Check.
-    Check,
-    /// RecordContact, every acknowledgement durable.
-    Record,
-    /// Dialer-like: one RecordContact per `--record-every` Checks.
-    Mixed,
-    /// The unary baseline: an empty round trip.
-    Ping,
-    /// The streaming baseline.
-    PingStream,
-    /// A cluster's follow delay: a consumer created on the first node of `--addr`, and the
-    /// time until the second node's decisions know it.
-    FeedLag,
-}
-
-impl Workload {
-    pub fn name(self) -> &'static str {
-        match self {
-            Workload::Candial => "candial",
-            Workload::Check => "check",
-            Workload::Record => "record",
-            Workload::Mixed => "mixed",
-            Workload::Ping => "ping",
-            Workload::PingStream => "ping-stream",
-            Workload::FeedLag => "feed-lag",
-        }
-    }
-
-    /// The bare transport round trip this workload is measured against.
-    pub fn baseline(self) -> Workload {
-        match self {
-            Workload::Candial | Workload::PingStream => Workload::PingStream,
-            _ => Workload::Ping,
-        }
-    }
-
-    fn is_stream(self) -> bool {
-        matches!(self, Workload::Candial | Workload::PingStream)
-    }
-}
 
 /// What one caller or stream measured.
 struct Tally {
@@ -86,25 +42,6 @@ struct Tally {
     /// When its last request was answered (settling what it was granted may take longer,
     /// and is not the workload's time).
     finished: Instant,
-}
-
-/// What became of the leases a reserving workload was granted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Leases {
-    pub granted: u64,
-    pub settled: u64,
-    pub released: u64,
-    /// Settling or releasing calls that failed.
-    pub errors: u64,
-}
-
-impl Leases {
-    pub fn add(&mut self, other: Leases) {
-        self.granted += other.granted;
-        self.settled += other.settled;
-        self.released += other.released;
-        self.errors += other.errors;
-    }
 }
 
 impl Tally {
@@ -221,11 +158,6 @@ impl Drop for FreeOnDrop {
     }
 }
 
-/// A run-unique event id prefix, so repeated runs against one server never collide.
-pub(super) fn run_tag() -> String {
-    format!("{:x}", fastrand::u64(..))
-}
-
 fn contact(book: &Book, tag: &str, caller: usize, seq: u64) -> pb::ContactEvent {
     let request = dial(book, seq, false);
     pb::ContactEvent {
@@ -247,9 +179,6 @@ pub async fn run(
     book: &Book,
     duration: Duration,
 ) -> Report {
-    if workload == Workload::FeedLag {
-        return super::lag::run(conns, options.concurrency, duration).await;
-    }
     let started = Instant::now();
     let deadline = started + duration;
     let book = *book;

@@ -1,4 +1,4 @@
-//! The decision function against SPEC section 2, example by example.
+//! The decision function against the rules of `docs/decisions.md`, example by example.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::America::{Los_Angeles, New_York};

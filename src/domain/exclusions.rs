@@ -29,7 +29,7 @@ pub struct Contacting {
     pub phone: Option<PhoneNumber>,
 }
 
-/// Every exclusion that denies `req` (SPEC section 2, "Exclusions"), in a fixed order.
+/// Every exclusion that denies `req` (`docs/decisions.md`, "Exclusions"), in a fixed order.
 ///
 /// `opted_out` says whether the request's number is excluded BY_CUSTOMER.
 pub fn exclusion_findings(ex: &Exclusions, opted_out: bool, req: Contacting) -> impl Iterator<Item = ReasonCode> {

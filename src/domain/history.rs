@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::attempt_id::AttemptId;
 use super::kinds::Channel;
-use super::lease::AttemptId;
 use super::phone::PhoneNumber;
 use thin_vec::ThinVec;
 
@@ -51,7 +51,7 @@ pub enum RecKind {
     Outbound,
     /// The consumer called or wrote in: never counted, but an RPC starts the hold.
     Inbound,
-    /// An unsettled attempt lease ([`super::lease`]): counted as one contact of its
+    /// An unsettled attempt lease (see the lease rules): counted as one contact of its
     /// channel, never a right party contact.
     Lease,
 }

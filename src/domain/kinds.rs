@@ -3,7 +3,7 @@
 //!
 //! They mirror the protobuf enums of `predial.v1` without their `UNSPECIFIED` zero, which
 //! the API layer resolves (to a default or an INVALID_ARGUMENT) before the domain sees it.
-//! In rule files (JSON) they are written as in the SPEC, without prefix: `"PHONE"`.
+//! In rule files (JSON) they are written as `docs/rules.md` shows them, without prefix: `"PHONE"`.
 
 use serde::{Deserialize, Serialize};
 

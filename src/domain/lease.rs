@@ -1,4 +1,4 @@
-//! Attempt leases (SPEC section 5): the decision that allows a contact also counts it, at
+//! Attempt leases (`docs/decisions.md`, "Counting calls in flight"): the decision that allows a contact also counts it, at
 //! once, until its outcome is recorded.
 //!
 //! A decision alone is a read, so requests for one consumer that arrive together would all
@@ -20,60 +20,13 @@
 //! placed, and over-counting costs one dial where under-counting costs a violation. Expiry
 //! only frees the in-flight slot.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
-use super::error::FieldError;
+pub use super::attempt_id::AttemptId;
 use super::history::{ContactRec, RecKind};
 use super::kinds::Channel;
 use super::phone::PhoneNumber;
-
-/// A lease's id: 128 random bits, written as 32 lower-case hex digits. Random rather than
-/// counted, so that nodes of a cluster never hand out the same one without asking each
-/// other, and so that an id cannot be guessed from another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AttemptId([u8; 16]);
-
-impl AttemptId {
-    pub fn from_bytes(bytes: [u8; 16]) -> AttemptId {
-        AttemptId(bytes)
-    }
-
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-
-    /// Reads an id as the server wrote it (case-insensitive, surrounding spaces ignored).
-    pub fn parse(text: &str) -> Result<AttemptId, String> {
-        let t = text.trim();
-        let wrong = || format!("{t:?} is not an attempt id this server issued (32 hex digits)");
-        if t.len() != 32 {
-            return Err(wrong());
-        }
-        let mut bytes = [0u8; 16];
-        for (i, pair) in t.as_bytes().chunks_exact(2).enumerate() {
-            let hex = std::str::from_utf8(pair).map_err(|_| wrong())?;
-            bytes[i] = u8::from_str_radix(hex, 16).map_err(|_| wrong())?;
-        }
-        Ok(AttemptId(bytes))
-    }
-
-    /// [`parse`](Self::parse), naming `field` on error.
-    pub fn parse_field(text: &str, field: &str) -> Result<AttemptId, FieldError> {
-        Self::parse(text).map_err(|m| FieldError::new(field, m))
-    }
-}
-
-impl fmt::Display for AttemptId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
 
 /// A granted lease, as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,7 +244,7 @@ mod tests {
 
     fn open(id: u8, channel: Channel, at_ms: i64, expires_ms: i64, request_id: &str) -> OpenLease {
         OpenLease {
-            attempt_id: AttemptId([id; 16]),
+            attempt_id: AttemptId::from_bytes([id; 16]),
             request_id: request_id.into(),
             at_ms,
             held_ms: (expires_ms - at_ms) as u32,
@@ -342,7 +295,7 @@ mod tests {
         ];
         assert_eq!(
             retried(&leases, "r-1", Channel::Phone).map(|l| l.attempt_id),
-            Some(AttemptId([1; 16]))
+            Some(AttemptId::from_bytes([1; 16]))
         );
         assert!(retried(&leases, "r-1", Channel::Text).is_none());
         assert!(retried(&leases, "", Channel::Phone).is_none());
@@ -353,7 +306,7 @@ mod tests {
     fn lease(id: u8, consumer: &str, channel: Channel, at: &str, phone: u64) -> Lease {
         let at: DateTime<Utc> = at.parse().unwrap();
         Lease {
-            attempt_id: AttemptId([id; 16]),
+            attempt_id: AttemptId::from_bytes([id; 16]),
             consumer_id: consumer.into(),
             request_id: String::new(),
             channel,
@@ -396,8 +349,9 @@ mod tests {
             lease(4, "c", Channel::Text, "2026-06-01T14:00:00Z", 1),
         ];
         let number = |n| Some(PhoneNumber::from_u64(n));
-        let oldest =
-            |channel, n, inbound| oldest_settled_by(&leases, channel, number(n), inbound).map(|l| l.attempt_id.0[0]);
+        let oldest = |channel, n, inbound| {
+            oldest_settled_by(&leases, channel, number(n), inbound).map(|l| l.attempt_id.as_bytes()[0])
+        };
         assert_eq!(oldest(Channel::Phone, 1, false), Some(3));
         assert_eq!(oldest(Channel::Phone, 2, false), Some(2));
         assert_eq!(oldest(Channel::Text, 1, false), Some(4));

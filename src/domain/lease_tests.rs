@@ -1,4 +1,4 @@
-//! The decision function with attempt leases, against SPEC section 5: a lease counts as
+//! The decision function with attempt leases, against the lease rules of `docs/decisions.md`: a lease counts as
 //! an attempt of its channel at its request's instant, for the consumer and its group,
 //! never as a right party contact; while `max_in_flight` are open, every request is DENY
 //! ATTEMPT_IN_FLIGHT.

@@ -13,8 +13,11 @@
 //! - [`lease`]: attempt leases — an allowed contact counted at once, until settled.
 //! - [`prompt`]: click-to-dial override prompts.
 //! - [`audit`]: the note lines of the audit trail.
-//! - [`decision`]: the decision function itself.
+//! - [`decision`]: the decision function itself, step by step; `findings` holds what
+//!   each contact control finds, and the search for the next allowed time.
 
+mod answer;
+mod attempt_id;
 pub mod audit;
 pub mod calendar;
 pub mod callback;
@@ -22,6 +25,7 @@ pub mod consumer;
 pub mod decision;
 pub mod error;
 pub mod exclusions;
+mod findings;
 pub mod history;
 pub mod hours;
 pub mod keywords;
@@ -31,6 +35,7 @@ pub mod nanp;
 pub mod phone;
 pub mod programs;
 pub mod prompt;
+mod request;
 pub mod rules;
 pub mod time;
 pub mod window;

@@ -59,7 +59,7 @@ impl Prompt {
             Err(PromptRejection::AlreadyUsed)
         } else if now >= self.expires_at {
             Err(PromptRejection::Expired)
-        } else if self.operator_id != operator_id {
+        } else if !self.operator_id.is_empty() && self.operator_id != operator_id {
             Err(PromptRejection::OtherOperator)
         } else {
             Ok(())

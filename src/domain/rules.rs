@@ -181,7 +181,7 @@ pub struct ContactControl {
 
 impl ContactControl {
     /// Whether this control binds a request on `channel` to a consumer in `state`/`country`
-    /// for `purpose` (SPEC "Which controls apply").
+    /// for `purpose` (`docs/decisions.md`, "Which controls apply").
     pub fn applies_to(
         &self,
         channel: Channel,

@@ -1,7 +1,9 @@
 //! The generated `predial.v1` messages, clients and servers (from `proto/` by `build.rs`),
-//! and [`convert`]: the one place protobuf meets the domain.
+//! [`convert`]: the one place protobuf meets the domain, and [`methods`]: every method of
+//! the contract with its path, streaming and least role, once.
 
 pub mod convert;
+pub mod methods;
 
 #[allow(clippy::all, missing_docs)]
 pub mod v1 {

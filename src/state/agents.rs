@@ -83,7 +83,7 @@ impl Engine {
             let mut ops = vec![answer, note(&prompt.consumer_id, operator_id, kind, text.clone())];
             let granted = match (&prompt.reservation, proceed) {
                 (Some(asked), true) => {
-                    let (lease, seen) = self.take_confirmed_lease(&prompt.consumer_id, &prompt.operator_id, asked)?;
+                    let (lease, seen) = self.take_confirmed_lease(&prompt.consumer_id, operator_id, asked)?;
                     let granted = Granted::of(&lease);
                     ops.push(WriteOp::TakeLease { lease, seen });
                     Some(granted)

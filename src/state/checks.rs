@@ -36,10 +36,12 @@ impl Granted {
         }
     }
 
+    /// In milliseconds, as memory holds a lease's expiry: the answer to a replayed request
+    /// ([`of_open`](Self::of_open)) is then the same to the digit as the first answer.
     pub(super) fn of(l: &Lease) -> Granted {
         Granted {
             attempt_id: l.attempt_id,
-            expires_at: l.expires_at,
+            expires_at: DateTime::from_timestamp_millis(l.expires_at.timestamp_millis()).unwrap_or(l.expires_at),
         }
     }
 }
@@ -195,7 +197,13 @@ impl Engine {
                     caller_id,
                     at: req.at,
                 });
-                let text = format!("Operator {} was notified: {findings}.", who(op));
+                let text = if op.is_empty() {
+                    format!(
+                        "No operator was named in the request (operator_id was empty), so nobody is on record as notified: {findings}."
+                    )
+                } else {
+                    format!("Operator {op} was notified: {findings}.")
+                };
                 ops.push(WriteOp::IssuePrompt {
                     token: token.clone(),
                     prompt,

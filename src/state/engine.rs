@@ -13,14 +13,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Duration, Utc};
 
 use super::book::{Book, Lookup};
-use super::follow::Health;
+use super::health::Health;
 use super::registry::Registry;
 use super::rules::ActiveRules;
 use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
 use crate::domain::lease::AttemptId;
 use crate::domain::window::reach_ms;
 use crate::domain::{Consumer, Contact, FieldError, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft};
-use crate::store::{Applied, Applier, GroupCommit, JobOutcome, Rejected, SledStore, Store, StoreError, WriteOp};
+use crate::store::{Applied, Applier, GroupCommit, JobOutcome, Rejected, Store, StoreConfig, StoreError, WriteOp};
 
 /// How many times a rule set is put before the engine gives up on other nodes' racing it.
 const RULE_SET_TRIES: usize = 8;
@@ -96,7 +96,13 @@ pub(super) struct Inner {
 impl Engine {
     /// Opens the embedded sled store in `dir` and rebuilds memory from it.
     pub fn open_dir(dir: &Path, options: EngineOptions) -> Result<Engine, EngineError> {
-        Engine::open(Arc::new(SledStore::open(dir)?), options)
+        Engine::open(StoreConfig::embedded(dir).open()?, options)
+    }
+
+    /// Whether memory follows a store other nodes write too (and so is rebuilt, and kept
+    /// in step, while the server already listens).
+    pub fn follows_shared_store(&self) -> bool {
+        self.inner.store.feed().is_some()
     }
 
     /// Opens `store` and rebuilds memory from it ([`start`](Self::start), then
@@ -314,22 +320,16 @@ impl Engine {
 
     /// Validates, stores and atomically installs a rule set as the next version. On a store
     /// other nodes share, two nodes may pick the same next version at once; the store
-    /// refuses the second (stale), which takes the version after.
+    /// refuses the second (stale), which takes the version after. The put waits for its
+    /// commit on a blocking thread: puts are rare, and one loop serves start-up and the API.
     pub async fn put_rule_set(&self, draft: RuleSetDraft) -> Result<u64, EngineError> {
-        for _ in 0..RULE_SET_TRIES {
-            let op = self.prepare_rule_set(draft.clone())?;
-            let version = rule_set_version(&op);
-            match self.commit(vec![op]).await {
-                Err(EngineError::Rejected(Rejected::Stale)) => continue,
-                done => return done.map(|_| version),
-            }
-        }
-        Err(EngineError::Store(StoreError::Backend(
-            "other nodes kept putting rule sets at the same moment; try again".into(),
-        )))
+        let engine = self.clone();
+        tokio::task::spawn_blocking(move || engine.put_rule_set_blocking(draft))
+            .await
+            .map_err(|e| EngineError::Store(StoreError::Backend(format!("the rule-set put stopped: {e}"))))?
     }
 
-    /// [`put_rule_set`](Self::put_rule_set), for start-up (outside the async runtime).
+    /// [`put_rule_set`](Self::put_rule_set) from a thread that may block (start-up).
     fn put_rule_set_blocking(&self, draft: RuleSetDraft) -> Result<u64, EngineError> {
         for _ in 0..RULE_SET_TRIES {
             let op = self.prepare_rule_set(draft.clone())?;
@@ -340,7 +340,7 @@ impl Engine {
             }
         }
         Err(EngineError::Store(StoreError::Backend(
-            "other nodes kept putting rule sets at the same moment".into(),
+            "other nodes kept putting rule sets at the same moment; try again".into(),
         )))
     }
 

@@ -6,13 +6,12 @@
 //! commit thread's own writer (`GroupCommit::follow`), so the two never interleave. Its own
 //! commits reach memory from the commit itself, in the same order.
 //!
-//! Health: a node serves (`grpc.health.v1` SERVING) once memory is loaded, and, on a
-//! shared store, while the store answers and its notifications arrive. When the database
-//! is unreachable the node goes NOT_SERVING, goes on answering reads from memory, answers
-//! writes and reserving decisions UNAVAILABLE, and retries with back-off; when the
-//! database is back, it catches up and serves again.
+//! While following, it keeps the node's [`Health`](super::health::Health) in step: when
+//! the database is unreachable the node goes NOT_SERVING, goes on answering reads from
+//! memory, answers writes and reserving decisions UNAVAILABLE, and retries with back-off;
+//! when the database is back, it catches up and serves again.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -25,55 +24,6 @@ const BATCH: usize = 2_000;
 
 /// How long the follower waits for a notification before it looks anyway.
 const LOOK_EVERY: Duration = Duration::from_millis(500);
-
-/// Whether the node should serve.
-pub struct Health {
-    loaded: AtomicBool,
-    /// In step with the store (always, for a store this node has to itself).
-    in_step: AtomicBool,
-    changed: tokio::sync::watch::Sender<bool>,
-    /// Set at shutdown: the follower stops.
-    pub(super) stopping: AtomicBool,
-}
-
-impl Default for Health {
-    fn default() -> Self {
-        Health {
-            loaded: AtomicBool::new(false),
-            in_step: AtomicBool::new(true),
-            changed: tokio::sync::watch::channel(false).0,
-            stopping: AtomicBool::new(false),
-        }
-    }
-}
-
-impl Health {
-    pub fn serving(&self) -> bool {
-        self.loaded.load(Ordering::Acquire) && self.in_step.load(Ordering::Acquire)
-    }
-
-    fn publish(&self) {
-        let serving = self.serving();
-        self.changed
-            .send_if_modified(|s| std::mem::replace(s, serving) != serving);
-    }
-
-    pub(super) fn set_loaded(&self) {
-        self.loaded.store(true, Ordering::Release);
-        self.publish();
-    }
-
-    fn set_in_step(&self, in_step: bool) {
-        if self.in_step.swap(in_step, Ordering::AcqRel) != in_step {
-            if in_step {
-                tracing::info!("in step with the store again: serving");
-            } else {
-                tracing::warn!("the store is unreachable: NOT_SERVING; reads go on from memory");
-            }
-        }
-        self.publish();
-    }
-}
 
 impl Engine {
     /// Whether the node should serve: memory loaded, and in step with the store.

@@ -10,6 +10,7 @@ mod compliance;
 mod dnc;
 mod engine;
 mod follow;
+mod health;
 mod load;
 mod prefetch;
 mod programs;

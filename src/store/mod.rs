@@ -1,5 +1,7 @@
 //! Durable storage: what must survive a `kill -9`.
 //!
+//! Which backend a server runs on is chosen in one place, [`StoreConfig`], which opens it.
+//!
 //! Backends implement [`Store`]: apply a group of jobs atomically and durably, and give
 //! everything back at start-up. [`GroupCommit`] sits in front of any backend and lets
 //! concurrent writers share one flush (one fsync for many acknowledgements).
@@ -12,6 +14,7 @@
 //!   committed, in commit order, for this node's memory to follow.
 
 mod change;
+mod config;
 mod group_commit;
 pub mod kv;
 mod log_throttle;
@@ -20,6 +23,7 @@ pub(crate) mod records;
 mod sled_store;
 
 pub use change::{Change, ChangeFeed, FeedCommit};
+pub use config::{DEFAULT_DATA_DIR, StoreConfig};
 pub use group_commit::{Applier, GroupCommit, Queued};
 pub use log_throttle::LogThrottle;
 pub use postgres::PgStore;
@@ -151,6 +155,9 @@ pub enum StoreError {
     Corrupt { key: String, message: String },
     #[error("the store is shut down")]
     Closed,
+    /// The embedded store's directory is locked by another process.
+    #[error("another predial is using {0}: stop it, or give this one another --data")]
+    InUse(String),
 }
 
 /// What a group commit did.
@@ -199,12 +206,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every consumer, for start-up.
     fn for_each_consumer(&self, f: &mut dyn FnMut(Consumer)) -> Result<(), StoreError>;
 
-    /// For start-up: for each consumer, the contacts within `reach_ms` of its newest one,
-    /// and, for a consumer that has older ones too, the instant from which what was given
-    /// is complete.
-    /// Every consumer with contacts, once, with the history memory keeps of it: its contacts
-    /// within `reach_ms` of its newest, whole from where the reach begins (or whole, when
-    /// nothing older was left out).
+    /// For start-up: every consumer with contacts, once, with the history memory keeps of
+    /// it: its contacts within `reach_ms` of its newest, whole from where the reach begins
+    /// (or whole, when nothing older was left out).
     fn for_each_recent_history(&self, reach_ms: i64, f: &mut dyn FnMut(&str, History)) -> Result<(), StoreError>;
 
     /// Every contact of one consumer, oldest first (questions about instants memory no

@@ -53,8 +53,20 @@ impl Kv for sled::Tree {
 
 impl SledStore {
     /// Opens (or creates) the store in directory `path`.
+    /// Another process holding the directory is named as such ([`StoreError::InUse`]).
     pub fn open(path: &Path) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new().path(path).mode(sled::Mode::HighThroughput).open()?;
+        let db = sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| match e {
+                // sled locks the directory's database file; another process holding it is
+                // another server (or a leftover one) on the same store.
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::InUse(path.display().to_string())
+                }
+                e => e.into(),
+            })?;
         let tree = db.open_tree("predial")?;
         let store = SledStore {
             db,
@@ -137,7 +149,7 @@ mod tests {
         loop {
             match SledStore::open(path) {
                 Ok(store) => return store,
-                Err(e) if tries < 100 && e.to_string().contains("could not acquire lock") => {
+                Err(StoreError::InUse(_)) if tries < 100 => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }

@@ -12,6 +12,8 @@ pub struct Failure {
     pub http: StatusCode,
     pub code: Code,
     pub message: String,
+    /// For a 405: the methods the path answers, for the `Allow` header HTTP requires.
+    pub allow: Option<String>,
 }
 
 impl Failure {
@@ -21,19 +23,40 @@ impl Failure {
             http: http_status(code),
             code,
             message,
+            allow: None,
         }
     }
 
     /// A failure of HTTP itself (no route, a wrong verb, a body too large).
     pub fn http(http: StatusCode, code: Code, message: String) -> Failure {
-        Failure { http, code, message }
+        Failure {
+            http,
+            code,
+            message,
+            allow: None,
+        }
+    }
+
+    /// 405: `path` answers only the `allowed` methods (named in the `Allow` header too).
+    pub fn method_not_allowed(path: &str, allowed: &[&str]) -> Failure {
+        let allow = allowed.join(", ");
+        Failure {
+            http: StatusCode::METHOD_NOT_ALLOWED,
+            code: Code::Unimplemented,
+            message: format!("{path} answers {allow}"),
+            allow: Some(allow),
+        }
     }
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"code": self.code as i32, "message": self.message, "details": []});
-        (self.http, axum::Json(body)).into_response()
+        let mut response = (self.http, axum::Json(body)).into_response();
+        if let Some(allow) = self.allow.and_then(|a| http::HeaderValue::from_str(&a).ok()) {
+            response.headers_mut().insert(http::header::ALLOW, allow);
+        }
+        response
     }
 }
 

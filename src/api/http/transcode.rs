@@ -47,11 +47,7 @@ pub async fn transcode(
             )
         } else {
             let allowed: Vec<&str> = fitting.iter().map(|(r, _)| r.verb).collect();
-            Failure::http(
-                StatusCode::METHOD_NOT_ALLOWED,
-                tonic::Code::Unimplemented,
-                format!("{path} answers {}", allowed.join(", ")),
-            )
+            Failure::method_not_allowed(&path, &allowed)
         });
     };
     let input = route.method.input();

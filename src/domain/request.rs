@@ -1,0 +1,66 @@
+//! The question a decision answers: the request, validated, and what is known of the
+//! consumer it is about.
+
+use chrono::{DateTime, Utc};
+
+use super::consumer::Profile;
+use super::exclusions::Exclusions;
+use super::history::History;
+use super::kinds::{CallPurpose, Channel, Mode};
+use super::lease::OpenLease;
+use super::phone::PhoneNumber;
+
+/// What is known of the consumer a request is about.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub profile: &'a Profile,
+    pub exclusions: &'a Exclusions,
+    /// The request's number is excluded BY_CUSTOMER (a STOP reply).
+    pub opted_out: bool,
+    /// The consumer's own contacts.
+    pub own: &'a History,
+    /// The contacts of the consumer's whole group (own included), when it has one.
+    pub group: Option<&'a History>,
+    /// A scheduled callback lifts frequency and hold controls for the request's number.
+    pub callback_active: bool,
+    /// The request's number is on a Do Not Call list and the consumer gave no
+    /// telemarketing consent for it. Looked up only for a request that consults the
+    /// lists ([`Request::consults_do_not_call`]); false for any other.
+    pub do_not_call: bool,
+    /// The consumer's unsettled attempt leases (their records are in `own` and `group`
+    /// too; this is what the in-flight rule reads).
+    pub leases: &'a [OpenLease],
+}
+
+/// What the calling programs know of the request's caller ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallerFacts {
+    /// The purpose the caller ID is registered with.
+    pub purpose: CallPurpose,
+    /// Whether its program places calls at the request's instant.
+    pub program_active: bool,
+}
+
+/// The request, validated.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub channel: Channel,
+    pub mode: Mode,
+    pub workflow: bool,
+    pub phone: Option<PhoneNumber>,
+    pub purpose: Option<CallPurpose>,
+    pub operator_id: &'a str,
+    pub at: DateTime<Utc>,
+    /// The caller ID's registration, when it is one of a calling program's numbers.
+    pub caller: Option<CallerFacts>,
+}
+
+impl Request<'_> {
+    /// Whether the Do Not Call lists bear on this request: a call or text from a caller ID
+    /// registered for telemarketing. Nothing else consults them, so nothing else needs
+    /// the number looked up (a search of a list of millions, mostly out of cache).
+    pub fn consults_do_not_call(&self) -> bool {
+        matches!(self.channel, Channel::Phone | Channel::Text)
+            && self.caller.is_some_and(|c| c.purpose == CallPurpose::Telemarketing)
+    }
+}
