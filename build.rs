@@ -25,6 +25,7 @@ const PROTOS: &[&str] = &[
 const IMPORTED: &[&str] = &["proto/google/api/http.proto", "proto/google/api/annotations.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    commit_id();
     for proto in PROTOS.iter().chain(IMPORTED) {
         println!("cargo:rerun-if-changed={proto}");
     }
@@ -55,4 +56,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .compile_fds(fds)?;
     Ok(())
+}
+
+/// `PREDIAL_COMMIT` for `predial --version`: the commit the binary is built from (short
+/// hash), or "unknown" outside a git checkout (a source tarball). Rebuilt when HEAD moves.
+fn commit_id() {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string())
+    };
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=PREDIAL_COMMIT={commit}");
+    // Only files that exist: a missing one would make cargo run this script every build.
+    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
+        let head = git(&["symbolic-ref", "-q", "HEAD"]);
+        for file in ["HEAD".to_string(), "packed-refs".into()].into_iter().chain(head) {
+            let path = format!("{dir}/{file}");
+            if std::path::Path::new(&path).exists() {
+                println!("cargo:rerun-if-changed={path}");
+            }
+        }
+    }
 }

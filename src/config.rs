@@ -31,18 +31,20 @@ pub enum LogFormat {
 
 #[derive(Debug, Default, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (the log line names it).
+    /// Address to listen on; port 0 picks a free port (the log line names it) (default
+    /// 127.0.0.1:50051).
     #[arg(long, env = "PREDIAL_LISTEN")]
     pub listen: Option<SocketAddr>,
-    /// Directory of the embedded store (created when missing).
+    /// Directory of the embedded store (created when missing) (default ./predial-data).
     #[arg(long, env = "PREDIAL_DATA")]
     pub data: Option<PathBuf>,
     /// Run as one node of a cluster on this PostgreSQL database
     /// (`postgres://USER[:PASSWORD]@HOST:PORT/DB[?sslmode=disable|prefer|require]`) instead
-    /// of the embedded store.
+    /// of the embedded store (default: none, the embedded store).
     #[arg(long, env = "PREDIAL_STORE", hide_env_values = true)]
     pub store: Option<StoreUrl>,
-    /// A file whose first line is the database password (when the URL has none).
+    /// A file whose first line is the database password (when the URL has none) (default:
+    /// none).
     #[arg(long, env = "PREDIAL_STORE_PASSWORD_FILE")]
     pub store_password_file: Option<PathBuf>,
     /// Database connections in this node's pool (default 8).
@@ -58,11 +60,12 @@ pub struct ServeArgs {
     /// system's roots).
     #[arg(long, env = "PREDIAL_STORE_CA")]
     pub store_ca: Option<PathBuf>,
-    /// A rule set (JSON) to make active at start; with none and an empty store, the
-    /// shipped Regulation F preset.
+    /// A rule set (JSON) to make active at start (default: none; an empty store starts
+    /// with the shipped Regulation F preset).
     #[arg(long, env = "PREDIAL_RULES")]
     pub rules: Option<PathBuf>,
-    /// A TOML file with any of these settings; flags and environment variables win.
+    /// A TOML file with any of these settings; flags and environment variables win
+    /// (default: none).
     #[arg(long, env = "PREDIAL_CONFIG")]
     pub config: Option<PathBuf>,
     /// Seconds shutdown waits for open calls before closing them (default 10).
@@ -71,29 +74,33 @@ pub struct ServeArgs {
     /// Seconds a click-to-dial prompt token can be answered (default 300).
     #[arg(long, env = "PREDIAL_PROMPT_TTL_SECONDS")]
     pub prompt_ttl_seconds: Option<u64>,
-    /// Allow listening beyond loopback with no tokens and no client certificates.
+    /// Allow listening beyond loopback with no tokens and no client certificates (default:
+    /// off).
     #[arg(long, env = "PREDIAL_INSECURE")]
     pub insecure: bool,
-    /// A bearer token: `role:sha256` or `name:role:sha256` (see `predial hash-token`).
+    /// A bearer token: `role:sha256` or `name:role:sha256` (see `predial hash-token`)
+    /// (default: none, every caller admitted on loopback).
     #[arg(long = "token", env = "PREDIAL_TOKENS", value_delimiter = ',')]
     pub tokens: Vec<TokenEntry>,
-    /// Server certificate chain (PEM); with --tls-key, serve TLS.
+    /// Server certificate chain (PEM); with --tls-key, serve TLS (default: none, plain
+    /// text).
     #[arg(long, env = "PREDIAL_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
-    /// Server private key (PEM).
+    /// Server private key (PEM) (default: none).
     #[arg(long, env = "PREDIAL_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
-    /// CA certificate(s) (PEM) clients must present a certificate from: mutual TLS.
+    /// CA certificate(s) (PEM) clients must present a certificate from: mutual TLS
+    /// (default: none).
     #[arg(long, env = "PREDIAL_TLS_CLIENT_CA")]
     pub tls_client_ca: Option<PathBuf>,
-    /// Serve Prometheus metrics on this address, at the path /metrics.
+    /// Serve Prometheus metrics on this address, at the path /metrics (default: none).
     #[arg(long, env = "PREDIAL_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
     /// Serve every unary RPC as HTTP/JSON on this address (with /v1/openapi.json,
-    /// /v1/health and /metrics).
+    /// /v1/health and /metrics) (default: none).
     #[arg(long, env = "PREDIAL_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
-    /// Log lines as text or JSON.
+    /// Log lines as text or JSON (default text).
     #[arg(long, value_enum, env = "PREDIAL_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
     /// Calls answered at once before more are refused with RESOURCE_EXHAUSTED (default 4096).
@@ -102,7 +109,7 @@ pub struct ServeArgs {
     /// Open CanDial/PingStream streams before more are refused (default 1024).
     #[arg(long, env = "PREDIAL_MAX_OPEN_STREAMS")]
     pub max_open_streams: Option<usize>,
-    /// The largest message accepted, in bytes (default 4 MiB).
+    /// The largest message accepted, in bytes (default 4194304, 4 MiB).
     #[arg(long, env = "PREDIAL_MAX_MESSAGE_BYTES")]
     pub max_message_bytes: Option<usize>,
     /// The longest a unary call may take, whatever deadline the client sets (default 30).
@@ -215,8 +222,11 @@ impl ServeArgs {
     }
 
     /// The flags (and environment, which clap has already read into them) over `file`.
-    pub fn over(self, file: ConfigFile) -> Result<Resolved, String> {
-        let tls_file = file.tls.unwrap_or_default();
+    pub fn over(self, mut file: ConfigFile) -> Result<Resolved, String> {
+        let limits = self.limits(&file)?;
+        let mut warnings = Vec::new();
+        let store = self.store_config(&file, &mut warnings)?;
+        let tls_file = file.tls.take().unwrap_or_default();
         let cert = self.tls_cert.or(tls_file.cert);
         let key = self.tls_key.or(tls_file.key);
         let client_ca = self.tls_client_ca.or(tls_file.client_ca);
@@ -231,65 +241,6 @@ impl ServeArgs {
             file.tokens.unwrap_or_default()
         } else {
             self.tokens
-        };
-        let limits = Limits {
-            max_concurrent_calls: positive(
-                self.max_concurrent_calls.or(file.max_concurrent_calls),
-                "max_concurrent_calls",
-                Limits::DEFAULT_MAX_CONCURRENT_CALLS,
-            )?,
-            max_open_streams: positive(
-                self.max_open_streams.or(file.max_open_streams),
-                "max_open_streams",
-                Limits::DEFAULT_MAX_OPEN_STREAMS,
-            )?,
-            max_message_bytes: positive(
-                self.max_message_bytes.or(file.max_message_bytes),
-                "max_message_bytes",
-                Limits::DEFAULT_MAX_MESSAGE_BYTES,
-            )?,
-            request_timeout: Duration::from_secs(positive(
-                self.request_timeout_seconds.or(file.request_timeout_seconds),
-                "request_timeout_seconds",
-                Limits::DEFAULT_REQUEST_TIMEOUT_SECONDS,
-            )?),
-        };
-        let data = self.data.or(file.data);
-        let mut warnings = Vec::new();
-        let store = match self.store.or(file.store) {
-            None => StoreConfig::embedded(data.unwrap_or_else(|| PathBuf::from(crate::store::DEFAULT_DATA_DIR))),
-            Some(url) => {
-                // A cluster node keeps nothing on local disk: a data directory given too is
-                // said, not silently taken for a second store.
-                if let Some(dir) = &data {
-                    warnings.push(format!(
-                        "--data {} is not used: with --store this node keeps its records in PostgreSQL",
-                        dir.display()
-                    ));
-                }
-                let mut pg = PgOptions::new(url.as_str());
-                pg.password_file = self.store_password_file.or(file.store_password_file);
-                pg.ca = self.store_ca.or(file.store_ca);
-                if let Some(n) = self.store_pool_size.or(file.store_pool_size) {
-                    pg.pool_size = n;
-                }
-                if let Some(s) = self
-                    .store_connect_timeout_seconds
-                    .or(file.store_connect_timeout_seconds)
-                {
-                    pg.connect_timeout = Duration::from_secs(s);
-                }
-                if let Some(s) = self
-                    .store_statement_timeout_seconds
-                    .or(file.store_statement_timeout_seconds)
-                {
-                    pg.statement_timeout = Duration::from_secs(s);
-                }
-                if pg.pool_size < 2 {
-                    return Err("store_pool_size must be at least 2".into());
-                }
-                StoreConfig::Postgres(pg)
-            }
         };
         let serve = ServeOptions {
             store,
@@ -316,6 +267,72 @@ impl ServeArgs {
             serve,
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             warnings,
+        })
+    }
+    /// The limits: flag, else file, else default; zero is refused.
+    fn limits(&self, file: &ConfigFile) -> Result<Limits, String> {
+        Ok(Limits {
+            max_concurrent_calls: positive(
+                self.max_concurrent_calls.or(file.max_concurrent_calls),
+                "max_concurrent_calls",
+                Limits::DEFAULT_MAX_CONCURRENT_CALLS,
+            )?,
+            max_open_streams: positive(
+                self.max_open_streams.or(file.max_open_streams),
+                "max_open_streams",
+                Limits::DEFAULT_MAX_OPEN_STREAMS,
+            )?,
+            max_message_bytes: positive(
+                self.max_message_bytes.or(file.max_message_bytes),
+                "max_message_bytes",
+                Limits::DEFAULT_MAX_MESSAGE_BYTES,
+            )?,
+            request_timeout: Duration::from_secs(positive(
+                self.request_timeout_seconds.or(file.request_timeout_seconds),
+                "request_timeout_seconds",
+                Limits::DEFAULT_REQUEST_TIMEOUT_SECONDS,
+            )?),
+        })
+    }
+
+    /// The store: PostgreSQL when a URL is given (a data directory given too is said in
+    /// `warnings`, not used), else the embedded store in the data directory.
+    fn store_config(&self, file: &ConfigFile, warnings: &mut Vec<String>) -> Result<StoreConfig, String> {
+        let data = self.data.clone().or(file.data.clone());
+        Ok(match self.store.clone().or(file.store.clone()) {
+            None => StoreConfig::embedded(data.unwrap_or_else(|| PathBuf::from(crate::store::DEFAULT_DATA_DIR))),
+            Some(url) => {
+                // A cluster node keeps nothing on local disk: a data directory given too is
+                // said, not silently taken for a second store.
+                if let Some(dir) = &data {
+                    warnings.push(format!(
+                        "--data {} is not used: with --store this node keeps its records in PostgreSQL",
+                        dir.display()
+                    ));
+                }
+                let mut pg = PgOptions::new(url.as_str());
+                pg.password_file = self.store_password_file.clone().or(file.store_password_file.clone());
+                pg.ca = self.store_ca.clone().or(file.store_ca.clone());
+                if let Some(n) = self.store_pool_size.or(file.store_pool_size) {
+                    pg.pool_size = n;
+                }
+                if let Some(s) = self
+                    .store_connect_timeout_seconds
+                    .or(file.store_connect_timeout_seconds)
+                {
+                    pg.connect_timeout = Duration::from_secs(s);
+                }
+                if let Some(s) = self
+                    .store_statement_timeout_seconds
+                    .or(file.store_statement_timeout_seconds)
+                {
+                    pg.statement_timeout = Duration::from_secs(s);
+                }
+                if pg.pool_size < 2 {
+                    return Err("store_pool_size must be at least 2".into());
+                }
+                StoreConfig::Postgres(pg)
+            }
         })
     }
 }
@@ -347,6 +364,60 @@ mod tests {
     }
 
     const EXAMPLE: &str = include_str!("../predial.example.toml");
+
+    /// The help of the `serve` flag whose field is `id`.
+    fn help_of(id: &str) -> String {
+        use clap::CommandFactory;
+        let command = Cli::command();
+        let arg = command.get_arguments().find(|a| a.get_id() == id).unwrap();
+        arg.get_help().map(|h| h.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_flag_says_its_default_and_the_defaults_said_are_the_ones_used() {
+        use clap::CommandFactory;
+        for arg in Cli::command().get_arguments().filter(|a| a.get_long().is_some()) {
+            let help = help_of(arg.get_id().as_str());
+            assert!(
+                help.contains("default"),
+                "--{} says no default: {help}",
+                arg.get_long().unwrap()
+            );
+        }
+        let s = args(&[]).over(ConfigFile::default()).unwrap().serve;
+        let StoreConfig::Embedded { dir } = &s.store else {
+            panic!("{:?}", s.store)
+        };
+        let said = [
+            ("listen", s.listen.to_string()),
+            ("data", dir.display().to_string()),
+            ("drain_seconds", s.drain.as_secs().to_string()),
+            ("prompt_ttl_seconds", s.prompt_ttl.as_secs().to_string()),
+            ("max_concurrent_calls", s.limits.max_concurrent_calls.to_string()),
+            ("max_open_streams", s.limits.max_open_streams.to_string()),
+            ("max_message_bytes", s.limits.max_message_bytes.to_string()),
+            (
+                "request_timeout_seconds",
+                s.limits.request_timeout.as_secs().to_string(),
+            ),
+            ("store_pool_size", PgOptions::DEFAULT_POOL_SIZE.to_string()),
+            (
+                "store_connect_timeout_seconds",
+                PgOptions::DEFAULT_CONNECT_TIMEOUT_SECONDS.to_string(),
+            ),
+            (
+                "store_statement_timeout_seconds",
+                PgOptions::DEFAULT_STATEMENT_TIMEOUT_SECONDS.to_string(),
+            ),
+        ];
+        for (id, value) in said {
+            let help = help_of(id);
+            assert!(
+                help.contains(&format!("default {value}")),
+                "{id}: {help} (the default is {value})"
+            );
+        }
+    }
 
     #[test]
     fn the_example_config_file_parses_and_sets_every_section() {

@@ -21,7 +21,8 @@
 //!   and [`api::http`], the same services as HTTP/JSON by their `google.api.http` routes.
 //! - [`server`]: starting, serving and shutting down, in one place.
 //! - [`proto`]: the code generated from `proto/`, and the conversions to and from it.
-//! - [`bench`](mod@bench): `predial bench`, the load generator.
+//! - `bench`: `predial bench`, the load generator (the `bench` cargo feature, on by
+//!   default; a server built without it serves the same).
 //! - [`config`]: the `serve` settings: flags, environment, TOML file.
 //! - [`metrics`]: Prometheus counters and histograms, and the `/metrics` endpoint.
 //!
@@ -30,6 +31,7 @@
 #![deny(unsafe_code)]
 
 pub mod api;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod config;
 pub mod domain;

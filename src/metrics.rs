@@ -75,6 +75,8 @@ fn latency_buckets() -> Vec<f64> {
 }
 
 impl Metrics {
+    /// Creates and registers every metric. Long on purpose: one short definition per
+    /// metric, listed where their names and help texts can be read together.
     fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
         let verdicts_vec = IntCounterVec::new(

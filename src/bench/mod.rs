@@ -20,6 +20,7 @@
 //! whole cycle (decide, dial, record the outcome; a slot is free again only once the
 //! outcome is in) with leases against the same cycle without them.
 
+pub mod cli;
 pub mod connect;
 mod error;
 mod lag;

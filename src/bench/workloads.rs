@@ -326,6 +326,9 @@ async fn record(client: &mut Decisions, event: pb::ContactEvent) -> bool {
 type Sent = (u64, Instant, Option<(String, String)>);
 
 /// One stream with `window` requests in flight.
+///
+/// Long on purpose: the sender, the receiver and the settling of leases share the
+/// window's bookkeeping, which is easier to check in one place than passed between three.
 async fn stream(workload: Workload, me: Caller) -> Tally {
     let Caller {
         mut client,

@@ -257,7 +257,8 @@ pub struct RuleSet {
 pub const REGULATION_F_JSON: &str = include_str!("../../rules/regulation-f.json");
 
 impl RuleSet {
-    /// Checks `draft` whole and compiles it, or names every field that is wrong.
+    /// Checks `draft` whole and compiles it, or names every field that is wrong. Long on
+    /// purpose: the whole rule set's checks in the order of its fields.
     pub fn compile(draft: RuleSetDraft, version: u64) -> Result<RuleSet, FieldErrors> {
         let mut errors = Vec::new();
         let mut controls = Vec::with_capacity(draft.controls.len());
@@ -356,6 +357,9 @@ impl RuleSet {
     }
 }
 
+/// Checks and compiles one control, field by field; every error is collected, not just
+/// the first. Long on purpose: one short check per field of the rule format, in the
+/// order `docs/rules.md` lists them.
 fn compile_control(c: &ControlDraft) -> Result<ContactControl, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut err = |field: &str, msg: String| errors.push(FieldError::new(field, msg));

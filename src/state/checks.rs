@@ -143,6 +143,10 @@ impl Engine {
     /// Decides now, and queues now what the answer needs written. `reserve` is the
     /// request's id when it reserves (`DialRequest.reserve`): an ALLOW or WARN then takes a
     /// lease, and a repeat of the same id while that lease is unsettled gets it back.
+    ///
+    /// Long on purpose: deciding and taking the lease happen under one lock, and what the
+    /// answer writes (lease, prompt, note) is queued in the same breath; splitting it would
+    /// hide which steps the lock covers.
     pub fn check_at_once(
         &self,
         consumer_id: &str,

@@ -39,6 +39,9 @@ pub struct ComplianceAnswer {
 impl Engine {
     /// Answers a report-writer query about `consumer_id` (and `phone`, else the consumer's
     /// first number) as of `as_of`.
+    ///
+    /// Long on purpose: one arm per report query kind, each a few lines, so the kinds
+    /// read side by side.
     pub fn compliance(
         &self,
         consumer_id: &str,

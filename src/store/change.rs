@@ -348,7 +348,7 @@ mod tests {
         PhoneNumber::from_u64(15_550_000_000 + n)
     }
 
-    /// One write of every kind memory holds.
+    /// One write of every kind memory holds. Long on purpose: a literal of each kind.
     fn every_write() -> Vec<(WriteOp, Applied)> {
         let lease = Lease {
             attempt_id: AttemptId::from_bytes([7; 16]),

@@ -169,6 +169,9 @@ impl From<StoreError> for StageError {
     }
 }
 
+///
+/// Long on purpose: one arm per kind of write, each a few lines; the match is the one
+/// place that says what every write does to the layout.
 pub fn stage(op: &WriteOp, st: &mut Staging) -> Result<Applied, StageError> {
     match op {
         WriteOp::PutConsumer(c) => {

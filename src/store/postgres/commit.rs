@@ -144,6 +144,9 @@ pub fn commit(store: &PgStore, jobs: &[Vec<WriteOp>], after: u64, prune: bool) -
 /// One group commit, in three round trips when nothing is missed: BEGIN with the lock and
 /// the reads under it; then the writes with COMMIT; then, outside the lock, the other
 /// nodes' changes memory must apply first.
+///
+/// Long on purpose: the three round trips, the lock and the retry on a lost connection are
+/// one transaction's life, and read in order only when they stand together.
 fn commit_on(
     store: &PgStore,
     connection: &CommitConnection,

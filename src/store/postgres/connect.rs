@@ -39,13 +39,17 @@ pub struct PgOptions {
 }
 
 impl PgOptions {
+    pub const DEFAULT_POOL_SIZE: usize = 8;
+    pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 5;
+    pub const DEFAULT_STATEMENT_TIMEOUT_SECONDS: u64 = 30;
+
     pub fn new(url: impl Into<String>) -> PgOptions {
         PgOptions {
             url: url.into(),
             password_file: None,
-            pool_size: 8,
-            connect_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(30),
+            pool_size: PgOptions::DEFAULT_POOL_SIZE,
+            connect_timeout: Duration::from_secs(PgOptions::DEFAULT_CONNECT_TIMEOUT_SECONDS),
+            statement_timeout: Duration::from_secs(PgOptions::DEFAULT_STATEMENT_TIMEOUT_SECONDS),
             ca: None,
         }
     }
