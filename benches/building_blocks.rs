@@ -14,7 +14,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 use predial::domain::hours::{Zones, next_inside, outside_in};
 use predial::domain::window::tally;
-use predial::domain::{Channel, Consumer, ContactRec, History, PhoneNumber, RecKind, Role, RuleSet};
+use predial::domain::{Channel, Consumer, ContactRec, History, PhoneNumber, RecKind, Role, RuleSet, Timeline};
 use predial::state::ActiveRules;
 use predial::store::{Applier, GroupCommit, SledStore, WriteOp};
 
@@ -84,15 +84,18 @@ fn bench(c: &mut Criterion) {
         b.iter(|| next_inside(hours, black_box(utc("2026-03-08T09:00:00Z")), zones))
     });
 
-    // Readers load the active rules while another thread swaps versions as fast as it can.
-    let active = Arc::new(ActiveRules::new(RuleSet::regulation_f(1)));
+    // Readers pick the version in force from the timeline while another thread adds
+    // versions as fast as it can (up to 200: a timeline holds every version ever put).
+    let active = Arc::new(ActiveRules::new(Timeline::new(vec![Arc::new(RuleSet::regulation_f(
+        1,
+    ))])));
     let stop = Arc::new(AtomicBool::new(false));
     let swapper = {
         let (active, stop) = (active.clone(), stop.clone());
         std::thread::spawn(move || {
             let mut version = 2;
             let mut swaps = 0u64;
-            while !stop.load(Ordering::Relaxed) {
+            while !stop.load(Ordering::Relaxed) && version < 200 {
                 active.install(Arc::new(RuleSet::regulation_f(version)));
                 version += 1;
                 swaps += 1;
@@ -101,7 +104,8 @@ fn bench(c: &mut Criterion) {
         })
     };
     group.bench_function("rule_set_load_under_swaps", |b| {
-        b.iter(|| black_box(active.load().version))
+        let at = utc("2026-06-01T14:00:00Z").timestamp_millis();
+        b.iter(|| black_box(active.load().deciding(black_box(at), None, || at).version))
     });
     stop.store(true, Ordering::Relaxed);
     let swaps = swapper.join().unwrap();

@@ -155,6 +155,7 @@ fn phone_request(i: usize, at: DateTime<Utc>) -> Request<'static> {
         operator_id: "",
         at,
         caller: None,
+        rules_as_of: None,
     }
 }
 
@@ -187,7 +188,7 @@ fn across_the_book(c: &mut Criterion, at: DateTime<Utc>) {
     });
     tokio::runtime::Runtime::new()
         .unwrap()
-        .block_on(engine.put_rule_set(draft))
+        .block_on(engine.put_rule_set(draft, predial::state::PutRules::default()))
         .unwrap();
     // A consumer with 6 calls is only warned on its own, but its pair has 13.
     let (id, req) = questions

@@ -61,6 +61,7 @@ fn auto_call(number: PhoneNumber, workflow: bool, at: DateTime<Utc>) -> Request<
         operator_id: "",
         at,
         caller: None,
+        rules_as_of: None,
     }
 }
 

@@ -112,6 +112,7 @@ fn main() {
                 operator_id: "",
                 at: now + Duration::hours(1),
                 caller: None,
+                rules_as_of: None,
             },
             None,
         )

@@ -25,6 +25,7 @@
 //!   default; a server built without it serves the same).
 //! - [`config`]: the `serve` settings: flags, environment, TOML file.
 //! - [`metrics`]: Prometheus counters and histograms, and the `/metrics` endpoint.
+//! - [`rules_cli`]: `predial rules check` and `predial rules diff`, offline.
 //!
 //! The binary (`src/main.rs`) is the `predial` command line: `predial serve`.
 
@@ -37,6 +38,7 @@ pub mod config;
 pub mod domain;
 pub mod metrics;
 pub mod proto;
+pub mod rules_cli;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -1,4 +1,4 @@
-//! The `predial` command line: `serve`, `bench`, `holidays`, `hash-token`.
+//! The `predial` command line: `serve`, `bench`, `holidays`, `rules`, `hash-token`.
 
 /// mimalloc rather than the system allocator: sled frees on threads other than the ones
 /// that allocated, and glibc's arena locks then showed in profiles of the write path.
@@ -41,12 +41,30 @@ enum Command {
         #[arg(long)]
         year: i32,
     },
+    /// Rule files, offline: check them, or show what changed between two.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Print the SHA-256 of a bearer token, as the config stores it: of TOKEN, of one line
     /// on stdin, or of a new random token (--generate, printed too).
     HashToken {
         token: Option<String>,
         #[arg(long, conflicts_with = "token")]
         generate: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Check rule files with the validation a put runs; every error with its field. Exit 0
+    /// when all are good, 1 when any is not.
+    Check {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
+    /// What changed from OLD to NEW, control by control.
+    Diff {
+        old: std::path::PathBuf,
+        new: std::path::PathBuf,
     },
 }
 
@@ -92,6 +110,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::HashToken { token, generate } => print_token_hash(token, generate),
+        Command::Rules(RulesCommand::Check { files }) => predial::rules_cli::check(&files),
+        Command::Rules(RulesCommand::Diff { old, new }) => predial::rules_cli::diff(&old, &new),
     }
 }
 

@@ -392,7 +392,11 @@ async fn an_exempt_operator_is_allowed_with_the_reasons_kept_and_a_note() {
     setup(&server).await;
     seven_calls(&server).await;
     let mut rules = server.rules().await;
-    let mut set = rules.get_rule_set(pb::GetRuleSetRequest {}).await.unwrap().into_inner();
+    let mut set = rules
+        .get_rule_set(pb::GetRuleSetRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     set.exempt_operator_ids = vec!["supervisor".into()];
     rules.put_rule_set(set).await.unwrap();
     let mut decisions = server.decisions().await;

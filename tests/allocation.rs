@@ -123,6 +123,7 @@ fn an_allow_decision_allocates_nothing() {
         operator_id: "",
         at,
         caller: None,
+        rules_as_of: None,
     };
     // Warm up: first-use initialisation (thread-locals, lazies) is not the hot path.
     for _ in 0..3 {

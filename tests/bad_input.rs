@@ -108,7 +108,11 @@ async fn a_bad_rule_set_is_rejected_whole_and_the_active_one_stays() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let mut rules = server.rules().await;
-    let before = rules.get_rule_set(pb::GetRuleSetRequest {}).await.unwrap().into_inner();
+    let before = rules
+        .get_rule_set(pb::GetRuleSetRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     let good = pb::ContactControl {
         id: "good".into(),
         r#type: pb::Channel::Phone as i32,
@@ -144,7 +148,11 @@ async fn a_bad_rule_set_is_rejected_whole_and_the_active_one_stays() {
         .await
         .unwrap_err();
     assert_invalid(status, "controls[0].max_total_contacts");
-    let after = rules.get_rule_set(pb::GetRuleSetRequest {}).await.unwrap().into_inner();
+    let after = rules
+        .get_rule_set(pb::GetRuleSetRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(after, before);
 
     let dry = rules

@@ -12,7 +12,7 @@ async fn a_new_store_starts_with_the_regulation_f_preset_as_version_1() {
     let rules = server
         .rules()
         .await
-        .get_rule_set(pb::GetRuleSetRequest {})
+        .get_rule_set(pb::GetRuleSetRequest::default())
         .await
         .unwrap()
         .into_inner();
@@ -36,7 +36,7 @@ async fn a_new_store_starts_with_the_regulation_f_preset_as_version_1() {
     let rules = server
         .rules()
         .await
-        .get_rule_set(pb::GetRuleSetRequest {})
+        .get_rule_set(pb::GetRuleSetRequest::default())
         .await
         .unwrap()
         .into_inner();
@@ -59,7 +59,7 @@ async fn a_rules_file_on_a_new_store_is_version_1_and_is_not_reinstalled_when_un
     let rules = server
         .rules()
         .await
-        .get_rule_set(pb::GetRuleSetRequest {})
+        .get_rule_set(pb::GetRuleSetRequest::default())
         .await
         .unwrap()
         .into_inner();
@@ -72,7 +72,7 @@ async fn a_rules_file_on_a_new_store_is_version_1_and_is_not_reinstalled_when_un
     let rules = server
         .rules()
         .await
-        .get_rule_set(pb::GetRuleSetRequest {})
+        .get_rule_set(pb::GetRuleSetRequest::default())
         .await
         .unwrap()
         .into_inner();

@@ -243,7 +243,11 @@ async fn a_rule_set_is_active_everywhere_a_prompt_is_answered_once_and_the_trail
         within_a_second(|| {
             let mut rules = rules.clone();
             async move {
-                let r = rules.get_rule_set(pb::GetRuleSetRequest {}).await.unwrap().into_inner();
+                let r = rules
+                    .get_rule_set(pb::GetRuleSetRequest::default())
+                    .await
+                    .unwrap()
+                    .into_inner();
                 r.version == version && r.controls[0].id == "one-a-week"
             }
         })
@@ -284,6 +288,55 @@ async fn a_rule_set_is_active_everywhere_a_prompt_is_answered_once_and_the_trail
     // One trail: the prompt issued on A and the override confirmed on B, read on C.
     let kinds: Vec<String> = audit_notes(&c, "c1").await.into_iter().map(|n| n.kind).collect();
     assert_eq!(kinds, ["PROMPT_ISSUED", "OVERRIDE_CONFIRMED"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_nodes_switch_to_a_pending_version_at_the_same_effective_date() {
+    let pg = Postgres::start();
+    let (_a_dir, a) = node(&pg, &[]).await;
+    let (_b_dir, b) = node(&pg, &[]).await;
+    a.accounts()
+        .await
+        .upsert_consumer(consumer("c1", "NY", "America/New_York", A))
+        .await
+        .unwrap();
+    let mut rules = a
+        .rules()
+        .await
+        .get_rule_set(pb::GetRuleSetRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let before = rules.version;
+    let effective = chrono::Utc::now() + chrono::Duration::seconds(3);
+    rules.effective_at = Some(prost_types::Timestamp {
+        seconds: effective.timestamp(),
+        nanos: effective.timestamp_subsec_nanos() as i32,
+    });
+    rules.change_reason = "a dated change".into();
+    let version = a.rules().await.put_rule_set(rules).await.unwrap().into_inner().version;
+    async fn decided(node: &Server) -> u64 {
+        let mut decisions = node.decisions().await;
+        let ask = dial("r", "c1", A, pb::Mode::Auto, AT);
+        decisions.check(ask).await.unwrap().into_inner().rule_set_version
+    }
+    // Both nodes hold the pending version and go on deciding under the one in force.
+    let mut b_rules = b.rules().await;
+    within_a_second(|| {
+        let mut rules = b_rules.clone();
+        async move {
+            rules
+                .get_rule_set(pb::GetRuleSetRequest { version, at: None })
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+    let _ = &mut b_rules;
+    assert_eq!((decided(&a).await, decided(&b).await), (before, before));
+    let wait = (effective - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_millis(50)).await;
+    assert_eq!((decided(&a).await, decided(&b).await), (version, version));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -33,7 +33,7 @@ async fn populated(nodes: &[(tempfile::TempDir, Server)]) {
         .1
         .rules()
         .await
-        .get_rule_set(pb::GetRuleSetRequest {})
+        .get_rule_set(pb::GetRuleSetRequest::default())
         .await
         .unwrap()
         .into_inner()
@@ -44,7 +44,11 @@ async fn populated(nodes: &[(tempfile::TempDir, Server)]) {
         let mut rules = node.rules().await;
         let mut decisions = node.decisions().await;
         for _ in 0..200 {
-            let active = rules.get_rule_set(pb::GetRuleSetRequest {}).await.unwrap().into_inner();
+            let active = rules
+                .get_rule_set(pb::GetRuleSetRequest::default())
+                .await
+                .unwrap()
+                .into_inner();
             let d = decisions
                 .check(dial("w", &last, &phone(i, 0), pb::Mode::Auto, AT))
                 .await

@@ -13,6 +13,7 @@ fn query(kind: pb::ComplianceKind, as_of: &str) -> pb::ComplianceQuery {
         phone: String::new(),
         kind: kind as i32,
         as_of: Some(ts(as_of)),
+        rules_as_of: None,
     }
 }
 

@@ -241,7 +241,7 @@ async fn a_rule_set_put_over_http_is_the_one_grpc_reads_and_a_bad_one_changes_no
     let over_grpc = server
         .rules()
         .await
-        .get_rule_set(with_token(pb::GetRuleSetRequest {}, ADMIN))
+        .get_rule_set(with_token(pb::GetRuleSetRequest::default(), ADMIN))
         .await
         .unwrap()
         .into_inner();

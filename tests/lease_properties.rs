@@ -109,6 +109,7 @@ fn request(at: DateTime<Utc>) -> Request<'static> {
         operator_id: "",
         at,
         caller: None,
+        rules_as_of: None,
     }
 }
 

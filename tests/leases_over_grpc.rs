@@ -57,7 +57,7 @@ async fn put_rules(server: &Server, f: impl FnOnce(&mut pb::RuleSet)) {
     let mut rules = server
         .rules()
         .await
-        .get_rule_set(pb::GetRuleSetRequest {})
+        .get_rule_set(pb::GetRuleSetRequest::default())
         .await
         .unwrap()
         .into_inner();
@@ -649,7 +649,11 @@ async fn lease_settings_out_of_range_are_invalid_arguments_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let mut rules = server.rules().await;
-    let base = rules.get_rule_set(pb::GetRuleSetRequest {}).await.unwrap().into_inner();
+    let base = rules
+        .get_rule_set(pb::GetRuleSetRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     for (lease_seconds, max_in_flight, field) in [
         (10, 0, "lease_seconds"),
         (86_401, 0, "lease_seconds"),
@@ -667,7 +671,11 @@ async fn lease_settings_out_of_range_are_invalid_arguments_naming_the_field() {
         assert_eq!(dry.errors.len(), 1);
         assert!(dry.errors[0].starts_with(field));
     }
-    let active = rules.get_rule_set(pb::GetRuleSetRequest {}).await.unwrap().into_inner();
+    let active = rules
+        .get_rule_set(pb::GetRuleSetRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(active.version, base.version);
     let good = pb::RuleSet {
         lease_seconds: 120,
@@ -675,6 +683,10 @@ async fn lease_settings_out_of_range_are_invalid_arguments_naming_the_field() {
         ..base
     };
     rules.put_rule_set(good).await.unwrap();
-    let active = rules.get_rule_set(pb::GetRuleSetRequest {}).await.unwrap().into_inner();
+    let active = rules
+        .get_rule_set(pb::GetRuleSetRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!((active.lease_seconds, active.max_in_flight), (120, 2));
 }

@@ -443,6 +443,7 @@ fn decide_at(
         operator_id: "",
         at,
         caller: None,
+        rules_as_of: None,
     };
     predial::domain::decide(rules, Some(&subject), &req)
 }

@@ -97,7 +97,7 @@ async fn acknowledged_writes_survive_kill_9_and_answers_are_unchanged() {
     let rules = server
         .rules()
         .await
-        .get_rule_set(pb::GetRuleSetRequest {})
+        .get_rule_set(pb::GetRuleSetRequest::default())
         .await
         .unwrap()
         .into_inner();

@@ -136,7 +136,11 @@ impl Accounts for AccountsService {
         &self,
         request: Request<pb::ListAuditNotesRequest>,
     ) -> Result<Response<pb::ListAuditNotesResponse>, Status> {
-        let id = validate_id(&request.get_ref().consumer_id, "consumer_id").map_err(invalid)?;
+        // No consumer: the notes that belong to none — rule-set changes (`RULES`).
+        let id = match request.get_ref().consumer_id.trim() {
+            "" => "",
+            given => validate_id(given, "consumer_id").map_err(invalid)?,
+        };
         let notes = self
             .engine
             .audit_notes(id)

@@ -18,6 +18,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -124,8 +125,14 @@ impl FromStr for TokenEntry {
 /// The configured tokens, ready to check.
 #[derive(Clone)]
 pub struct Tokens {
-    entries: Vec<([u8; 32], Role)>,
+    /// Each token's hash, role and holder's name.
+    entries: Vec<([u8; 32], Role, Arc<str>)>,
 }
+
+/// The name of the configured token a call presented (empty for an unnamed token), put in
+/// the request's extensions for the calls that record who made a change.
+#[derive(Debug, Clone)]
+pub struct TokenHolder(pub Arc<str>);
 
 /// Why a call is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,7 +168,7 @@ impl Tokens {
             for (j, byte) in hash.iter_mut().enumerate() {
                 *byte = u8::from_str_radix(&hex[2 * j..2 * j + 2], 16).expect("checked hex");
             }
-            parsed.push((hash, e.role));
+            parsed.push((hash, e.role, Arc::from(e.name.as_str())));
         }
         Ok(Tokens { entries: parsed })
     }
@@ -172,11 +179,17 @@ impl Tokens {
 
     /// The role of a presented token. Every entry is compared, match or not.
     pub fn role_of(&self, token: &str) -> Option<Role> {
+        self.holder_of(token).map(|(role, _)| role)
+    }
+
+    /// The role and the holder's name of a presented token. Every entry is compared, match
+    /// or not, so the time taken says nothing of which one matched.
+    fn holder_of(&self, token: &str) -> Option<(Role, Arc<str>)> {
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let mut found = None;
-        for (hash, role) in &self.entries {
+        for (hash, role, name) in &self.entries {
             if bool::from(hash.ct_eq(&presented)) {
-                found = Some(*role);
+                found = Some((*role, name.clone()));
             }
         }
         found
@@ -184,8 +197,13 @@ impl Tokens {
 
     /// Decides a call from its path and its `authorization` header value.
     pub fn admit(&self, path: &str, authorization: Option<&[u8]>) -> Result<(), Refusal> {
+        self.admit_as(path, authorization).map(|_| ())
+    }
+
+    /// [`admit`](Self::admit), answering who was admitted (none for an open method).
+    pub fn admit_as(&self, path: &str, authorization: Option<&[u8]>) -> Result<Option<TokenHolder>, Refusal> {
         let needs = match access_for(path) {
-            Access::Open => return Ok(()),
+            Access::Open => return Ok(None),
             Access::AtLeast(role) => role,
         };
         let token = authorization
@@ -196,9 +214,9 @@ impl Tokens {
             })
             .filter(|t| !t.is_empty())
             .ok_or(Refusal::Missing)?;
-        let has = self.role_of(token).ok_or(Refusal::Unknown)?;
+        let (has, name) = self.holder_of(token).ok_or(Refusal::Unknown)?;
         if has >= needs {
-            Ok(())
+            Ok(Some(TokenHolder(name)))
         } else {
             Err(Refusal::Forbidden {
                 path: path.to_string(),

@@ -55,7 +55,13 @@ impl Compliance for ComplianceService {
             .unwrap_or_else(Utc::now);
         let answer = self
             .engine
-            .compliance(consumer_id, phone, kind, as_of)
+            .compliance(
+                consumer_id,
+                phone,
+                kind,
+                as_of,
+                opt_timestamp_from(&r.rules_as_of, "rules_as_of").map_err(invalid)?,
+            )
             .map_err(engine_error)?;
         Ok(Response::new(pb::ComplianceAnswer {
             ok: answer.ok,

@@ -127,6 +127,7 @@ fn dial_request(r: &pb::DialRequest) -> Result<(&str, DialContext<'_>, Option<Ph
         operator_id: r.operator_id.trim(),
         at: opt_timestamp_from(&r.at, "at")?.unwrap_or_else(Utc::now),
         caller: None,
+        rules_as_of: opt_timestamp_from(&r.rules_as_of, "rules_as_of")?,
     };
     Ok((consumer_id, request, opt_phone(&r.caller_id, "caller_id")?))
 }

@@ -13,6 +13,7 @@ mod decisions;
 mod gate;
 pub mod http;
 mod in_order;
+pub mod paging;
 mod programs;
 mod rules;
 mod until_stopped;

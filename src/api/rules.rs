@@ -1,11 +1,18 @@
-//! `predial.v1.Rules`: put, get and dry-run rule sets.
+//! `predial.v1.Rules`: put a version (guarded), get one by number or instant, list them
+//! all, and dry-run a put.
 
 use tonic::{Request, Response, Status};
 
+use super::auth::TokenHolder;
+use super::paging;
 use super::{engine_error, invalid};
-use crate::proto::convert::{rule_set_draft_from, rule_set_to};
+use crate::domain::{FieldError, RuleSet, RuleSetDraft};
+use crate::proto::convert::{opt_timestamp_from, rule_set_draft_from, rule_set_version_to, timestamp_to};
 use crate::proto::v1::{self as pb, rules_server::Rules};
-use crate::state::Engine;
+use crate::state::{Engine, PutRules};
+
+/// The listing name page tokens of `ListRuleSetVersions` are checked against.
+const VERSIONS: &str = "rule-set-versions";
 
 pub struct RulesService {
     engine: Engine,
@@ -17,30 +24,111 @@ impl RulesService {
     }
 }
 
+/// The rules and what the put says of itself; the operator is the request's, else the
+/// name of the token that made it.
+fn put_from(request: &Request<pb::RuleSet>) -> Result<(RuleSetDraft, PutRules), FieldError> {
+    let r = request.get_ref();
+    let draft = rule_set_draft_from(r)?;
+    let operator_id = match r.operator_id.trim() {
+        "" => request
+            .extensions()
+            .get::<TokenHolder>()
+            .map(|h| h.0.to_string())
+            .unwrap_or_default(),
+        given => given.to_string(),
+    };
+    let put = PutRules {
+        operator_id,
+        change_reason: r.change_reason.trim().to_string(),
+        effective_at: opt_timestamp_from(&r.effective_at, "effective_at")?,
+        allow_uncontrolled_channels: r.allow_uncontrolled_channels,
+    };
+    Ok((draft, put))
+}
+
+fn summary(rules: &RuleSet) -> pb::RuleSetSummary {
+    pb::RuleSetSummary {
+        version: rules.version,
+        operator_id: rules.meta.operator_id.clone(),
+        change_reason: rules.meta.change_reason.clone(),
+        effective_at: rules.meta.effective_at.map(timestamp_to),
+        activated_at: Some(timestamp_to(rules.meta.activated_at)),
+        controls: rules.controls.len() as u32,
+    }
+}
+
 #[tonic::async_trait]
 impl Rules for RulesService {
     async fn put_rule_set(&self, request: Request<pb::RuleSet>) -> Result<Response<pb::RuleSetVersion>, Status> {
-        let draft = rule_set_draft_from(request.get_ref()).map_err(invalid)?;
-        let version = self.engine.put_rule_set(draft).await.map_err(engine_error)?;
+        let (draft, put) = put_from(&request).map_err(invalid)?;
+        let version = self.engine.put_rule_set(draft, put).await.map_err(engine_error)?;
         Ok(Response::new(pb::RuleSetVersion { version }))
     }
 
-    async fn get_rule_set(&self, _: Request<pb::GetRuleSetRequest>) -> Result<Response<pb::RuleSet>, Status> {
-        let rules = self.engine.rules();
-        Ok(Response::new(rule_set_to(&rules.draft, rules.version)))
+    /// `version` when given (NOT_FOUND when no such version was put), else the version in
+    /// force at `at`, else the one in force now.
+    async fn get_rule_set(&self, request: Request<pb::GetRuleSetRequest>) -> Result<Response<pb::RuleSet>, Status> {
+        let r = request.get_ref();
+        let at = opt_timestamp_from(&r.at, "at").map_err(invalid)?;
+        let rules = match (r.version, at) {
+            (0, None) => self.engine.rules(),
+            (0, Some(at)) => self.engine.rules_at(at),
+            (version, _) => self
+                .engine
+                .rule_set_version(version)
+                .ok_or_else(|| Status::not_found(format!("version: no rule set version {version} was put")))?,
+        };
+        Ok(Response::new(rule_set_version_to(&rules)))
     }
 
     async fn validate_rule_set(
         &self,
         request: Request<pb::RuleSet>,
     ) -> Result<Response<pb::ValidateRuleSetResponse>, Status> {
-        let errors = match rule_set_draft_from(request.get_ref()) {
+        let errors = match put_from(&request) {
             Err(e) => vec![e.to_string()],
-            Ok(draft) => match self.engine.validate_rule_set(draft) {
-                Ok(()) => vec![],
-                Err(es) => es.0.iter().map(ToString::to_string).collect(),
-            },
+            Ok((draft, put)) => self.engine.validate_rule_set(draft, &put),
         };
         Ok(Response::new(pb::ValidateRuleSetResponse { errors }))
+    }
+
+    /// Newest first; a page token names the version the next page starts below.
+    async fn list_rule_set_versions(
+        &self,
+        request: Request<pb::ListRuleSetVersionsRequest>,
+    ) -> Result<Response<pb::ListRuleSetVersionsResponse>, Status> {
+        let r = request.get_ref();
+        let size = paging::page_size(r.page_size).map_err(invalid)?;
+        let below = match paging::start(VERSIONS, &r.page_token).map_err(invalid)? {
+            None => u64::MAX,
+            Some(key) => {
+                let bytes: [u8; 8] = key.try_into().map_err(|_| {
+                    invalid(FieldError::new(
+                        "page_token",
+                        "is not a page token this listing handed out",
+                    ))
+                })?;
+                u64::from_be_bytes(bytes)
+            }
+        };
+        let mut page: Vec<_> = self
+            .engine
+            .rule_set_versions()
+            .into_iter()
+            .filter(|v| v.version < below)
+            .take(size + 1)
+            .collect();
+        let next_page_token = match page.len() > size {
+            true => {
+                page.truncate(size);
+                let last = page.last().map_or(0, |v| v.version);
+                paging::token(VERSIONS, &last.to_be_bytes())
+            }
+            false => String::new(),
+        };
+        Ok(Response::new(pb::ListRuleSetVersionsResponse {
+            versions: page.iter().map(|v| summary(v)).collect(),
+            next_page_token,
+        }))
     }
 }

@@ -22,10 +22,13 @@ pub enum NoteKind {
     CallbackScheduled,
     /// An attempt lease was released: the attempt was never placed.
     AttemptReleased,
+    /// A rule-set version was put (a note of no consumer): who, why, when it binds, and
+    /// what changed.
+    Rules,
 }
 
 impl NoteKind {
-    pub const ALL: [NoteKind; 11] = [
+    pub const ALL: [NoteKind; 12] = [
         NoteKind::PromptIssued,
         NoteKind::OverrideConfirmed,
         NoteKind::OverrideDeclined,
@@ -37,6 +40,7 @@ impl NoteKind {
         NoteKind::OptedIn,
         NoteKind::CallbackScheduled,
         NoteKind::AttemptReleased,
+        NoteKind::Rules,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +56,7 @@ impl NoteKind {
             NoteKind::OptedIn => "OPTED_IN",
             NoteKind::CallbackScheduled => "CALLBACK_SCHEDULED",
             NoteKind::AttemptReleased => "ATTEMPT_RELEASED",
+            NoteKind::Rules => "RULES",
         }
     }
 

@@ -189,6 +189,7 @@ pub fn tightest_tally(rules: &RuleSet, subject: &Subject, channel: Channel, at: 
         operator_id: "",
         at,
         caller: None,
+        rules_as_of: None,
     };
     let ctx = Context::new(rules, subject, &req);
     ctx.controls()

@@ -52,6 +52,7 @@ pub(super) fn request(at: &str) -> Request<'static> {
         operator_id: "",
         at: utc(at),
         caller: None,
+        rules_as_of: None,
     }
 }
 

@@ -30,6 +30,16 @@ impl Channel {
         Self::ALL.get(i as usize).copied()
     }
 
+    /// The channel as rule files and the API name it: `PHONE`, `TEXT`, `EMAIL`, `LETTER`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Phone => "PHONE",
+            Channel::Text => "TEXT",
+            Channel::Email => "EMAIL",
+            Channel::Letter => "LETTER",
+        }
+    }
+
     /// The noun for one contact on this channel, for sentences.
     pub fn noun(self, n: u32) -> &'static str {
         match (self, n == 1) {

@@ -6,6 +6,8 @@
 //! - [`consumer`]: consumers as given and as a decision reads them.
 //! - [`history`]: recorded contacts and the compact, time-ordered history kept in memory.
 //! - [`rules`]: rule sets and contact controls, validated and compiled.
+//! - [`rule_history`]: every version over time, the one in force at an instant, the guard
+//!   against switching compliance off, and what changed between two versions.
 //! - [`window`]: counting periods, the hold after a right party contact.
 //! - [`hours`]: calling hours and restricted days across every relevant zone.
 //! - [`exclusions`]: bankruptcy, disabled channels, opted-out numbers.
@@ -36,6 +38,7 @@ pub mod phone;
 pub mod programs;
 pub mod prompt;
 mod request;
+pub mod rule_history;
 pub mod rules;
 pub mod time;
 pub mod window;
@@ -52,4 +55,5 @@ pub use exclusions::Exclusions;
 pub use history::{Contact, ContactRec, History, RecKind};
 pub use kinds::{CallPurpose, Channel, ExcludedBy, Mode, Period, ReasonCode, Role, Verdict};
 pub use phone::PhoneNumber;
-pub use rules::{RuleSet, RuleSetDraft};
+pub use rule_history::{RuleDiff, Timeline};
+pub use rules::{RuleSet, RuleSetDraft, RuleSetMeta};

@@ -53,6 +53,9 @@ pub struct Request<'a> {
     pub at: DateTime<Utc>,
     /// The caller ID's registration, when it is one of a calling program's numbers.
     pub caller: Option<CallerFacts>,
+    /// Decide under the rule-set version in force at this instant instead of the one in
+    /// force at the later of `at` and now.
+    pub rules_as_of: Option<DateTime<Utc>>,
 }
 
 impl Request<'_> {

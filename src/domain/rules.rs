@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use chrono::{NaiveDate, NaiveTime, Weekday};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 use super::consumer::Region;
@@ -251,6 +251,23 @@ pub struct RuleSet {
     pub max_in_flight: u32,
     /// The draft it was compiled from, normalised: what `GetRuleSet` answers.
     pub draft: RuleSetDraft,
+    /// Who put this version, why, and when it binds.
+    pub meta: RuleSetMeta,
+}
+
+/// Who put a version, why, and when it binds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleSetMeta {
+    /// Who put it: the request's operator, else the token's name.
+    pub operator_id: String,
+    pub change_reason: String,
+    /// When it was asked to take effect (none: at once).
+    pub effective_at: Option<DateTime<Utc>>,
+    /// When it took, or takes, effect: the later of `effective_at` and the put. The epoch
+    /// for versions stored before versions had dates (they bind in number order).
+    pub activated_at: DateTime<Utc>,
+    /// The version may leave a channel without a control that the version in force had.
+    pub allow_uncontrolled_channels: bool,
 }
 
 /// The Regulation F preset shipped with predial (`rules/regulation-f.json`).
@@ -339,6 +356,7 @@ impl RuleSet {
             lease_ms: i64::from(lease_seconds) * 1000,
             max_in_flight,
             draft,
+            meta: RuleSetMeta::default(),
         })
     }
 

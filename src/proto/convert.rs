@@ -11,7 +11,7 @@ use prost_types::Timestamp;
 use crate::domain::consumer::{validate_id, validate_region};
 use crate::domain::lease::AttemptId;
 use crate::domain::programs::Program;
-use crate::domain::rules::{ControlDraft, RuleSetDraft};
+use crate::domain::rules::{ControlDraft, RuleSet, RuleSetDraft, RuleSetMeta};
 use crate::domain::time::parse_zone;
 use crate::domain::{self, Consumer, Contact, FieldError, Phone, PhoneNumber};
 use crate::proto::v1 as pb;
@@ -317,6 +317,40 @@ pub fn rule_set_draft_from(r: &pb::RuleSet) -> Result<RuleSetDraft, FieldError> 
     })
 }
 
+/// A version as stored and answered: its rules and who put it, why and when it binds.
+pub fn rule_set_version_to(rules: &RuleSet) -> pb::RuleSet {
+    let meta = &rules.meta;
+    pb::RuleSet {
+        operator_id: meta.operator_id.clone(),
+        change_reason: meta.change_reason.clone(),
+        effective_at: meta.effective_at.map(timestamp_to),
+        activated_at: Some(timestamp_to(meta.activated_at)),
+        allow_uncontrolled_channels: meta.allow_uncontrolled_channels,
+        ..rule_set_to(&rules.draft, rules.version)
+    }
+}
+
+/// Who put a version, why and when, as given (`activated_at` as stored: the epoch when
+/// absent, for versions stored before versions had dates).
+pub fn rule_set_meta_from(r: &pb::RuleSet) -> Result<RuleSetMeta, FieldError> {
+    Ok(RuleSetMeta {
+        operator_id: r.operator_id.trim().to_string(),
+        change_reason: r.change_reason.trim().to_string(),
+        effective_at: opt_timestamp_from(&r.effective_at, "effective_at")?,
+        activated_at: opt_timestamp_from(&r.activated_at, "activated_at")?.unwrap_or_default(),
+        allow_uncontrolled_channels: r.allow_uncontrolled_channels,
+    })
+}
+
+/// A stored version (or one from the change feed), compiled, with its metadata.
+pub fn rule_set_from_record(r: &pb::RuleSet) -> Result<RuleSet, String> {
+    let draft = rule_set_draft_from(r).map_err(|e| e.to_string())?;
+    let mut rules = RuleSet::compile(draft, r.version).map_err(|e| e.to_string())?;
+    rules.meta = rule_set_meta_from(r).map_err(|e| e.to_string())?;
+    Ok(rules)
+}
+
+/// A rule set's rules alone (no version metadata), as a rule file holds them.
 pub fn rule_set_to(draft: &RuleSetDraft, version: u64) -> pb::RuleSet {
     pb::RuleSet {
         version,
@@ -352,6 +386,7 @@ pub fn rule_set_to(draft: &RuleSetDraft, version: u64) -> pb::RuleSet {
         exempt_operator_ids: draft.exempt_operator_ids.clone(),
         lease_seconds: draft.lease_seconds,
         max_in_flight: draft.max_in_flight,
+        ..pb::RuleSet::default()
     }
 }
 

@@ -71,6 +71,7 @@ pub const METHODS: &[Method] = &[
     unary("/predial.v1.Rules/PutRuleSet", Admin),
     unary("/predial.v1.Rules/GetRuleSet", Admin),
     unary("/predial.v1.Rules/ValidateRuleSet", Admin),
+    unary("/predial.v1.Rules/ListRuleSetVersions", Admin),
     unary("/predial.v1.Programs/CreateProgram", Admin),
     unary("/predial.v1.Programs/AddNumbers", Admin),
     unary("/predial.v1.Programs/ImportNumbersCsv", Admin),

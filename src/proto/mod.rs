@@ -1,8 +1,10 @@
 //! The generated `predial.v1` messages, clients and servers (from `proto/` by `build.rs`),
 //! [`convert`]: the one place protobuf meets the domain, and [`methods`]: every method of
-//! the contract with its path, streaming and least role, once.
+//! the contract with its path, streaming and least role, once; and [`json`]: the one JSON
+//! spelling of every message, for HTTP bodies and rule files alike.
 
 pub mod convert;
+pub mod json;
 pub mod methods;
 
 #[allow(clippy::all, missing_docs)]

@@ -33,6 +33,7 @@ impl Engine {
             operator_id,
             at: asked.at,
             caller: None,
+            rules_as_of: None,
         };
         let decision = self.decide(consumer_id, &req, asked.caller_id)?;
         // A person's contact-control violation is a PROMPT, which this confirmation
@@ -59,7 +60,7 @@ impl Engine {
         );
         self.inner
             .book
-            .take_lease(&lease, reach_ms(self.inner.rules.load().retention_days));
+            .take_lease(&lease, reach_ms(self.inner.rules.load().max_retention_days()));
         Ok((lease, seen))
     }
 

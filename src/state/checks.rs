@@ -177,7 +177,7 @@ impl Engine {
             (Some(_), Some(prior)) if allows(verdict) => checked.lease = Some(Granted::of_open(&prior)),
             (Some(request_id), None) if allows(verdict) => {
                 let lease = self.new_lease(consumer_id, request_id, req.channel, req.phone, req.at, req.operator_id);
-                let reach = reach_ms(self.inner.rules.load().retention_days);
+                let reach = reach_ms(self.inner.rules.load().max_retention_days());
                 self.inner.book.take_lease(&lease, reach);
                 checked.lease = Some(Granted::of(&lease));
                 taken = Some((lease.consumer_id.clone(), lease.attempt_id));
@@ -301,7 +301,13 @@ impl Engine {
         at: DateTime<Utc>,
         operator_id: &str,
     ) -> Lease {
-        let lease_ms = self.inner.rules.load().lease_ms;
+        // The lease length of the version that decided the request (at its instant).
+        let lease_ms = self
+            .inner
+            .rules
+            .load()
+            .deciding(at.timestamp_millis(), None, || Utc::now().timestamp_millis())
+            .lease_ms;
         Lease {
             attempt_id: AttemptId::from_bytes(*uuid::Uuid::new_v4().as_bytes()),
             consumer_id: consumer_id.to_string(),

@@ -48,7 +48,15 @@ impl Engine {
         phone: Option<PhoneNumber>,
         kind: ComplianceKind,
         as_of: DateTime<Utc>,
+        rules_as_of: Option<DateTime<Utc>>,
     ) -> Result<ComplianceAnswer, EngineError> {
+        // The version a decision about `as_of` is made under (see `Timeline::deciding`).
+        let rules = self
+            .inner
+            .rules
+            .load()
+            .deciding(as_of.timestamp_millis(), rules_as_of, || Utc::now().timestamp_millis())
+            .clone();
         let q = Lookup {
             phone,
             at_ms: as_of.timestamp_millis(),
@@ -71,6 +79,8 @@ impl Engine {
                 operator_id: "",
                 at: as_of,
                 caller: None,
+                // Pinned to the version chosen above: the instant it took effect selects it.
+                rules_as_of: Some(rules.meta.activated_at),
             };
             self.decide(consumer_id, &req, None)
         };
@@ -98,7 +108,6 @@ impl Engine {
             }
             ComplianceKind::SmsOk => {
                 let d = decide(Channel::Text)?;
-                let rules = self.inner.rules.current();
                 let days = rules
                     .controls
                     .iter()
@@ -121,7 +130,6 @@ impl Engine {
             }
             ComplianceKind::ValidationDate => {
                 let contacts = self.contacts_as_of(&[consumer_id], as_of)?;
-                let rules = self.inner.rules.current();
                 let (state, country) = (snapshot.profile.state, snapshot.profile.country);
                 let mut end: Option<NaiveDate> = None;
                 for control in &rules.controls {
@@ -160,7 +168,6 @@ impl Engine {
                     None => None,
                 };
                 let subject = snapshot.subject(&own, group.as_ref());
-                let rules = self.inner.rules.current();
                 let (tally, _) = tightest_tally(&rules, &subject, Channel::Phone, as_of);
                 let count = if kind == ComplianceKind::Attempts {
                     tally.attempts

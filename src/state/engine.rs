@@ -8,29 +8,22 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::book::{Book, Lookup};
 use super::health::Health;
 use super::registry::Registry;
+use super::rule_versions::{PutFrom, PutRules};
 use super::rules::ActiveRules;
 use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
 use crate::domain::lease::AttemptId;
 use crate::domain::window::reach_ms;
-use crate::domain::{Consumer, Contact, FieldError, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft};
+use crate::domain::{
+    Consumer, Contact, FieldError, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft, Timeline,
+};
 use crate::store::{Applied, Applier, GroupCommit, JobOutcome, Rejected, Store, StoreConfig, StoreError, WriteOp};
-
-/// How many times a rule set is put before the engine gives up on other nodes' racing it.
-const RULE_SET_TRIES: usize = 8;
-
-fn rule_set_version(op: &WriteOp) -> u64 {
-    match op {
-        WriteOp::PutRuleSet(rules) => rules.version,
-        _ => unreachable!("prepare_rule_set makes a PutRuleSet"),
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -87,7 +80,7 @@ pub(super) struct Inner {
     pub(super) store: Arc<dyn Store>,
     pub(super) commits: GroupCommit,
     /// The highest rule set version handed out, so concurrent puts never share one.
-    next_version: AtomicU64,
+    pub(super) next_version: AtomicU64,
     pub(super) prompt_ttl: Duration,
     /// Whether memory is loaded and in step with the store.
     pub(super) health: Health,
@@ -118,15 +111,17 @@ impl Engine {
     /// empty store) put. Until [`load`](Self::load) has run, memory knows no consumer; a
     /// server answers nothing but health meanwhile ([`Engine::is_ready`]).
     pub fn start(store: Arc<dyn Store>, options: EngineOptions) -> Result<Engine, EngineError> {
-        let stored = match store.latest_rule_set()? {
-            Some((version, draft)) => Some(RuleSet::compile(draft, version)?),
-            None => None,
+        let mut stored = Vec::new();
+        store.for_each_rule_set(&mut |rules| stored.push(Arc::new(rules)))?;
+        let newest = stored.iter().map(|r| r.version).max().unwrap_or(0);
+        // Until a version is stored, the preset stands in as version 0 (never listed).
+        let timeline = match stored.is_empty() {
+            true => Timeline::new(vec![Arc::new(RuleSet::regulation_f(0))]),
+            false => Timeline::new(stored),
         };
         let book = Arc::new(Book::default());
         let registry = Arc::new(Registry::default());
-        let rules = Arc::new(ActiveRules::new(
-            stored.clone().unwrap_or_else(|| RuleSet::regulation_f(0)),
-        ));
+        let rules = Arc::new(ActiveRules::new(timeline));
         let applier = applier(book.clone(), registry.clone(), rules.clone(), store.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -135,20 +130,30 @@ impl Engine {
                 rules,
                 store: store.clone(),
                 commits: GroupCommit::start(store.clone(), applier),
-                next_version: AtomicU64::new(stored.as_ref().map_or(0, |r| r.version)),
+                next_version: AtomicU64::new(newest),
                 prompt_ttl: options.prompt_ttl,
                 health: Health::default(),
             }),
         };
-        let wanted = match (options.rules, &stored) {
-            (Some(draft), Some(active)) if RuleSet::compile(draft.clone(), 0)?.draft == active.draft => None,
-            (Some(draft), _) => Some(draft),
-            (None, None) => Some(RuleSet::regulation_f(0).draft),
-            (None, Some(_)) => None,
+        let in_force = engine.rules();
+        let wanted = match options.rules {
+            Some(draft) if RuleSet::compile(draft.clone(), 0)?.draft == in_force.draft && newest > 0 => None,
+            Some(draft) => Some((draft, "the --rules file given at start")),
+            None if newest == 0 => Some((
+                RuleSet::regulation_f(0).draft,
+                "the shipped Regulation F preset, on an empty store",
+            )),
+            None => None,
         };
-        if let Some(draft) = wanted {
-            engine.put_rule_set_blocking(draft)?;
+        if let Some((draft, why)) = wanted {
+            let put = PutRules {
+                operator_id: "predial".into(),
+                change_reason: why.into(),
+                ..PutRules::default()
+            };
+            engine.put_rule_set_blocking(draft, put, PutFrom::StartUp)?;
         }
+        engine.watch_activations();
         Ok(engine)
     }
 
@@ -191,10 +196,13 @@ impl Engine {
             purpose: req.purpose.or(caller.map(|c| c.purpose)),
             ..*req
         };
-        let rules = self.inner.rules.load();
+        let timeline = self.inner.rules.load();
+        let rules = timeline.deciding(req.at.timestamp_millis(), req.rules_as_of, || {
+            Utc::now().timestamp_millis()
+        });
         let consult = req.consults_do_not_call();
-        self.with_subject(consumer_id, req.phone, consult, req.at, &rules, &|subject| {
-            f(&rules, subject, &req)
+        self.with_subject(consumer_id, req.phone, consult, req.at, rules, &|subject| {
+            f(rules, subject, &req)
         })
     }
 
@@ -280,7 +288,7 @@ impl Engine {
                 }
                 e => e,
             })?;
-        let rules = self.inner.rules.load();
+        let rules = self.inner.rules.now();
         let (tally, _) = self.with_subject(&consumer_id, None, false, at, &rules, &|subject| {
             subject
                 .map(|s| tightest_tally(&rules, s, channel, at))
@@ -308,52 +316,6 @@ impl Engine {
         Ok(self.inner.store.consumer(id)?)
     }
 
-    /// The active rule set.
-    pub fn rules(&self) -> Arc<RuleSet> {
-        self.inner.rules.current()
-    }
-
-    /// Checks a rule set without installing it.
-    pub fn validate_rule_set(&self, draft: RuleSetDraft) -> Result<(), FieldErrors> {
-        RuleSet::compile(draft, 0).map(|_| ())
-    }
-
-    /// Validates, stores and atomically installs a rule set as the next version. On a store
-    /// other nodes share, two nodes may pick the same next version at once; the store
-    /// refuses the second (stale), which takes the version after. The put waits for its
-    /// commit on a blocking thread: puts are rare, and one loop serves start-up and the API.
-    pub async fn put_rule_set(&self, draft: RuleSetDraft) -> Result<u64, EngineError> {
-        let engine = self.clone();
-        tokio::task::spawn_blocking(move || engine.put_rule_set_blocking(draft))
-            .await
-            .map_err(|e| EngineError::Store(StoreError::Backend(format!("the rule-set put stopped: {e}"))))?
-    }
-
-    /// [`put_rule_set`](Self::put_rule_set) from a thread that may block (start-up).
-    fn put_rule_set_blocking(&self, draft: RuleSetDraft) -> Result<u64, EngineError> {
-        for _ in 0..RULE_SET_TRIES {
-            let op = self.prepare_rule_set(draft.clone())?;
-            let version = rule_set_version(&op);
-            match self.inner.commits.submit_blocking(vec![op])? {
-                Err(Rejected::Stale) => continue,
-                done => return done.map(|_| version).map_err(EngineError::from),
-            }
-        }
-        Err(EngineError::Store(StoreError::Backend(
-            "other nodes kept putting rule sets at the same moment; try again".into(),
-        )))
-    }
-
-    /// The next version: after every version this node handed out or memory holds.
-    fn prepare_rule_set(&self, draft: RuleSetDraft) -> Result<WriteOp, EngineError> {
-        let mut compiled = RuleSet::compile(draft, 0)?;
-        let active = self.inner.rules.current().version;
-        let next = &self.inner.next_version;
-        next.fetch_max(active, Ordering::SeqCst);
-        compiled.version = next.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(WriteOp::PutRuleSet(Arc::new(compiled)))
-    }
-
     /// Stops taking writes, commits what is queued, flushes the store.
     pub fn shutdown(&self) -> Result<(), EngineError> {
         self.inner
@@ -378,26 +340,21 @@ fn applier(book: Arc<Book>, registry: Arc<Registry>, rules: Arc<ActiveRules>, st
 fn apply(book: &Book, registry: &Registry, rules: &ActiveRules, store: &dyn Store, op: &WriteOp, applied: &Applied) {
     match op {
         WriteOp::PutRuleSet(new) => {
-            let active = rules.current();
-            let newer = new.version > active.version;
-            if newer && new.retention_days > active.retention_days {
+            // Memory holds what the version that looks back furthest needs, and group
+            // histories once any version counts groups; both before the version is in.
+            let timeline = rules.timeline();
+            if new.retention_days > timeline.max_retention_days() && !timeline.is_empty() {
                 if let Err(e) = reload_histories(book, store, new.retention_days) {
                     tracing::error!(error = %e, "reloading contacts for the new rule set failed; memory keeps what it had");
                 }
             }
-            // Group histories exist before rules that count groups go live, and go only
-            // after the last such rules have.
-            let groups = counts_groups(new);
-            if newer && groups {
+            if counts_groups(new) {
                 book.keep_group_histories(true);
             }
             rules.install(new.clone());
-            if newer && !groups {
-                book.keep_group_histories(false);
-            }
         }
         WriteOp::PutProgram(_) | WriteOp::AddProgramNumbers { .. } | WriteOp::AddDoNotCall(_) => registry.apply(op),
-        _ => book.apply(op, applied, reach_ms(rules.load().retention_days)),
+        _ => book.apply(op, applied, reach_ms(rules.load().max_retention_days())),
     }
 }
 

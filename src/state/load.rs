@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::engine::{Engine, EngineError, counts_groups, replace_recent_histories};
-use crate::domain::RuleSet;
+use super::engine::{Engine, EngineError, replace_recent_histories};
 use crate::domain::window::reach_ms;
 use crate::store::{Applied, WriteOp};
 
@@ -35,18 +34,16 @@ impl Engine {
     fn load_snapshot(&self) -> Result<(), EngineError> {
         let store = &*self.inner.store;
         // Another node may have put a newer rule set since this one started.
-        if let Some((version, draft)) = store.latest_rule_set()?
-            && version > self.inner.rules.current().version
-        {
-            self.inner.rules.install(Arc::new(RuleSet::compile(draft, version)?));
-        }
+        store.for_each_rule_set(&mut |rules| {
+            self.inner.rules.install(Arc::new(rules));
+        })?;
         // Start-up replays what the store holds through the same path live writes take.
         let book = &self.inner.book;
-        book.keep_group_histories(counts_groups(&self.inner.rules.current()));
+        book.keep_group_histories(self.inner.rules.timeline().counts_groups());
         // Profiles and contact histories are separate key ranges and separate fields of an
         // entry: read them on two threads. Group histories (when kept) are rebuilt once
         // both are in.
-        let retention_days = self.inner.rules.current().retention_days;
+        let retention_days = self.inner.rules.timeline().max_retention_days();
         let mut consumers = 0usize;
         std::thread::scope(|scope| {
             let histories = scope.spawn(|| replace_recent_histories(book, store, retention_days));
@@ -105,7 +102,7 @@ impl Engine {
         registry.apply(&WriteOp::AddDoNotCall(listed));
         tracing::info!(
             consumers,
-            rule_set_version = self.inner.rules.current().version,
+            rule_set_version = self.inner.rules.now().version,
             "state rebuilt from the store"
         );
         Ok(())

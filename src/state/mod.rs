@@ -16,6 +16,7 @@ mod prefetch;
 mod programs;
 mod registry;
 mod reservations;
+mod rule_versions;
 mod rules;
 
 pub use agents::InboundOutcome;
@@ -26,6 +27,7 @@ pub use dnc::DoNotCallSet;
 pub use engine::{Engine, EngineError, EngineOptions, Recorded};
 pub use programs::NumbersAdded;
 pub use registry::Registry;
+pub use rule_versions::PutRules;
 pub use rules::ActiveRules;
 
 /// The concurrent map of the book and the registry: dashmap with foldhash, several times

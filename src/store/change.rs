@@ -15,10 +15,10 @@ use super::records::{CallbackRecord, ConsentRecord, ExclusionRecord, LeaseRecord
 use super::{Applied, StoreError, WriteOp};
 use crate::domain::lease::{AttemptId, LeaseState};
 use crate::domain::programs::ProgramNumber;
-use crate::domain::{Exclusions, PhoneNumber, RuleSet};
+use crate::domain::{Exclusions, PhoneNumber};
 use crate::proto::convert::{
     WireEnum, consumer_from, consumer_to, contact_from, contact_to, program_from, program_to, required_enum,
-    rule_set_draft_from, rule_set_to,
+    rule_set_from_record, rule_set_version_to,
 };
 use crate::proto::v1 as pb;
 
@@ -178,7 +178,7 @@ pub fn encode(op: &WriteOp, applied: &Applied) -> Option<Vec<u8>> {
             consumer_id: consumer_id.clone(),
             attempt_id: attempt_id.as_bytes().to_vec(),
         }),
-        WriteOp::PutRuleSet(rules) => Op::PutRuleSet(rule_set_to(&rules.draft, rules.version)),
+        WriteOp::PutRuleSet(rules) => Op::PutRuleSet(rule_set_version_to(rules)),
         WriteOp::SetExclusionFlags { consumer_id, flags } => Op::SetExclusionFlags(FlagsRecord {
             consumer_id: consumer_id.clone(),
             flags: Some(ExclusionRecord {
@@ -272,11 +272,7 @@ pub fn decode(bytes: &[u8]) -> Result<(WriteOp, Applied), StoreError> {
             consumer_id: r.consumer_id,
             attempt_id: attempt_id(&r.attempt_id)?,
         },
-        Op::PutRuleSet(r) => {
-            let draft = rule_set_draft_from(&r).map_err(bad)?;
-            let compiled = RuleSet::compile(draft, r.version).map_err(bad)?;
-            WriteOp::PutRuleSet(Arc::new(compiled))
-        }
+        Op::PutRuleSet(r) => WriteOp::PutRuleSet(Arc::new(rule_set_from_record(&r).map_err(bad)?)),
         Op::SetExclusionFlags(f) => {
             let flags = f.flags.unwrap_or_default();
             WriteOp::SetExclusionFlags {
@@ -407,7 +403,10 @@ mod tests {
                 },
                 Applied::Done,
             ),
-            (WriteOp::PutRuleSet(Arc::new(RuleSet::regulation_f(3))), Applied::Done),
+            (
+                WriteOp::PutRuleSet(Arc::new(crate::domain::RuleSet::regulation_f(3))),
+                Applied::Done,
+            ),
             (
                 WriteOp::SetExclusionFlags {
                     consumer_id: "c".into(),

@@ -38,7 +38,7 @@ use crate::domain::callback::Callback;
 use crate::domain::lease::{AttemptId, Lease, LeaseState, ReleaseRejection, SettleRejection};
 use crate::domain::programs::{Program, ProgramNumber};
 use crate::domain::prompt::{Prompt, PromptRejection};
-use crate::domain::{Consumer, Contact, Exclusions, History, PhoneNumber, RuleSet, RuleSetDraft};
+use crate::domain::{Consumer, Contact, Exclusions, History, PhoneNumber, RuleSet};
 
 /// One write.
 #[derive(Debug, Clone)]
@@ -215,8 +215,8 @@ pub trait Store: Send + Sync + 'static {
     /// longer covers).
     fn contacts_of(&self, consumer_id: &str, f: &mut dyn FnMut(Contact)) -> Result<(), StoreError>;
 
-    /// The newest rule set, with its version.
-    fn latest_rule_set(&self) -> Result<Option<(u64, RuleSetDraft)>, StoreError>;
+    /// Every rule-set version ever put (none is ever deleted), compiled, in version order.
+    fn for_each_rule_set(&self, f: &mut dyn FnMut(RuleSet)) -> Result<(), StoreError>;
 
     /// Every consumer's exclusions, for start-up.
     fn for_each_exclusions(&self, f: &mut dyn FnMut(String, Exclusions)) -> Result<(), StoreError>;

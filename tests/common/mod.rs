@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod hammer;
+pub mod http;
 pub mod pki;
 pub mod postgres;
 pub mod python;

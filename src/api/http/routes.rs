@@ -57,51 +57,69 @@ pub fn routes(pool: &DescriptorPool) -> Result<Vec<Route>, String> {
                 Value::Message(rule) => rule.clone(),
                 _ => continue,
             };
-            let text = |name: &str| match rule.get_field_by_name(name).as_deref() {
-                Some(Value::String(s)) if rule.has_field_by_name(name) => Some(s.clone()),
-                _ => None,
-            };
-            let name = method.full_name().to_string();
-            let (verb, template) = [
-                ("GET", "get"),
-                ("PUT", "put"),
-                ("POST", "post"),
-                ("DELETE", "delete"),
-                ("PATCH", "patch"),
-            ]
-            .into_iter()
-            .find_map(|(verb, field)| text(field).map(|t| (verb, t)))
-            .ok_or_else(|| format!("{name}: google.api.http names no GET, PUT, POST, DELETE or PATCH path"))?;
-            let body = match text("body").as_deref() {
-                None | Some("") => Body::None,
-                Some("*") => Body::Whole,
-                Some(other) => return Err(format!("{name}: body {other:?}: only \"*\" or none is supported")),
-            };
             if method.is_client_streaming() || method.is_server_streaming() {
-                return Err(format!("{name}: a streaming method has no HTTP form"));
+                return Err(format!("{}: a streaming method has no HTTP form", method.full_name()));
             }
-            let (segments, suffix) = parse(&template).map_err(|e| format!("{name}: {template}: {e}"))?;
-            for segment in &segments {
-                if let Segment::Field(field) = segment
-                    && method.input().get_field_by_name(field).is_none()
-                {
-                    return Err(format!(
-                        "{name}: {template}: {field} is not a field of {}",
-                        method.input().name()
-                    ));
-                }
+            // The rule's own path, then each of its additional bindings.
+            let additional = match rule.get_field_by_name("additional_bindings").as_deref() {
+                Some(Value::List(list)) => list
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Message(m) => Some(m.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for binding in std::iter::once(rule).chain(additional) {
+                routes.push(route(&binding, &method)?);
             }
-            routes.push(Route {
-                verb,
-                template,
-                segments,
-                suffix,
-                body,
-                method,
-            });
         }
     }
     Ok(routes)
+}
+
+/// One HTTP rule (`google.api.HttpRule`) of `method` as a route.
+fn route(rule: &prost_reflect::DynamicMessage, method: &MethodDescriptor) -> Result<Route, String> {
+    let text = |name: &str| match rule.get_field_by_name(name).as_deref() {
+        Some(Value::String(s)) if rule.has_field_by_name(name) => Some(s.clone()),
+        _ => None,
+    };
+    let name = method.full_name().to_string();
+    let (verb, template) = [
+        ("GET", "get"),
+        ("PUT", "put"),
+        ("POST", "post"),
+        ("DELETE", "delete"),
+        ("PATCH", "patch"),
+    ]
+    .into_iter()
+    .find_map(|(verb, field)| text(field).map(|t| (verb, t)))
+    .ok_or_else(|| format!("{name}: google.api.http names no GET, PUT, POST, DELETE or PATCH path"))?;
+    let body = match text("body").as_deref() {
+        None | Some("") => Body::None,
+        Some("*") => Body::Whole,
+        Some(other) => return Err(format!("{name}: body {other:?}: only \"*\" or none is supported")),
+    };
+    let (segments, suffix) = parse(&template).map_err(|e| format!("{name}: {template}: {e}"))?;
+    for segment in &segments {
+        if let Segment::Field(field) = segment
+            && method.input().get_field_by_name(field).is_none()
+        {
+            return Err(format!(
+                "{name}: {template}: {field} is not a field of {}",
+                method.input().name()
+            ));
+        }
+    }
+    Ok(Route {
+        verb,
+        template,
+        segments,
+        suffix,
+        body,
+        method: method.clone(),
+    })
 }
 
 fn parse(template: &str) -> Result<(Vec<Segment>, Option<String>), String> {

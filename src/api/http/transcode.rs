@@ -72,16 +72,9 @@ pub async fn transcode(
         }
         fields.insert(name.to_string(), Value::String(value));
     }
-    // The path of the field that does not fit, so that the error names it as gRPC's do.
-    let mut track = serde_path_to_error::Track::new();
-    let message = DynamicMessage::deserialize(
-        input,
-        serde_path_to_error::Deserializer::new(Value::Object(fields), &mut track),
-    )
-    .map_err(|e| match track.path().to_string() {
-        path if path == "." => invalid(e.to_string()),
-        path => invalid(format!("{path}: {e}")),
-    })?;
+    // One spelling for bodies and rule files (short enum names too); the error names the
+    // path of the field that does not fit, as gRPC's do.
+    let message = crate::proto::json::message_from_json(Value::Object(fields), &input).map_err(invalid)?;
     let answer = unary(grpc, &route.grpc_path(), message.encode_to_vec(), authorization).await?;
     let answer = DynamicMessage::decode(route.method.output(), answer)
         .map_err(|e| Failure::grpc(tonic::Code::Internal, format!("the answer does not decode: {e}")))?;

@@ -11,8 +11,8 @@ use crate::domain::callback::Callback;
 use crate::domain::lease::{AttemptId, Lease, LeaseState};
 use crate::domain::programs::{Program, ProgramNumber};
 use crate::domain::prompt::Prompt;
-use crate::domain::{Consumer, Contact, Exclusions, History, PhoneNumber, RuleSetDraft};
-use crate::proto::convert::{consumer_from, contact_from, program_from, required_enum, rule_set_draft_from};
+use crate::domain::{Consumer, Contact, Exclusions, History, PhoneNumber, RuleSet};
+use crate::proto::convert::{consumer_from, contact_from, program_from, required_enum, rule_set_from_record};
 use crate::proto::v1 as pb;
 use crate::store::StoreError;
 use crate::store::records::{
@@ -92,13 +92,13 @@ pub fn contacts_of<K: Kv>(kv: &K, consumer_id: &str, f: &mut dyn FnMut(Contact))
     })
 }
 
-pub fn latest_rule_set<K: Kv>(kv: &K) -> Result<Option<(u64, RuleSetDraft)>, StoreError> {
-    let Some((k, v)) = kv.last(&[RULES])? else {
-        return Ok(None);
-    };
-    let rules = decode::<pb::RuleSet>(k.as_ref(), v.as_ref())?;
-    let draft = rule_set_draft_from(&rules).map_err(|e| corrupt(k.as_ref(), e))?;
-    Ok(Some((rules.version, draft)))
+/// Every rule-set version ever put, compiled, in version order.
+pub fn for_each_rule_set<K: Kv>(kv: &K, f: &mut dyn FnMut(RuleSet)) -> Result<(), StoreError> {
+    kv.scan(&[RULES], &mut |k, v| {
+        let stored = decode::<pb::RuleSet>(k.as_ref(), v.as_ref())?;
+        f(rule_set_from_record(&stored).map_err(|e| corrupt(k.as_ref(), e))?);
+        Ok(())
+    })
 }
 
 pub fn for_each_exclusions<K: Kv>(kv: &K, f: &mut dyn FnMut(String, Exclusions)) -> Result<(), StoreError> {
@@ -257,10 +257,11 @@ macro_rules! kv_reads {
         ) -> Result<(), $crate::store::StoreError> {
             $crate::store::kv::reads::contacts_of(self.$kv(), consumer_id, f)
         }
-        fn latest_rule_set(
+        fn for_each_rule_set(
             &self,
-        ) -> Result<Option<(u64, $crate::domain::RuleSetDraft)>, $crate::store::StoreError> {
-            $crate::store::kv::reads::latest_rule_set(self.$kv())
+            f: &mut dyn FnMut($crate::domain::RuleSet),
+        ) -> Result<(), $crate::store::StoreError> {
+            $crate::store::kv::reads::for_each_rule_set(self.$kv(), f)
         }
         fn for_each_exclusions(
             &self,

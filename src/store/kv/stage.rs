@@ -9,7 +9,7 @@ use super::staging::Staging;
 use crate::domain::lease::{self, AttemptId, Lease, LeaseState};
 use crate::domain::prompt::PromptRejection;
 use crate::domain::{Channel, Contact, PhoneNumber};
-use crate::proto::convert::{WireEnum, consumer_to, contact_to, program_to, rule_set_to};
+use crate::proto::convert::{WireEnum, consumer_to, contact_to, program_to, rule_set_version_to};
 use crate::proto::v1 as pb;
 use crate::store::records::{
     CallbackRecord, ConsentRecord, ExclusionRecord, LeaseRecord, NoteRecord, OptOutRecord, ProgramNumberRecord,
@@ -237,7 +237,7 @@ pub fn stage(op: &WriteOp, st: &mut Staging) -> Result<Applied, StageError> {
             if st.get(&k)?.is_some() {
                 return Err(StageError::Rejected(Rejected::Stale));
             }
-            st.put(k, rule_set_to(&rules.draft, rules.version).encode_to_vec());
+            st.put(k, rule_set_version_to(rules).encode_to_vec());
         }
         WriteOp::SetExclusionFlags { consumer_id, flags } => {
             let k = key(EXCLUSIONS, consumer_id);
