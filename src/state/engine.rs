@@ -15,7 +15,6 @@ use chrono::{DateTime, Duration, Utc};
 use super::book::{Book, Lookup};
 use super::health::Health;
 use super::registry::Registry;
-use super::rule_versions::{PutFrom, PutRules};
 use super::rules::ActiveRules;
 use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
 use crate::domain::lease::AttemptId;
@@ -135,24 +134,7 @@ impl Engine {
                 health: Health::default(),
             }),
         };
-        let in_force = engine.rules();
-        let wanted = match options.rules {
-            Some(draft) if RuleSet::compile(draft.clone(), 0)?.draft == in_force.draft && newest > 0 => None,
-            Some(draft) => Some((draft, "the --rules file given at start")),
-            None if newest == 0 => Some((
-                RuleSet::regulation_f(0).draft,
-                "the shipped Regulation F preset, on an empty store",
-            )),
-            None => None,
-        };
-        if let Some((draft, why)) = wanted {
-            let put = PutRules {
-                operator_id: "predial".into(),
-                change_reason: why.into(),
-                ..PutRules::default()
-            };
-            engine.put_rule_set_blocking(draft, put, PutFrom::StartUp)?;
-        }
+        engine.put_at_start(options.rules, newest)?;
         engine.watch_activations();
         Ok(engine)
     }

@@ -36,7 +36,7 @@ pub struct PutRules {
 /// preset on an empty store) is the operator's explicit choice, so a dropped channel is
 /// logged as a warning there instead of refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum PutFrom {
+enum PutFrom {
     Api,
     StartUp,
 }
@@ -55,12 +55,7 @@ impl Engine {
     }
 
     /// [`put_rule_set`](Self::put_rule_set) from a thread that may block.
-    pub(super) fn put_rule_set_blocking(
-        &self,
-        draft: RuleSetDraft,
-        put: PutRules,
-        from: PutFrom,
-    ) -> Result<u64, EngineError> {
+    fn put_rule_set_blocking(&self, draft: RuleSetDraft, put: PutRules, from: PutFrom) -> Result<u64, EngineError> {
         for _ in 0..RULE_SET_TRIES {
             let now = Utc::now();
             let (rules, ops, diff) = self.prepare_rule_set(draft.clone(), &put, from, now)?;
@@ -137,6 +132,30 @@ impl Engine {
             note("", &rules.meta.operator_id, NoteKind::Rules, text),
         ];
         Ok((rules, ops, diff))
+    }
+
+    /// At start: puts the `--rules` file unless it equals the version in force, or, on a
+    /// store with no version yet (`newest` 0), the shipped Regulation F preset.
+    pub(super) fn put_at_start(&self, file: Option<RuleSetDraft>, newest: u64) -> Result<(), EngineError> {
+        let in_force = self.rules();
+        let wanted = match file {
+            Some(draft) if RuleSet::compile(draft.clone(), 0)?.draft == in_force.draft && newest > 0 => None,
+            Some(draft) => Some((draft, "the --rules file given at start")),
+            None if newest == 0 => Some((
+                RuleSet::regulation_f(0).draft,
+                "the shipped Regulation F preset, on an empty store",
+            )),
+            None => None,
+        };
+        if let Some((draft, why)) = wanted {
+            let put = PutRules {
+                operator_id: "predial".into(),
+                change_reason: why.into(),
+                ..PutRules::default()
+            };
+            self.put_rule_set_blocking(draft, put, PutFrom::StartUp)?;
+        }
+        Ok(())
     }
 
     /// The version in force now.
