@@ -17,6 +17,8 @@
 //! On a cluster (`--store postgres://…`):
 //! - `predial_database_commit_seconds`: one group commit's transaction, end to end, and
 //!   `predial_database_round_trip_seconds`: a one-row read (the follower's, twice a second);
+//! - `predial_contacts_unknown_consumer_total`: contacts recorded for a consumer id predial
+//!   did not know (the CRM's copy may arrive later; the contact counts once it does);
 //! - `predial_reservations_stale_total`: leases the database refused because another node
 //!   had changed what their decision read, and `predial_reservation_retries_total`: the
 //!   decisions made again for them;
@@ -57,6 +59,7 @@ pub struct Metrics {
     database_seconds: Histogram,
     round_trip: Histogram,
     stale: IntCounter,
+    unknown_consumers: IntCounter,
     retries: IntCounter,
     feed_position: IntGauge,
     feed_behind: IntGauge,
@@ -144,7 +147,11 @@ impl Metrics {
             "predial_feed_behind_seconds",
             "Seconds since this node's memory last held every change of the store.",
         )?;
-        for c in [stale.clone(), retries.clone()] {
+        let unknown_consumers = IntCounter::new(
+            "predial_contacts_unknown_consumer_total",
+            "Contacts recorded for a consumer id predial did not know (recorded all the same).",
+        )?;
+        for c in [stale.clone(), retries.clone(), unknown_consumers.clone()] {
             registry.register(Box::new(c))?;
         }
         for g in [feed_position.clone(), feed_behind.clone()] {
@@ -193,6 +200,7 @@ impl Metrics {
             round_trip,
             stale,
             retries,
+            unknown_consumers,
             feed_position,
             feed_behind,
             feed_behind_seconds,
@@ -205,6 +213,11 @@ impl Metrics {
 
     pub fn database_round_trip(&self, elapsed: Duration) {
         self.round_trip.observe(elapsed.as_secs_f64());
+    }
+
+    /// A contact recorded for a consumer id no consumer has (yet).
+    pub fn unknown_consumer_contact(&self) {
+        self.unknown_consumers.inc();
     }
 
     pub fn stale_reservations(&self, n: u64) {

@@ -330,6 +330,7 @@ impl Decisions for DecisionsService {
             attempts: recorded.attempts,
             rpcs: recorded.rpcs,
             settled_attempt_id: recorded.settled.map(|id| id.to_string()).unwrap_or_default(),
+            unknown_consumer: recorded.unknown_consumer,
         }))
     }
 

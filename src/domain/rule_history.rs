@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 
@@ -17,14 +18,26 @@ use super::kinds::Channel;
 use super::rules::{ControlDraft, RuleSet, RuleSetDraft, RuleSetMeta};
 
 /// Every version, in the order they take effect.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Timeline {
     /// Ascending by (`activated_at`, version).
     versions: Vec<Arc<RuleSet>>,
+    /// Each version's `activated_at` in milliseconds, in the same order: searched without
+    /// touching the versions themselves.
+    activations: Vec<i64>,
     /// The longest look-back of any version: what memory must hold for any of them.
     max_retention_days: u32,
     /// When the last version to take effect does (milliseconds).
     last_activation_ms: i64,
+    /// The clock has been seen past `last_activation_ms`: every version is in force, so the
+    /// newest decides any question about now or the past without reading the clock again.
+    all_in_force: AtomicBool,
+}
+
+impl Clone for Timeline {
+    fn clone(&self) -> Timeline {
+        Timeline::new(self.versions.clone())
+    }
 }
 
 impl Timeline {
@@ -37,13 +50,14 @@ impl Timeline {
         versions.sort_by_key(|r| (r.meta.activated_at, r.version));
         versions.dedup_by_key(|r| r.version);
         let max_retention_days = versions.iter().map(|r| r.retention_days).max().unwrap_or(0);
-        let last_activation_ms = versions
-            .last()
-            .map_or(i64::MIN, |r| r.meta.activated_at.timestamp_millis());
+        let activations: Vec<i64> = versions.iter().map(|r| r.meta.activated_at.timestamp_millis()).collect();
+        let last_activation_ms = activations.last().copied().unwrap_or(i64::MIN);
         Timeline {
             versions,
+            activations,
             max_retention_days,
             last_activation_ms,
+            all_in_force: AtomicBool::new(false),
         }
     }
 
@@ -65,9 +79,7 @@ impl Timeline {
     /// the first version took effect, the first (a question about a time before any rules
     /// were put is answered under the earliest). Panics on an empty timeline.
     pub fn in_force_at_ms(&self, t_ms: i64) -> &Arc<RuleSet> {
-        let after = self
-            .versions
-            .partition_point(|r| r.meta.activated_at.timestamp_millis() <= t_ms);
+        let after = self.activations.partition_point(|at| *at <= t_ms);
         &self.versions[after.saturating_sub(1)]
     }
 
@@ -82,12 +94,20 @@ impl Timeline {
         rules_as_of: Option<DateTime<Utc>>,
         now_ms: impl FnOnce() -> i64,
     ) -> &Arc<RuleSet> {
-        let t = match rules_as_of {
-            Some(as_of) => as_of.timestamp_millis(),
-            None if at_ms >= self.last_activation_ms => at_ms,
-            None => at_ms.max(now_ms()),
-        };
-        self.in_force_at_ms(t)
+        if let Some(as_of) = rules_as_of {
+            return self.in_force_at_ms(as_of.timestamp_millis());
+        }
+        let newest = || &self.versions[self.versions.len() - 1];
+        if at_ms >= self.last_activation_ms || self.all_in_force.load(Ordering::Relaxed) {
+            return newest();
+        }
+        let now = now_ms();
+        if now >= self.last_activation_ms {
+            // Time only moves on: from here every version stays in force.
+            self.all_in_force.store(true, Ordering::Relaxed);
+            return newest();
+        }
+        self.in_force_at_ms(at_ms.max(now))
     }
 
     pub fn in_force_at(&self, t: DateTime<Utc>) -> &Arc<RuleSet> {

@@ -42,6 +42,8 @@ pub enum EngineError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recorded {
     pub duplicate: bool,
+    /// No consumer had the contact's consumer id when it was recorded.
+    pub unknown_consumer: bool,
     pub attempts: u32,
     pub rpcs: u32,
     /// The lease the contact settled.
@@ -261,6 +263,7 @@ impl Engine {
     /// INVALID_ARGUMENT naming `attempt_id`, and nothing is recorded.
     pub async fn record_contact(&self, contact: Contact) -> Result<Recorded, EngineError> {
         let (consumer_id, at, channel) = (contact.consumer_id.clone(), contact.occurred_at, contact.channel);
+        let unknown_consumer = !self.inner.book.exists(&consumer_id);
         let applied = self
             .commit(vec![WriteOp::RecordContact(contact)])
             .await
@@ -276,8 +279,12 @@ impl Engine {
                 .map(|s| tightest_tally(&rules, s, channel, at))
                 .unwrap_or_default()
         })?;
+        if unknown_consumer {
+            crate::metrics::metrics().unknown_consumer_contact();
+        }
         Ok(Recorded {
             duplicate: applied == [Applied::Duplicate],
+            unknown_consumer,
             attempts: tally.attempts,
             rpcs: tally.rpcs,
             settled: match applied.first() {
