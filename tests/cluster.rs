@@ -340,6 +340,43 @@ async fn two_nodes_switch_to_a_pending_version_at_the_same_effective_date() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_database_written_before_the_note_log_gets_it_from_its_migration() {
+    let pg = Postgres::start();
+    let (_a_dir, a) = node(&pg, &[]).await;
+    a.accounts()
+        .await
+        .upsert_consumer(consumer("c1", "NY", "America/New_York", A))
+        .await
+        .unwrap();
+    a.accounts()
+        .await
+        .set_exclusions(pb::SetExclusionsRequest {
+            consumer_id: "c1".into(),
+            bankruptcy: true,
+            operator_id: "ops".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    drop(a);
+    // What a database of schema version 1 holds: notes by consumer, no log.
+    pg.psql(
+        "DELETE FROM predial_kv WHERE k >= '\\x6a'::bytea AND k < '\\x6b'::bytea; \
+         UPDATE predial_schema SET version = 1",
+    );
+    let (_b_dir, b) = node(&pg, &[]).await;
+    let every = b
+        .accounts()
+        .await
+        .list_audit_notes(pb::ListAuditNotesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let kinds: Vec<&str> = every.notes.iter().map(|n| n.kind.as_str()).collect();
+    assert_eq!(kinds, ["RULES", "EXCLUSIONS_CHANGED"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_node_reaches_its_database_over_tls_and_checks_its_certificate() {
     let pki = pki::pki();
     let pg = Postgres::start_with(Some((&pki.server_cert, &pki.server_key)));

@@ -343,7 +343,8 @@ async fn every_put_leaves_a_rules_note_naming_the_version_the_operator_the_reaso
     let mut accounts = server.accounts().await;
     let notes = accounts
         .list_audit_notes(with_token(pb::ListAuditNotesRequest {
-            consumer_id: String::new(),
+            kinds: vec!["RULES".into()],
+            ..Default::default()
         }))
         .await
         .unwrap()

@@ -3,13 +3,53 @@
 use chrono::Utc;
 use tonic::{Request, Response, Status};
 
+use super::paging;
 use super::{engine_error, invalid};
+use crate::domain::audit::NoteKind;
 use crate::domain::consumer::validate_id;
 use crate::domain::exclusions::{ExclusionLevel, ExclusionStatus};
-use crate::domain::{ExcludedBy, Exclusions, PhoneNumber};
+use crate::domain::{ExcludedBy, Exclusions, FieldError, PhoneNumber};
 use crate::proto::convert::{consumer_from, consumer_to, enum_field, opt_timestamp_from, timestamp_to};
 use crate::proto::v1::{self as pb, accounts_server::Accounts};
-use crate::state::Engine;
+use crate::state::{ConsumerFilter, Engine, NoteFilter};
+
+/// The listing name consumer page tokens are checked against.
+const CONSUMERS: &str = "consumers";
+
+fn forged() -> FieldError {
+    FieldError::new("page_token", "is not a page token this listing handed out")
+}
+
+/// Keeps the first `size` of `page` (read one longer to know whether more follow) and
+/// answers the token of the page after it, empty when this is the last.
+fn next_token<T>(page: &mut Vec<T>, size: usize, token: impl Fn(&T) -> String) -> String {
+    if page.len() <= size {
+        return String::new();
+    }
+    page.truncate(size);
+    page.last().map(token).unwrap_or_default()
+}
+
+/// The time range and kinds of a notes listing; `from` after `to` is refused.
+fn note_filter(r: &pb::ListAuditNotesRequest) -> Result<NoteFilter, FieldError> {
+    let from = opt_timestamp_from(&r.from, "from")?;
+    let to = opt_timestamp_from(&r.to, "to")?;
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(FieldError::new("from", "is after to"));
+    }
+    let kinds = r
+        .kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            NoteKind::from_name(k.trim())
+                .ok_or_else(|| FieldError::new(format!("kinds[{i}]"), format!("{k:?} is not a note kind")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(NoteFilter { from, to, kinds })
+}
 
 pub struct AccountsService {
     engine: Engine,
@@ -132,19 +172,30 @@ impl Accounts for AccountsService {
         )))
     }
 
+    /// One consumer's notes, or with no consumer every note (rule changes included),
+    /// oldest first, filtered by time and kind, a page at a time.
     async fn list_audit_notes(
         &self,
         request: Request<pb::ListAuditNotesRequest>,
     ) -> Result<Response<pb::ListAuditNotesResponse>, Status> {
-        // No consumer: the notes that belong to none — rule-set changes (`RULES`).
-        let id = match request.get_ref().consumer_id.trim() {
-            "" => "",
-            given => validate_id(given, "consumer_id").map_err(invalid)?,
+        let r = request.get_ref();
+        let consumer = match r.consumer_id.trim() {
+            "" => None,
+            given => Some(validate_id(given, "consumer_id").map_err(invalid)?),
         };
-        let notes = self
+        let filter = note_filter(r).map_err(invalid)?;
+        let size = paging::page_size(r.page_size).map_err(invalid)?;
+        let listing = format!("audit-notes/{}", consumer.unwrap_or("*"));
+        let after = match paging::start(&listing, &r.page_token).map_err(invalid)? {
+            None => 0,
+            Some(key) => u64::from_be_bytes(key.try_into().map_err(|_| invalid(forged()))?),
+        };
+        let mut notes = self
             .engine
-            .audit_notes(id)
-            .map_err(engine_error)?
+            .notes_page(consumer, after, size + 1, &filter)
+            .map_err(engine_error)?;
+        let next_page_token = next_token(&mut notes, size, |n| paging::token(&listing, &n.id.to_be_bytes()));
+        let notes = notes
             .into_iter()
             .map(|n| pb::AuditNote {
                 id: n.id.to_string(),
@@ -155,6 +206,40 @@ impl Accounts for AccountsService {
                 consumer_id: n.note.consumer_id,
             })
             .collect();
-        Ok(Response::new(pb::ListAuditNotesResponse { notes }))
+        Ok(Response::new(pb::ListAuditNotesResponse { notes, next_page_token }))
+    }
+
+    /// Consumers in id order, by state, group and number, a page at a time.
+    async fn list_consumers(
+        &self,
+        request: Request<pb::ListConsumersRequest>,
+    ) -> Result<Response<pb::ListConsumersResponse>, Status> {
+        let r = request.get_ref();
+        let filter = ConsumerFilter {
+            state: r.state.trim().to_uppercase(),
+            group_id: r.group_id.trim().to_string(),
+            phone: match r.phone.trim() {
+                "" => None,
+                given => Some(
+                    PhoneNumber::parse(given)
+                        .map_err(|e| invalid(crate::domain::FieldError::new("phone", e.to_string())))?,
+                ),
+            },
+        };
+        let size = paging::page_size(r.page_size).map_err(invalid)?;
+        let after = paging::start(CONSUMERS, &r.page_token)
+            .map_err(invalid)?
+            .map(String::from_utf8)
+            .transpose()
+            .map_err(|_| invalid(forged()))?;
+        let mut consumers = self
+            .engine
+            .consumers_page(after.as_deref(), size + 1, &filter)
+            .map_err(engine_error)?;
+        let next_page_token = next_token(&mut consumers, size, |c| paging::token(CONSUMERS, c.id.as_bytes()));
+        Ok(Response::new(pb::ListConsumersResponse {
+            consumers: consumers.iter().map(consumer_to).collect(),
+            next_page_token,
+        }))
     }
 }

@@ -50,7 +50,10 @@ impl Timeline {
         versions.sort_by_key(|r| (r.meta.activated_at, r.version));
         versions.dedup_by_key(|r| r.version);
         let max_retention_days = versions.iter().map(|r| r.retention_days).max().unwrap_or(0);
-        let activations: Vec<i64> = versions.iter().map(|r| r.meta.activated_at.timestamp_millis()).collect();
+        let activations: Vec<i64> = versions
+            .iter()
+            .map(|r| r.meta.activated_at.timestamp_millis())
+            .collect();
         let last_activation_ms = activations.last().copied().unwrap_or(i64::MIN);
         Timeline {
             versions,

@@ -68,6 +68,7 @@ pub const METHODS: &[Method] = &[
     unary("/predial.v1.Accounts/InboundText", Admin),
     unary("/predial.v1.Accounts/GetExclusionStatus", Admin),
     unary("/predial.v1.Accounts/ListAuditNotes", Admin),
+    unary("/predial.v1.Accounts/ListConsumers", Admin),
     unary("/predial.v1.Rules/PutRuleSet", Admin),
     unary("/predial.v1.Rules/GetRuleSet", Admin),
     unary("/predial.v1.Rules/ValidateRuleSet", Admin),

@@ -203,6 +203,15 @@ pub trait Store: Send + Sync + 'static {
     /// One consumer as last written.
     fn consumer(&self, id: &str) -> Result<Option<Consumer>, StoreError>;
 
+    /// A page of consumers in id order after the id `after` (none: from the first), those
+    /// `keep` admits, at most `limit`.
+    fn consumers_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        keep: &dyn Fn(&Consumer) -> bool,
+    ) -> Result<Vec<Consumer>, StoreError>;
+
     /// Every consumer, for start-up.
     fn for_each_consumer(&self, f: &mut dyn FnMut(Consumer)) -> Result<(), StoreError>;
 
@@ -253,6 +262,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// A consumer's audit notes, oldest first.
     fn notes_of(&self, consumer_id: &str) -> Result<Vec<AuditNote>, StoreError>;
+
+    /// A page of notes in id order after note `after` (0: from the first), of one consumer
+    /// or (none) of every consumer and none; those `keep` admits, at most `limit`.
+    fn notes_page(
+        &self,
+        consumer_id: Option<&str>,
+        after: u64,
+        limit: usize,
+        keep: &dyn Fn(&AuditNote) -> bool,
+    ) -> Result<Vec<AuditNote>, StoreError>;
 
     /// Makes everything committed durable (commit already does; this is for shutdown).
     fn flush(&self) -> Result<(), StoreError>;

@@ -8,7 +8,10 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::kv::keys::{CONSUMER, META, NUMBER_INDEX_BUILT, decode, key, number_index_key, stored_numbers};
+use super::kv::keys::{
+    CONSUMER, META, NOTE, NOTE_LOG_BUILT, NUMBER_INDEX_BUILT, decode, key, note_log_key, number_index_key,
+    stored_numbers,
+};
 use super::kv::{Kv, Pair, Staging, kv_reads, stage_jobs};
 use super::{Committed, Store, StoreError, WriteOp};
 use crate::proto::v1 as pb;
@@ -46,6 +49,21 @@ impl Kv for sled::Tree {
         Ok(())
     }
 
+    fn scan_from(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(sled::IVec, sled::IVec) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        for item in self.range(from..) {
+            let (k, v) = item?;
+            if !k.starts_with(prefix) || !f(k, v)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn last(&self, prefix: &[u8]) -> Result<Option<Pair<Self>>, StoreError> {
         Ok(self.scan_prefix(prefix).next_back().transpose()?)
     }
@@ -74,6 +92,7 @@ impl SledStore {
             flush_failed: AtomicBool::new(false),
         };
         store.build_number_index()?;
+        store.build_note_log()?;
         Ok(store)
     }
 
@@ -91,6 +110,25 @@ impl SledStore {
             for n in stored_numbers(&k, &consumer)? {
                 batch.insert(number_index_key(n, &consumer.id), &[]);
             }
+        }
+        batch.insert(marker, &[]);
+        self.tree.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Builds the log of every note by id of a store written before it existed: a copy
+    /// of each note under its id, and the marker, in one atomic, durable batch.
+    fn build_note_log(&self) -> Result<(), StoreError> {
+        let marker = key(META, NOTE_LOG_BUILT);
+        if self.tree.contains_key(&marker)? {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for item in self.tree.scan_prefix([NOTE]) {
+            let (k, v) = item?;
+            let id = &k[k.len().saturating_sub(8)..];
+            batch.insert(note_log_key(id), v);
         }
         batch.insert(marker, &[]);
         self.tree.apply_batch(batch)?;
@@ -199,6 +237,43 @@ mod tests {
         assert_eq!(store.consumers_with(number(1)).unwrap(), Vec::<String>::new());
         assert_eq!(store.consumers_with(number(2)).unwrap(), ["a"]);
         assert_eq!(store.consumers_with(number(3)).unwrap(), ["b"]);
+    }
+
+    #[test]
+    fn a_store_written_before_the_note_log_gets_it_when_opened() {
+        use crate::domain::audit::{NoteDraft, NoteKind};
+        use crate::store::kv::keys::NOTE_LOG;
+        let note = |consumer: &str| {
+            WriteOp::Note(NoteDraft {
+                consumer_id: consumer.into(),
+                at: chrono::Utc::now(),
+                operator_id: "ops".into(),
+                kind: NoteKind::ExclusionsChanged,
+                text: "a note".into(),
+            })
+        };
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store
+                .commit(&[vec![note("b")], vec![note("a")], vec![note("")]], 0)
+                .unwrap();
+            // What an older build left: notes by consumer, no log, no marker.
+            let mut old = sled::Batch::default();
+            for item in store.tree.scan_prefix([NOTE_LOG]) {
+                old.remove(item.unwrap().0);
+            }
+            old.remove(key(META, NOTE_LOG_BUILT));
+            store.tree.apply_batch(old).unwrap();
+            store.flush().unwrap();
+            assert!(store.notes_page(None, 0, 10, &|_| true).unwrap().is_empty());
+        }
+        let store = reopen(dir.path());
+        let all = store.notes_page(None, 0, 10, &|_| true).unwrap();
+        let owners: Vec<&str> = all.iter().map(|n| n.note.consumer_id.as_str()).collect();
+        assert_eq!(owners, ["b", "a", ""], "every note, in id order");
+        let after_first = store.notes_page(None, all[0].id, 10, &|_| true).unwrap();
+        assert_eq!(after_first.len(), 2);
     }
 
     #[test]

@@ -230,10 +230,12 @@ pub fn reason_codes(d: &pb::DialDecision) -> Vec<pb::ReasonCode> {
         .collect()
 }
 
-/// A consumer's audit notes, oldest first.
+/// A consumer's audit notes, oldest first (the largest page: tests write fewer).
 pub async fn audit_notes(server: &Server, consumer_id: &str) -> Vec<pb::AuditNote> {
     let req = pb::ListAuditNotesRequest {
         consumer_id: consumer_id.into(),
+        page_size: 1000,
+        ..Default::default()
     };
     server
         .accounts()

@@ -12,6 +12,8 @@
 //! - `k` + len16(consumer id) + consumer id + number → a callback not yet consumed
 //! - `t` + token → a prompt
 //! - `n` + len16(consumer id) + consumer id + note id → an audit note
+//! - `j` + note id → the same note: every note in id order, whatever its consumer (the
+//!   trail across consumers, paged)
 //! - `m` + name → counters (`note-seq`, `dnc-seq`) and markers
 //! - `p` + program id → `predial.v1.Program`
 //! - `q` + number → the program and purpose of a caller-ID number
@@ -43,6 +45,7 @@ pub(crate) const OPT_OUT: u8 = b'o';
 pub(crate) const CALLBACK: u8 = b'k';
 pub(crate) const PROMPT: u8 = b't';
 pub(crate) const NOTE: u8 = b'n';
+pub(crate) const NOTE_LOG: u8 = b'j';
 pub(crate) const META: u8 = b'm';
 pub(crate) const PROGRAM: u8 = b'p';
 pub(crate) const PROGRAM_NUMBER: u8 = b'q';
@@ -54,6 +57,15 @@ pub(crate) const UNSETTLED: u8 = b'u';
 
 /// The `m` key whose presence says the number index is complete.
 pub(crate) const NUMBER_INDEX_BUILT: &str = "number-index";
+pub(crate) const NOTE_LOG_BUILT: &str = "note-log";
+
+/// The key of a note in the log of every note: `j` + its id (8 bytes, big-endian).
+pub(crate) fn note_log_key(id: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + id.len());
+    k.push(NOTE_LOG);
+    k.extend_from_slice(id);
+    k
+}
 
 /// The numbers of a stored consumer.
 pub(crate) fn stored_numbers(k: &[u8], consumer: &pb::Consumer) -> Result<Vec<PhoneNumber>, StoreError> {

@@ -40,6 +40,16 @@ pub trait Kv {
         f: &mut dyn FnMut(Self::Bytes, Self::Bytes) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
 
+    /// The keys that start with `prefix` from `from` on (`from` starts with `prefix`), in
+    /// key order, with their values, until `f` answers false: a page read from where the
+    /// last one stopped, without reading what comes before.
+    fn scan_from(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(Self::Bytes, Self::Bytes) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError>;
+
     /// The last key that starts with `prefix`, with its value.
     fn last(&self, prefix: &[u8]) -> Result<Option<Pair<Self>>, StoreError>;
 }

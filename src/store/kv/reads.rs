@@ -39,6 +39,34 @@ pub fn for_each_consumer<K: Kv>(kv: &K, f: &mut dyn FnMut(Consumer)) -> Result<(
     })
 }
 
+/// A page of consumers in id order (bytewise) after the id `after` (none: from the
+/// first), those `keep` admits, at most `limit`.
+pub fn consumers_page<K: Kv>(
+    kv: &K,
+    after: Option<&str>,
+    limit: usize,
+    keep: &dyn Fn(&Consumer) -> bool,
+) -> Result<Vec<Consumer>, StoreError> {
+    let mut from = vec![CONSUMER];
+    if let Some(after) = after {
+        // The first key past `after`'s: the same bytes and a zero.
+        from.extend_from_slice(after.as_bytes());
+        from.push(0);
+    }
+    let mut page = Vec::new();
+    if limit == 0 {
+        return Ok(page);
+    }
+    kv.scan_from(&[CONSUMER], &from, &mut |k, v| {
+        let c = consumer_from(&decode::<pb::Consumer>(k.as_ref(), v.as_ref())?).map_err(|e| corrupt(k.as_ref(), e))?;
+        if keep(&c) {
+            page.push(c);
+        }
+        Ok(page.len() < limit)
+    })?;
+    Ok(page)
+}
+
 /// Every consumer with contacts, once, with the history memory keeps of it.
 ///
 /// Keys sort by consumer, then time: one consumer's contacts are contiguous and oldest
@@ -230,6 +258,40 @@ pub fn notes_of<K: Kv>(kv: &K, consumer_id: &str) -> Result<Vec<AuditNote>, Stor
     Ok(notes)
 }
 
+/// A page of notes in id order after note `after`: one consumer's, or (none) every note;
+/// those `keep` admits, at most `limit`. Ids only grow, so a page that starts after the
+/// last id of the one before sees no note twice and skips none, whatever is written
+/// meanwhile.
+pub fn notes_page<K: Kv>(
+    kv: &K,
+    consumer_id: Option<&str>,
+    after: u64,
+    limit: usize,
+    keep: &dyn Fn(&AuditNote) -> bool,
+) -> Result<Vec<AuditNote>, StoreError> {
+    let prefix = match consumer_id {
+        Some(id) => length_prefixed(NOTE, id),
+        None => vec![NOTE_LOG],
+    };
+    let mut from = prefix.clone();
+    from.extend_from_slice(&after.saturating_add(1).to_be_bytes());
+    let mut notes = Vec::new();
+    if limit == 0 {
+        return Ok(notes);
+    }
+    kv.scan_from(&prefix, &from, &mut |k, v| {
+        let record: NoteRecord = decode(k.as_ref(), v.as_ref())?;
+        let note = record
+            .to_domain()
+            .ok_or_else(|| corrupt(k.as_ref(), "unknown note kind"))?;
+        if keep(&note) {
+            notes.push(note);
+        }
+        Ok(notes.len() < limit)
+    })?;
+    Ok(notes)
+}
+
 /// The [`Store`](crate::store::Store) trait's reads, answered from the layout through `self.$kv()`
 /// (a method giving a [`Kv`]): every key-value backend's readers are these, word for word.
 macro_rules! kv_reads {
@@ -337,6 +399,23 @@ macro_rules! kv_reads {
             consumer_id: &str,
         ) -> Result<Vec<$crate::domain::audit::AuditNote>, $crate::store::StoreError> {
             $crate::store::kv::reads::notes_of(self.$kv(), consumer_id)
+        }
+        fn consumers_page(
+            &self,
+            after: Option<&str>,
+            limit: usize,
+            keep: &dyn Fn(&$crate::domain::Consumer) -> bool,
+        ) -> Result<Vec<$crate::domain::Consumer>, $crate::store::StoreError> {
+            $crate::store::kv::reads::consumers_page(self.$kv(), after, limit, keep)
+        }
+        fn notes_page(
+            &self,
+            consumer_id: Option<&str>,
+            after: u64,
+            limit: usize,
+            keep: &dyn Fn(&$crate::domain::audit::AuditNote) -> bool,
+        ) -> Result<Vec<$crate::domain::audit::AuditNote>, $crate::store::StoreError> {
+            $crate::store::kv::reads::notes_page(self.$kv(), consumer_id, after, limit, keep)
         }
     };
 }

@@ -308,7 +308,9 @@ pub fn stage(op: &WriteOp, st: &mut Staging) -> Result<Applied, StageError> {
             st.put(seq_key, id.to_be_bytes().to_vec());
             let mut k = length_prefixed(NOTE, &note.consumer_id);
             k.extend_from_slice(&id.to_be_bytes());
-            st.put(k, NoteRecord::of(id, note).encode_to_vec());
+            let record = NoteRecord::of(id, note).encode_to_vec();
+            st.put(note_log_key(&id.to_be_bytes()), record.clone());
+            st.put(k, record);
             return Ok(Applied::Noted(id));
         }
         WriteOp::PutProgram(p) => st.put(key(PROGRAM, &p.id), program_to(p).encode_to_vec()),

@@ -220,9 +220,18 @@ impl Kv for PgStore {
         prefix: &[u8],
         f: &mut dyn FnMut(Vec<u8>, Vec<u8>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        self.scan_from(prefix, prefix, &mut |k, v| f(k, v).map(|()| true))
+    }
+
+    fn scan_from(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(Vec<u8>, Vec<u8>) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
         // Every prefix of the layout has a byte below 0xff, so it has an end.
         let end = after_prefix(prefix).unwrap_or_else(|| vec![u8::MAX; prefix.len() + 1]);
-        let mut from = prefix.to_vec();
+        let mut from = from.to_vec();
         let mut sql = "SELECT k, v FROM predial_kv WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3";
         loop {
             let rows = self.block(async {
@@ -235,7 +244,9 @@ impl Kv for PgStore {
             for row in rows {
                 let (k, v): (Vec<u8>, Vec<u8>) = (row.get(0), row.get(1));
                 from.clone_from(&k);
-                f(k, v)?;
+                if !f(k, v)? {
+                    return Ok(());
+                }
             }
             if !full {
                 return Ok(());

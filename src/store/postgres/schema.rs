@@ -19,7 +19,8 @@ use tokio_postgres::Client;
 use crate::store::StoreError;
 
 /// The migrations, in order; a database at version `n` has the first `n` applied.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE predial_kv (
         k bytea PRIMARY KEY,
         v bytea NOT NULL
@@ -38,7 +39,15 @@ const MIGRATIONS: &[&str] = &["
         seq bigint NOT NULL
     );
     INSERT INTO predial_feed VALUES (1, 0);
-"];
+",
+    "
+    -- The log of every note by id ('j' + id): a copy of each note ('n' + consumer + id).
+    INSERT INTO predial_kv (k, v)
+    SELECT '\\x6a'::bytea || substring(k from length(k) - 7), v
+    FROM predial_kv WHERE k >= '\\x6e'::bytea AND k < '\\x6f'::bytea
+    ON CONFLICT (k) DO NOTHING;
+",
+];
 
 /// The schema version this binary writes.
 pub const VERSION: i32 = MIGRATIONS.len() as i32;
