@@ -20,6 +20,11 @@ async fn node(pg: &Postgres, extra: &[&str]) -> (tempfile::TempDir, Server) {
     let mut args = vec!["--store", url.as_str()];
     args.extend_from_slice(extra);
     let server = Server::start_with(dir.path(), &args);
+    // The start-up line names the store the node uses, never the data directory it does
+    // not (the harness passes one).
+    let listening = server.start_log.last().unwrap();
+    assert!(listening.contains("PostgreSQL store"), "{listening}");
+    assert!(!listening.contains(&dir.path().display().to_string()), "{listening}");
     wait_health(&server, true).await;
     (dir, server)
 }
@@ -300,13 +305,7 @@ async fn two_nodes_switch_to_a_pending_version_at_the_same_effective_date() {
         .upsert_consumer(consumer("c1", "NY", "America/New_York", A))
         .await
         .unwrap();
-    let mut rules = a
-        .rules()
-        .await
-        .get_rule_set(pb::GetRuleSetRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let mut rules = rules_in_force(&a).await;
     let before = rules.version;
     let effective = chrono::Utc::now() + chrono::Duration::seconds(3);
     rules.effective_at = Some(prost_types::Timestamp {

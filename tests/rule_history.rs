@@ -390,13 +390,7 @@ async fn versions_and_a_pending_one_survive_kill_9() {
 
     let server = Server::start(dir.path());
     assert_eq!(versions(&server).await, [3, 2, 1]);
-    let now = server
-        .rules()
-        .await
-        .get_rule_set(pb::GetRuleSetRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let now = rules_in_force(&server).await;
     assert_eq!(now.version, 2, "the pending version is still pending");
     let pending = server
         .rules()
@@ -460,20 +454,8 @@ async fn every_preset_is_taken_as_is_over_http_and_what_get_answers_loads_with_r
     let file = dir.path().join("from-get.json");
     std::fs::write(&file, &answered).unwrap();
     let loaded = Server::start_with(&dir.path().join("b"), &["--rules", file.to_str().unwrap()]);
-    let got = loaded
-        .rules()
-        .await
-        .get_rule_set(pb::GetRuleSetRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    let served = server
-        .rules()
-        .await
-        .get_rule_set(pb::GetRuleSetRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let got = rules_in_force(&loaded).await;
+    let served = rules_in_force(&server).await;
     assert_eq!(got.controls, served.controls);
     assert_eq!(got.operator_id, "predial");
 }

@@ -230,6 +230,17 @@ pub fn reason_codes(d: &pb::DialDecision) -> Vec<pb::ReasonCode> {
         .collect()
 }
 
+/// The rule-set version in force now on `server`.
+pub async fn rules_in_force(server: &Server) -> pb::RuleSet {
+    server
+        .rules()
+        .await
+        .get_rule_set(pb::GetRuleSetRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// A consumer's audit notes, oldest first (the largest page: tests write fewer).
 pub async fn audit_notes(server: &Server, consumer_id: &str) -> Vec<pb::AuditNote> {
     let req = pb::ListAuditNotesRequest {
