@@ -202,7 +202,17 @@ impl Tokens {
 
     /// [`admit`](Self::admit), answering who was admitted (none for an open method).
     pub fn admit_as(&self, path: &str, authorization: Option<&[u8]>) -> Result<Option<TokenHolder>, Refusal> {
-        let needs = match access_for(path) {
+        self.admit_to(access_for(path), path, authorization)
+    }
+
+    /// [`admit_as`](Self::admit_as) with the path's access rule already looked up.
+    pub fn admit_to(
+        &self,
+        access: Access,
+        path: &str,
+        authorization: Option<&[u8]>,
+    ) -> Result<Option<TokenHolder>, Refusal> {
+        let needs = match access {
             Access::Open => return Ok(None),
             Access::AtLeast(role) => role,
         };

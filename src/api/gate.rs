@@ -105,8 +105,9 @@ where
         if let Some(tokens) = &self.gate.tokens {
             let path = request.uri().path();
             let authorization = request.headers().get(http::header::AUTHORIZATION).map(|v| v.as_bytes());
-            let admitted = tokens.admit_as(path, authorization);
-            let is_admins = access_for(path) == Access::AtLeast(Role::Admin);
+            let access = access_for(path);
+            let admitted = tokens.admit_to(access, path, authorization);
+            let is_admins = access == Access::AtLeast(Role::Admin);
             // Who made a change, for the administrators' calls that record it; not on the
             // decision path, where the extension's allocation would cost every call.
             if let Ok(Some(holder)) = &admitted
