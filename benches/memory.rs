@@ -125,6 +125,7 @@ fn main() {
                 at: now,
                 expires_at: now + Duration::minutes(15),
                 operator_id: String::new(),
+                granted_by: None,
             },
             reach,
         );

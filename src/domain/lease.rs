@@ -23,9 +23,10 @@
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
+use super::answer::{Decision, Reason};
 pub use super::attempt_id::AttemptId;
 use super::history::{ContactRec, RecKind};
-use super::kinds::Channel;
+use super::kinds::{Channel, Verdict};
 use super::phone::PhoneNumber;
 
 /// A granted lease, as the store keeps it.
@@ -42,6 +43,28 @@ pub struct Lease {
     /// Until when it holds an in-flight slot.
     pub expires_at: DateTime<Utc>,
     pub operator_id: String,
+    /// The decision that granted it, kept with it for the evidence (not in memory: the
+    /// store's record carries it).
+    pub granted_by: Option<Grant>,
+}
+
+/// The decision that granted a lease: its verdict (ALLOW or WARN; PROMPT for a prompted
+/// call an operator confirmed), every reason, and the rule-set version that decided it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Grant {
+    pub verdict: Verdict,
+    pub reasons: Vec<Reason>,
+    pub rule_set_version: u64,
+}
+
+impl Grant {
+    pub fn of(decision: &Decision) -> Grant {
+        Grant {
+            verdict: decision.verdict,
+            reasons: decision.reasons.clone(),
+            rule_set_version: decision.rule_set_version,
+        }
+    }
 }
 
 impl Lease {
@@ -314,6 +337,7 @@ mod tests {
             at,
             expires_at: at + chrono::Duration::minutes(15),
             operator_id: String::new(),
+            granted_by: None,
         }
     }
 

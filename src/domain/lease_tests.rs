@@ -24,6 +24,7 @@ fn lease(id: u8, at: &str) -> Lease {
         at,
         expires_at: at + Duration::minutes(15),
         operator_id: String::new(),
+        granted_by: None,
     }
 }
 

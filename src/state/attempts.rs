@@ -6,7 +6,7 @@ use super::checks::{allows, note, who};
 use super::engine::{Engine, EngineError};
 use crate::domain::audit::NoteKind;
 use crate::domain::decision::Request;
-use crate::domain::lease::{AttemptId, Lease, ReleaseRejection};
+use crate::domain::lease::{AttemptId, Grant, Lease, ReleaseRejection};
 use crate::domain::prompt::PromptedRequest;
 use crate::domain::window::reach_ms;
 use crate::domain::{ReasonCode, Verdict};
@@ -50,14 +50,9 @@ impl Engine {
                 why.join(" ")
             )));
         }
-        let lease = self.new_lease(
-            consumer_id,
-            &asked.request_id,
-            asked.channel,
-            asked.phone,
-            asked.at,
-            operator_id,
-        );
+        // Granted by the prompted decision the operator confirmed (its findings are what
+        // the override note names).
+        let lease = self.new_lease(consumer_id, &asked.request_id, &req, Grant::of(&decision));
         self.inner
             .book
             .take_lease(&lease, reach_ms(self.inner.rules.load().max_retention_days()));

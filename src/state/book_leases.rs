@@ -114,6 +114,7 @@ mod tests {
             at,
             expires_at: at + Duration::minutes(15),
             operator_id: String::new(),
+            granted_by: None,
         }
     }
 

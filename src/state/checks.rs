@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::engine::{Engine, EngineError};
 use crate::domain::audit::NoteKind;
 use crate::domain::decision::{Decision, Request, Subject, decide};
-use crate::domain::lease::{AttemptId, Lease, OpenLease, retried};
+use crate::domain::lease::{AttemptId, Grant, Lease, OpenLease, retried};
 use crate::domain::prompt::{Prompt, PromptedRequest};
 use crate::domain::window::reach_ms;
 use crate::domain::{PhoneNumber, ReasonCode, Verdict};
@@ -176,7 +176,8 @@ impl Engine {
         match (reserve, prior) {
             (Some(_), Some(prior)) if allows(verdict) => checked.lease = Some(Granted::of_open(&prior)),
             (Some(request_id), None) if allows(verdict) => {
-                let lease = self.new_lease(consumer_id, request_id, req.channel, req.phone, req.at, req.operator_id);
+                let grant = Grant::of(&checked.decision);
+                let lease = self.new_lease(consumer_id, request_id, req, grant);
                 let reach = reach_ms(self.inner.rules.load().max_retention_days());
                 self.inner.book.take_lease(&lease, reach);
                 checked.lease = Some(Granted::of(&lease));
@@ -290,33 +291,24 @@ impl Engine {
         })
     }
 
-    /// A new lease for a request allowed at `at`, expiring after the active rules'
-    /// `lease_seconds`.
-    pub(super) fn new_lease(
-        &self,
-        consumer_id: &str,
-        request_id: &str,
-        channel: crate::domain::Channel,
-        phone: Option<PhoneNumber>,
-        at: DateTime<Utc>,
-        operator_id: &str,
-    ) -> Lease {
-        // The lease length of the version that decided the request (at its instant).
-        let lease_ms = self
-            .inner
-            .rules
-            .load()
-            .deciding(at.timestamp_millis(), None, || Utc::now().timestamp_millis())
-            .lease_ms;
+    /// A new lease for a request `grant` allowed, holding its slot for the `lease_seconds`
+    /// of the version that decided it.
+    pub(super) fn new_lease(&self, consumer_id: &str, request_id: &str, req: &Request<'_>, grant: Grant) -> Lease {
+        let timeline = self.inner.rules.load();
+        let lease_ms = match timeline.by_version(grant.rule_set_version) {
+            Some(rules) => rules.lease_ms,
+            None => timeline.in_force_at(req.at).lease_ms,
+        };
         Lease {
             attempt_id: AttemptId::from_bytes(*uuid::Uuid::new_v4().as_bytes()),
             consumer_id: consumer_id.to_string(),
             request_id: request_id.to_string(),
-            channel,
-            phone,
-            at,
-            expires_at: at + Duration::milliseconds(lease_ms),
-            operator_id: operator_id.to_string(),
+            channel: req.channel,
+            phone: req.phone,
+            at: req.at,
+            expires_at: req.at + Duration::milliseconds(lease_ms),
+            operator_id: req.operator_id.to_string(),
+            granted_by: Some(grant),
         }
     }
 }

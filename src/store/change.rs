@@ -355,6 +355,7 @@ mod tests {
             at: at(),
             expires_at: at() + chrono::Duration::minutes(15),
             operator_id: "op".into(),
+            granted_by: None,
         };
         vec![
             (

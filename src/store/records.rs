@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 use crate::domain::Exclusions;
 use crate::domain::audit::{AuditNote, NoteDraft, NoteKind};
 use crate::domain::callback::Callback;
-use crate::domain::lease::{AttemptId, Lease, LeaseState};
+use crate::domain::lease::{AttemptId, Grant, Lease, LeaseState};
 use crate::domain::prompt::{Prompt, PromptedRequest};
-use crate::domain::{CallPurpose, Channel, Mode, PhoneNumber};
+use crate::domain::{CallPurpose, Channel, Mode, PhoneNumber, Reason, ReasonCode, Verdict};
 use crate::proto::convert::WireEnum;
+use crate::proto::v1 as pb;
 
 fn from_ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
@@ -184,6 +185,14 @@ pub struct LeaseRecord {
     /// unsettled leases' to say, so settling does not rewrite this record).
     #[prost(int32, tag = "9")]
     pub state: i32,
+    /// The granting decision's verdict (`predial.v1.Verdict`); 0 for a lease granted
+    /// before leases kept it.
+    #[prost(int32, tag = "10")]
+    pub grant_verdict: i32,
+    #[prost(message, repeated, tag = "11")]
+    pub grant_reasons: Vec<pb::Reason>,
+    #[prost(uint64, tag = "12")]
+    pub grant_rule_set_version: u64,
 }
 
 impl LeaseRecord {
@@ -198,6 +207,9 @@ impl LeaseRecord {
             expires_at_ms: l.expires_at.timestamp_millis(),
             operator_id: l.operator_id.clone(),
             state: state_code(state),
+            grant_verdict: l.granted_by.as_ref().map_or(0, |g| g.verdict.to_wire()),
+            grant_reasons: l.granted_by.iter().flat_map(|g| &g.reasons).map(reason_to).collect(),
+            grant_rule_set_version: l.granted_by.as_ref().map_or(0, |g| g.rule_set_version),
         }
     }
 
@@ -212,6 +224,14 @@ impl LeaseRecord {
             at: from_ms(self.at_ms),
             expires_at: from_ms(self.expires_at_ms),
             operator_id: self.operator_id.clone(),
+            granted_by: match self.grant_verdict {
+                0 => None,
+                verdict => Some(Grant {
+                    verdict: Verdict::from_wire(verdict).ok()??,
+                    reasons: self.grant_reasons.iter().map(reason_from).collect::<Option<_>>()?,
+                    rule_set_version: self.grant_rule_set_version,
+                }),
+            },
         };
         let state = match self.state {
             0 => LeaseState::Unsettled,
@@ -322,4 +342,20 @@ pub struct ConsentRecord {
     pub telemarketing: bool,
     #[prost(int64, tag = "2")]
     pub at_ms: i64,
+}
+
+fn reason_to(r: &Reason) -> pb::Reason {
+    pb::Reason {
+        code: r.code.to_wire(),
+        control_id: r.control_id.as_deref().unwrap_or_default().to_string(),
+        message: r.message.clone(),
+    }
+}
+
+fn reason_from(r: &pb::Reason) -> Option<Reason> {
+    Some(Reason {
+        code: ReasonCode::from_wire(r.code).ok()??,
+        control_id: (!r.control_id.is_empty()).then(|| std::sync::Arc::from(r.control_id.as_str())),
+        message: r.message.clone(),
+    })
 }

@@ -240,6 +240,43 @@ mod tests {
     }
 
     #[test]
+    fn a_lease_keeps_the_decision_that_granted_it_across_a_reopen() {
+        use crate::domain::lease::{AttemptId, Grant, Lease, LeaseState};
+        use crate::domain::{Channel, Reason, ReasonCode, Verdict};
+        let grant = Grant {
+            verdict: Verdict::Warn,
+            reasons: vec![Reason {
+                code: ReasonCode::NearMaxContacts,
+                control_id: Some("regf-calls".into()),
+                message: "6 calls in the last 7 days; the limit is 7, so this is the last one allowed".into(),
+            }],
+            rule_set_version: 4,
+        };
+        let at = chrono::Utc::now();
+        let lease = Lease {
+            attempt_id: AttemptId::from_bytes([7; 16]),
+            consumer_id: "a".into(),
+            request_id: "r-1".into(),
+            channel: Channel::Phone,
+            phone: Some(number(1)),
+            at,
+            expires_at: at + chrono::Duration::minutes(15),
+            operator_id: String::new(),
+            granted_by: Some(grant.clone()),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            put(&store, consumer("a", &[1]));
+            store.commit(&[vec![WriteOp::TakeLease { lease, seen: 0 }]], 0).unwrap();
+        }
+        let store = reopen(dir.path());
+        let (stored, state) = store.lease(AttemptId::from_bytes([7; 16])).unwrap().unwrap();
+        assert_eq!(state, LeaseState::Unsettled);
+        assert_eq!(stored.granted_by, Some(grant));
+    }
+
+    #[test]
     fn a_store_written_before_the_note_log_gets_it_when_opened() {
         use crate::domain::audit::{NoteDraft, NoteKind};
         use crate::store::kv::keys::NOTE_LOG;
