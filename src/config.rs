@@ -17,6 +17,7 @@ use crate::api::auth::TokenEntry;
 use crate::server::{
     DEFAULT_DRAIN_SECONDS, DEFAULT_LISTEN, DEFAULT_PROMPT_TTL_SECONDS, Limits, ServeOptions, TlsFiles,
 };
+use crate::state::Retention;
 use crate::store::StoreConfig;
 use crate::store::postgres::PgOptions;
 
@@ -115,6 +116,13 @@ pub struct ServeArgs {
     /// The longest a unary call may take, whatever deadline the client sets (default 30).
     #[arg(long, env = "PREDIAL_REQUEST_TIMEOUT_SECONDS")]
     pub request_timeout_seconds: Option<u64>,
+    /// Days contacts, closed leases and notes are kept (and longer when a rule set looks
+    /// back further); 0 keeps everything (default 1095).
+    #[arg(long, env = "PREDIAL_RETENTION_DAYS")]
+    pub retention_days: Option<u32>,
+    /// Seconds between retention sweeps, the first that long after start (default 3600).
+    #[arg(long, env = "PREDIAL_RETENTION_SWEEP_SECONDS")]
+    pub retention_sweep_seconds: Option<u64>,
 }
 
 /// The `--config` file: the same settings as the flags.
@@ -142,6 +150,8 @@ pub struct ConfigFile {
     max_open_streams: Option<usize>,
     max_message_bytes: Option<usize>,
     request_timeout_seconds: Option<u64>,
+    retention_days: Option<u32>,
+    retention_sweep_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -262,6 +272,17 @@ impl ServeArgs {
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
             http_listen: self.http_listen.or(file.http_listen),
             limits,
+            retention: Retention {
+                days: self
+                    .retention_days
+                    .or(file.retention_days)
+                    .unwrap_or(Retention::DEFAULT_DAYS),
+                every: Duration::from_secs(positive(
+                    self.retention_sweep_seconds.or(file.retention_sweep_seconds),
+                    "retention_sweep_seconds",
+                    Retention::DEFAULT_EVERY.as_secs(),
+                )?),
+            },
         };
         Ok(Resolved {
             serve,
@@ -401,6 +422,8 @@ mod tests {
                 s.limits.request_timeout.as_secs().to_string(),
             ),
             ("store_pool_size", PgOptions::DEFAULT_POOL_SIZE.to_string()),
+            ("retention_days", s.retention.days.to_string()),
+            ("retention_sweep_seconds", s.retention.every.as_secs().to_string()),
             (
                 "store_connect_timeout_seconds",
                 PgOptions::DEFAULT_CONNECT_TIMEOUT_SECONDS.to_string(),

@@ -376,6 +376,47 @@ async fn a_database_written_before_the_note_log_gets_it_from_its_migration() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_node_sweeps_what_retention_lets_go_from_the_database() {
+    let pg = Postgres::start();
+    let (_a_dir, a) = node(&pg, &["--retention-days", "10", "--retention-sweep-seconds", "2"]).await;
+    a.accounts()
+        .await
+        .upsert_consumer(consumer("c1", "NY", "America/New_York", A))
+        .await
+        .unwrap();
+    let day = |days: i64| {
+        let d = (chrono::Utc::now() - chrono::Duration::days(days)).date_naive();
+        format!("{d}T15:00:00Z")
+    };
+    let mut decisions = a.decisions().await;
+    for (id, age) in [("old", 40), ("new", 1)] {
+        decisions.record_contact(call(id, "c1", A, 1, &day(age))).await.unwrap();
+    }
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut swept = 0;
+    while swept == 0 && Instant::now() < until {
+        if let Ok(line) = a.log.recv_timeout(Duration::from_millis(200))
+            && let Some(count) = line.split("contacts=").nth(1)
+        {
+            swept = count.split_whitespace().next().unwrap().parse::<u64>().unwrap();
+        }
+    }
+    assert_eq!(swept, 1, "the 40-day-old contact, from PostgreSQL");
+    let again = decisions
+        .record_contact(call("old", "c1", A, 1, &day(40)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!again.duplicate, "its event id went with it");
+    let kept = decisions
+        .record_contact(call("new", "c1", A, 1, &day(1)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(kept.duplicate);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_node_reaches_its_database_over_tls_and_checks_its_certificate() {
     let pki = pki::pki();
     let pg = Postgres::start_with(Some((&pki.server_cert, &pki.server_key)));

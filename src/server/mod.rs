@@ -154,6 +154,7 @@ fn read_rules(path: Option<&PathBuf>) -> Result<Option<RuleSetDraft>, ServeError
 /// NOT_SERVING until memory is rebuilt from the database, so a load balancer can see it.
 async fn open_engine(options: &ServeOptions) -> Result<Engine, ServeError> {
     let engine_options = EngineOptions {
+        retention: options.retention,
         rules: read_rules(options.rules.as_ref())?,
         prompt_ttl: chrono::Duration::from_std(options.prompt_ttl).unwrap_or(chrono::Duration::minutes(5)),
     };

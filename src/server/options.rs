@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::api::auth::TokenEntry;
+use crate::state::Retention;
 use crate::store::StoreConfig;
 
 /// The gRPC address when none is given.
@@ -39,6 +40,8 @@ pub struct ServeOptions {
     /// Where to serve the HTTP/JSON API; none: not served.
     pub http_listen: Option<SocketAddr>,
     pub limits: Limits,
+    /// How long records are kept, and how often the sweep runs.
+    pub retention: Retention,
 }
 
 impl ServeOptions {
@@ -66,6 +69,7 @@ impl Default for ServeOptions {
             metrics_listen: None,
             http_listen: None,
             limits: Limits::default(),
+            retention: Retention::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::book::{Book, Lookup};
 use super::health::Health;
 use super::registry::Registry;
+use super::retention::Retention;
 use super::rules::ActiveRules;
 use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
 use crate::domain::lease::AttemptId;
@@ -58,6 +59,8 @@ pub struct EngineOptions {
     pub rules: Option<RuleSetDraft>,
     /// How long a prompt token can be answered.
     pub prompt_ttl: Duration,
+    /// How long records are kept, and how often the sweep runs.
+    pub retention: Retention,
 }
 
 impl Default for EngineOptions {
@@ -65,6 +68,7 @@ impl Default for EngineOptions {
         EngineOptions {
             rules: None,
             prompt_ttl: Duration::minutes(5),
+            retention: Retention::default(),
         }
     }
 }
@@ -138,6 +142,7 @@ impl Engine {
         };
         engine.put_at_start(options.rules, newest)?;
         engine.watch_activations();
+        engine.keep_retention(options.retention);
         Ok(engine)
     }
 

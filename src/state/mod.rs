@@ -17,6 +17,7 @@ mod prefetch;
 mod programs;
 mod registry;
 mod reservations;
+mod retention;
 mod rule_versions;
 mod rules;
 
@@ -29,6 +30,7 @@ pub use engine::{Engine, EngineError, EngineOptions, Recorded};
 pub use listings::{ConsumerFilter, NoteFilter};
 pub use programs::NumbersAdded;
 pub use registry::Registry;
+pub use retention::{Retention, cutoff};
 pub use rule_versions::PutRules;
 pub use rules::ActiveRules;
 

@@ -273,6 +273,20 @@ pub trait Store: Send + Sync + 'static {
         keep: &dyn Fn(&AuditNote) -> bool,
     ) -> Result<Vec<AuditNote>, StoreError>;
 
+    /// Up to `limit` records of `space` older than `before_ms`, from the key `from` on,
+    /// for retention to delete ([`kv::sweep`]).
+    fn sweep_batch(
+        &self,
+        space: kv::sweep::SweepSpace,
+        before_ms: i64,
+        from: &[u8],
+        limit: usize,
+    ) -> Result<kv::sweep::SweepBatch, StoreError>;
+
+    /// Deletes `keys` in one atomic, durable write (retention's; nothing in memory depends
+    /// on them).
+    fn delete_keys(&self, keys: &[Vec<u8>]) -> Result<(), StoreError>;
+
     /// Makes everything committed durable (commit already does; this is for shutdown).
     fn flush(&self) -> Result<(), StoreError>;
 }

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod reads;
 pub mod stage;
 pub mod staging;
+pub mod sweep;
 
 pub(crate) use reads::kv_reads;
 pub use stage::{StageError, stage_jobs, stage_jobs_checked};

@@ -408,6 +408,15 @@ macro_rules! kv_reads {
         ) -> Result<Vec<$crate::domain::Consumer>, $crate::store::StoreError> {
             $crate::store::kv::reads::consumers_page(self.$kv(), after, limit, keep)
         }
+        fn sweep_batch(
+            &self,
+            space: $crate::store::kv::sweep::SweepSpace,
+            before_ms: i64,
+            from: &[u8],
+            limit: usize,
+        ) -> Result<$crate::store::kv::sweep::SweepBatch, $crate::store::StoreError> {
+            $crate::store::kv::sweep::sweep_batch(self.$kv(), space, before_ms, from, limit)
+        }
         fn notes_page(
             &self,
             consumer_id: Option<&str>,

@@ -280,6 +280,17 @@ impl Store for PgStore {
 
     kv_reads!(kv);
 
+    fn delete_keys(&self, keys: &[Vec<u8>]) -> Result<(), StoreError> {
+        self.block(async {
+            let client = self.client().await?;
+            client
+                .execute("DELETE FROM predial_kv WHERE k = ANY($1)", &[&keys])
+                .await
+                .map_err(|e| backend("sweeping the store", e))?;
+            Ok(())
+        })
+    }
+
     fn feed(&self) -> Option<&dyn ChangeFeed> {
         Some(self)
     }

@@ -1,0 +1,137 @@
+//! Retention: a background sweep that deletes contacts, notes and closed leases older than
+//! `retention_days` and beyond the reach of every rule-set version (so no decision, as of
+//! any instant a version can look back on, loses a contact it counts), in bounded batches.
+//!
+//! Each batch is one atomic, durable delete of whole records (a contact with its
+//! idempotency entry, a note with its copy in the log), so a sweep cut short by kill -9
+//! leaves a consistent store, and the next sweep carries on. Between batches the sweep
+//! pauses, and it reads through the store's own snapshot, so decisions (which read memory)
+//! and writes (which go through group commit) go on meanwhile. Rule-set versions are never
+//! swept. A contact's event id can be recorded anew once its contact is swept.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::engine::{Engine, EngineError, Inner};
+use crate::store::kv::sweep::{SweepSpace, Swept};
+
+/// Records read per batch.
+const BATCH: usize = 1_000;
+/// The pause between batches.
+const PAUSE: Duration = Duration::from_millis(5);
+
+/// How long records are kept, and how often the sweep runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Days a record is kept; 0 keeps everything.
+    pub days: u32,
+    pub every: Duration,
+}
+
+impl Retention {
+    pub const DEFAULT_DAYS: u32 = 1_095;
+    pub const DEFAULT_EVERY: Duration = Duration::from_secs(3_600);
+}
+
+impl Default for Retention {
+    fn default() -> Retention {
+        Retention {
+            days: Retention::DEFAULT_DAYS,
+            every: Retention::DEFAULT_EVERY,
+        }
+    }
+}
+
+/// The instant before which records go: `days` ago, or further back when a rule-set
+/// version looks back further (`reach_days`); none when everything is kept.
+pub fn cutoff(now: DateTime<Utc>, days: u32, reach_days: u32) -> Option<DateTime<Utc>> {
+    (days > 0).then(|| now - chrono::Duration::days(i64::from(days.max(reach_days))))
+}
+
+impl Engine {
+    /// One sweep: every batch of every key space, now. Answers what it deleted.
+    pub fn sweep(&self, days: u32) -> Result<Swept, EngineError> {
+        let reach = self.inner.rules.timeline().max_retention_days();
+        let Some(before) = cutoff(Utc::now(), days, reach) else {
+            return Ok(Swept::default());
+        };
+        let before_ms = before.timestamp_millis();
+        let mut total = Swept::default();
+        for space in [SweepSpace::Contacts, SweepSpace::Notes, SweepSpace::Leases] {
+            let mut from = vec![space.prefix()];
+            loop {
+                if self.inner.health.stopping.load(Ordering::Acquire) {
+                    return Ok(total);
+                }
+                let batch = self.inner.store.sweep_batch(space, before_ms, &from, BATCH)?;
+                if !batch.keys.is_empty() {
+                    self.inner.store.delete_keys(&batch.keys)?;
+                }
+                total.contacts += batch.swept.contacts;
+                total.notes += batch.swept.notes;
+                total.leases += batch.swept.leases;
+                let Some(next) = batch.next else { break };
+                from = next;
+                std::thread::sleep(PAUSE);
+            }
+        }
+        tracing::info!(
+            contacts = total.contacts,
+            notes = total.notes,
+            leases = total.leases,
+            before = %before.to_rfc3339(),
+            "retention sweep: deleted what is older than {days} days and beyond every rule's reach"
+        );
+        Ok(total)
+    }
+
+    /// Starts the sweep thread: a sweep every `retention.every`, the first one that long
+    /// after start; none when `retention.days` is 0.
+    pub(super) fn keep_retention(&self, retention: Retention) {
+        if retention.days == 0 {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        std::thread::Builder::new()
+            .name("predial-retention".into())
+            .spawn(move || sweep_loop(weak, retention))
+            .expect("spawn the retention sweep");
+    }
+}
+
+fn sweep_loop(weak: Weak<Inner>, retention: Retention) {
+    loop {
+        // Sleep in short steps, so shutdown is not held up by a long interval.
+        let mut slept = Duration::ZERO;
+        while slept < retention.every {
+            let step = Duration::from_millis(200).min(retention.every - slept);
+            std::thread::sleep(step);
+            slept += step;
+            match weak.upgrade() {
+                Some(inner) if !inner.health.stopping.load(Ordering::Acquire) => {}
+                _ => return,
+            }
+        }
+        let Some(inner) = weak.upgrade() else { return };
+        let engine = Engine { inner };
+        if let Err(e) = engine.sweep(retention.days) {
+            tracing::error!(error = %e, "the retention sweep failed; it runs again at the next interval");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cutoff_keeps_what_any_rule_can_look_back_on() {
+        let now: DateTime<Utc> = "2026-12-06T00:00:00Z".parse().unwrap();
+        assert_eq!(cutoff(now, 0, 16), None, "0 keeps everything");
+        assert_eq!(cutoff(now, 10, 16), Some(now - chrono::Duration::days(16)));
+        assert_eq!(cutoff(now, 1_095, 16), Some(now - chrono::Duration::days(1_095)));
+    }
+}
