@@ -14,7 +14,7 @@ use super::consumer::Region;
 use super::error::{FieldError, FieldErrors};
 use super::history::{ContactRec, RecKind};
 use super::kinds::{CallPurpose, Channel, ChannelSet, Period};
-use super::lease::settings;
+use super::lease_settings as settings;
 use super::time::{format_time_of_day, parse_date, parse_time_of_day, parse_weekday};
 
 /// A contact control as written by a person: strings for times, days and regions.

@@ -15,10 +15,10 @@ use chrono::{DateTime, Duration, Utc};
 use super::book::{Book, Lookup};
 use super::health::Health;
 use super::registry::Registry;
-use super::retention::Retention;
 use super::rules::ActiveRules;
 use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
 use crate::domain::lease::AttemptId;
+use crate::domain::retention::Retention;
 use crate::domain::window::reach_ms;
 use crate::domain::{
     Consumer, Contact, FieldError, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft, Timeline,

@@ -21,6 +21,7 @@ mod retention;
 mod rule_versions;
 mod rules;
 
+pub use crate::domain::retention::{Retention, cutoff};
 pub use agents::InboundOutcome;
 pub use book::{Book, Entry, Extras, Group, Id, Lookup, Snapshot};
 pub use checks::{Checked, Granted, Pending, Step};
@@ -30,7 +31,6 @@ pub use engine::{Engine, EngineError, EngineOptions, Recorded};
 pub use listings::{ConsumerFilter, NoteFilter};
 pub use programs::NumbersAdded;
 pub use registry::Registry;
-pub use retention::{Retention, cutoff};
 pub use rule_versions::PutRules;
 pub use rules::ActiveRules;
 

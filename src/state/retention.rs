@@ -13,43 +13,16 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 use super::engine::{Engine, EngineError, Inner};
+use crate::domain::retention::{Retention, cutoff};
 use crate::store::kv::sweep::{SweepSpace, Swept};
 
 /// Records read per batch.
 const BATCH: usize = 1_000;
 /// The pause between batches.
 const PAUSE: Duration = Duration::from_millis(5);
-
-/// How long records are kept, and how often the sweep runs.
-#[derive(Debug, Clone, Copy)]
-pub struct Retention {
-    /// Days a record is kept; 0 keeps everything.
-    pub days: u32,
-    pub every: Duration,
-}
-
-impl Retention {
-    pub const DEFAULT_DAYS: u32 = 1_095;
-    pub const DEFAULT_EVERY: Duration = Duration::from_secs(3_600);
-}
-
-impl Default for Retention {
-    fn default() -> Retention {
-        Retention {
-            days: Retention::DEFAULT_DAYS,
-            every: Retention::DEFAULT_EVERY,
-        }
-    }
-}
-
-/// The instant before which records go: `days` ago, or further back when a rule-set
-/// version looks back further (`reach_days`); none when everything is kept.
-pub fn cutoff(now: DateTime<Utc>, days: u32, reach_days: u32) -> Option<DateTime<Utc>> {
-    (days > 0).then(|| now - chrono::Duration::days(i64::from(days.max(reach_days))))
-}
 
 impl Engine {
     /// One sweep: every batch of every key space, now. Answers what it deleted.
@@ -120,18 +93,5 @@ fn sweep_loop(weak: Weak<Inner>, retention: Retention) {
         if let Err(e) = engine.sweep(retention.days) {
             tracing::error!(error = %e, "the retention sweep failed; it runs again at the next interval");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cutoff_keeps_what_any_rule_can_look_back_on() {
-        let now: DateTime<Utc> = "2026-12-06T00:00:00Z".parse().unwrap();
-        assert_eq!(cutoff(now, 0, 16), None, "0 keeps everything");
-        assert_eq!(cutoff(now, 10, 16), Some(now - chrono::Duration::days(16)));
-        assert_eq!(cutoff(now, 1_095, 16), Some(now - chrono::Duration::days(1_095)));
     }
 }
