@@ -139,7 +139,9 @@ async fn notes_are_found_by_consumer_time_and_kind_over_grpc_and_http() {
         .upsert_consumer(consumer("c0", "NY", "America/New_York", "+12125550100"))
         .await
         .unwrap();
-    let before = chrono::Utc::now();
+    // Notes keep their instant to the millisecond: `from` at this one's start.
+    let now = chrono::Utc::now();
+    let before = now - chrono::Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos() % 1_000_000));
     for i in 0..5 {
         accounts.set_exclusions(flags(i % 2 == 0)).await.unwrap();
     }

@@ -71,10 +71,10 @@ async fn a_sweep_deletes_exactly_the_contacts_past_retention_and_keeps_the_rest(
             rules.to_str().unwrap(),
             "--retention-days",
             "10",
-            // The first sweep comes 3 s after start: the contacts are in, and counted
+            // The first sweep comes 5 s after start: the contacts are in, and counted
             // below, well before it.
             "--retention-sweep-seconds",
-            "3",
+            "5",
         ],
     );
     server
