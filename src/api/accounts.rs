@@ -16,20 +16,6 @@ use crate::state::{ConsumerFilter, Engine, NoteFilter};
 /// The listing name consumer page tokens are checked against.
 const CONSUMERS: &str = "consumers";
 
-fn forged() -> FieldError {
-    FieldError::new("page_token", "is not a page token this listing handed out")
-}
-
-/// Keeps the first `size` of `page` (read one longer to know whether more follow) and
-/// answers the token of the page after it, empty when this is the last.
-fn next_token<T>(page: &mut Vec<T>, size: usize, token: impl Fn(&T) -> String) -> String {
-    if page.len() <= size {
-        return String::new();
-    }
-    page.truncate(size);
-    page.last().map(token).unwrap_or_default()
-}
-
 /// The time range and kinds of a notes listing; `from` after `to` is refused.
 fn note_filter(r: &pb::ListAuditNotesRequest) -> Result<NoteFilter, FieldError> {
     let from = opt_timestamp_from(&r.from, "from")?;
@@ -186,15 +172,14 @@ impl Accounts for AccountsService {
         let filter = note_filter(r).map_err(invalid)?;
         let size = paging::page_size(r.page_size).map_err(invalid)?;
         let listing = format!("audit-notes/{}", consumer.unwrap_or("*"));
-        let after = match paging::start(&listing, &r.page_token).map_err(invalid)? {
-            None => 0,
-            Some(key) => u64::from_be_bytes(key.try_into().map_err(|_| invalid(forged()))?),
-        };
+        let after = paging::start_number(&listing, &r.page_token)
+            .map_err(invalid)?
+            .unwrap_or(0);
         let mut notes = self
             .engine
             .notes_page(consumer, after, size + 1, &filter)
             .map_err(engine_error)?;
-        let next_page_token = next_token(&mut notes, size, |n| paging::token(&listing, &n.id.to_be_bytes()));
+        let next_page_token = paging::next_token(&mut notes, size, |n| paging::token(&listing, &n.id.to_be_bytes()));
         let notes = notes
             .into_iter()
             .map(|n| pb::AuditNote {
@@ -227,16 +212,12 @@ impl Accounts for AccountsService {
             },
         };
         let size = paging::page_size(r.page_size).map_err(invalid)?;
-        let after = paging::start(CONSUMERS, &r.page_token)
-            .map_err(invalid)?
-            .map(String::from_utf8)
-            .transpose()
-            .map_err(|_| invalid(forged()))?;
+        let after = paging::start_text(CONSUMERS, &r.page_token).map_err(invalid)?;
         let mut consumers = self
             .engine
             .consumers_page(after.as_deref(), size + 1, &filter)
             .map_err(engine_error)?;
-        let next_page_token = next_token(&mut consumers, size, |c| paging::token(CONSUMERS, c.id.as_bytes()));
+        let next_page_token = paging::next_token(&mut consumers, size, |c| paging::token(CONSUMERS, c.id.as_bytes()));
         Ok(Response::new(pb::ListConsumersResponse {
             consumers: consumers.iter().map(consumer_to).collect(),
             next_page_token,

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::proto::methods::{self, Caller};
+use crate::proto::methods::{self, Caller, Method};
 
 /// What a token may do; ordered, each role including the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -70,13 +70,18 @@ pub enum Access {
 /// needs any valid token, a method of the contract the role its table entry names
 /// ([`crate::proto::methods`]), and anything else an administrator.
 pub fn access_for(path: &str) -> Access {
+    access_of(path, methods::find(path).map(|(_, m)| m))
+}
+
+/// [`access_for`] with the path's entry in the method table already looked up.
+pub fn access_of(path: &str, method: Option<&Method>) -> Access {
     let service = path.trim_start_matches('/').split('/').next().unwrap_or_default();
     match service {
         "grpc.health.v1.Health" => Access::Open,
         "grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection" => {
             Access::AtLeast(Role::Dialer)
         }
-        _ => Access::AtLeast(match methods::find(path).map(|(_, m)| m.caller) {
+        _ => Access::AtLeast(match method.map(|m| m.caller) {
             Some(Caller::Dialer) => Role::Dialer,
             Some(Caller::Agent) => Role::Agent,
             Some(Caller::Admin) | None => Role::Admin,

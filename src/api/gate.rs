@@ -27,8 +27,9 @@ use tokio::sync::Semaphore;
 use tonic::Status;
 use tower::{Layer, Service};
 
-use super::auth::{Access, Refusal, Role, Tokens, access_for};
+use super::auth::{Access, Refusal, Role, Tokens, access_of};
 use crate::metrics::metrics;
+use crate::proto::methods;
 
 #[derive(Clone)]
 pub struct Gate {
@@ -102,10 +103,12 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // One look-up in the method table serves the access rule and the timing.
+        let found = methods::find(request.uri().path());
         if let Some(tokens) = &self.gate.tokens {
             let path = request.uri().path();
             let authorization = request.headers().get(http::header::AUTHORIZATION).map(|v| v.as_bytes());
-            let access = access_for(path);
+            let access = access_of(path, found.map(|(_, m)| m));
             let admitted = tokens.admit_to(access, path, authorization);
             let is_admins = access == Access::AtLeast(Role::Admin);
             // Who made a change, for the administrators' calls that record it; not on the
@@ -141,7 +144,6 @@ where
             return Box::pin(std::future::ready(Ok(response)));
         };
         // Streams are timed per message by their handlers, not here.
-        let found = crate::proto::methods::find(path);
         let timed = !found.is_some_and(|(_, m)| m.streaming);
         let method = found.map_or(crate::metrics::OTHER_METHOD, |(i, _)| i);
         let started = Instant::now();

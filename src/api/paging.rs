@@ -41,13 +41,40 @@ pub fn start(listing: &str, token: &str) -> Result<Option<Vec<u8>>, FieldError> 
     if token.is_empty() {
         return Ok(None);
     }
-    let forged = || FieldError::new("page_token", "is not a page token this listing handed out");
     let (key, sum) = token.split_once('.').ok_or_else(forged)?;
     let key = unhex(key).ok_or_else(forged)?;
     if check(listing, &key) != sum {
         return Err(forged());
     }
     Ok(Some(key))
+}
+
+/// [`start`] for a listing keyed by a number (big-endian, as [`token`] was given it).
+pub fn start_number(listing: &str, token: &str) -> Result<Option<u64>, FieldError> {
+    start(listing, token)?
+        .map(|key| key.try_into().map(u64::from_be_bytes).map_err(|_| forged()))
+        .transpose()
+}
+
+/// [`start`] for a listing keyed by text (an id).
+pub fn start_text(listing: &str, token: &str) -> Result<Option<String>, FieldError> {
+    start(listing, token)?
+        .map(|key| String::from_utf8(key).map_err(|_| forged()))
+        .transpose()
+}
+
+/// Keeps the first `size` of `page` (read one longer, to know whether more follow) and
+/// answers the token of the page after it: empty when this is the last.
+pub fn next_token<T>(page: &mut Vec<T>, size: usize, token: impl Fn(&T) -> String) -> String {
+    if page.len() <= size {
+        return String::new();
+    }
+    page.truncate(size);
+    page.last().map(token).unwrap_or_default()
+}
+
+fn forged() -> FieldError {
+    FieldError::new("page_token", "is not a page token this listing handed out")
 }
 
 fn check(listing: &str, key: &[u8]) -> String {

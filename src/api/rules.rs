@@ -99,18 +99,9 @@ impl Rules for RulesService {
     ) -> Result<Response<pb::ListRuleSetVersionsResponse>, Status> {
         let r = request.get_ref();
         let size = paging::page_size(r.page_size).map_err(invalid)?;
-        let below = match paging::start(VERSIONS, &r.page_token).map_err(invalid)? {
-            None => u64::MAX,
-            Some(key) => {
-                let bytes: [u8; 8] = key.try_into().map_err(|_| {
-                    invalid(FieldError::new(
-                        "page_token",
-                        "is not a page token this listing handed out",
-                    ))
-                })?;
-                u64::from_be_bytes(bytes)
-            }
-        };
+        let below = paging::start_number(VERSIONS, &r.page_token)
+            .map_err(invalid)?
+            .unwrap_or(u64::MAX);
         let mut page: Vec<_> = self
             .engine
             .rule_set_versions()
@@ -118,14 +109,8 @@ impl Rules for RulesService {
             .filter(|v| v.version < below)
             .take(size + 1)
             .collect();
-        let next_page_token = match page.len() > size {
-            true => {
-                page.truncate(size);
-                let last = page.last().map_or(0, |v| v.version);
-                paging::token(VERSIONS, &last.to_be_bytes())
-            }
-            false => String::new(),
-        };
+        let next_page_token =
+            paging::next_token(&mut page, size, |v| paging::token(VERSIONS, &v.version.to_be_bytes()));
         Ok(Response::new(pb::ListRuleSetVersionsResponse {
             versions: page.iter().map(|v| summary(v)).collect(),
             next_page_token,

@@ -44,13 +44,14 @@ pub(super) fn control_findings(d: &mut Decision, ctx: &Context) -> ControlFindin
     let mut found = ControlFindings::default();
     let mut tightest: Option<(u32, Tally, u32)> = None;
     for control in ctx.controls() {
-        let counted = tally(control, ctx.history_for(control), ctx.req.at, ctx.day_zone);
+        let history = ctx.history_for(control);
+        let counted = tally(control, history, ctx.req.at, ctx.day_zone);
         let headroom = control.max_total_contacts.saturating_sub(counted.attempts);
         if tightest.is_none_or(|(h, ..)| headroom < h) {
             tightest = Some((headroom, counted, control.max_total_contacts));
         }
         if !ctx.lifted() {
-            let at_t = frequency_and_hold(d, ctx, control, counted, &mut found);
+            let at_t = frequency_and_hold(d, ctx, control, history, counted, &mut found);
             found.at_t.push(at_t);
         }
         calling_hours(d, ctx, control, &mut found);
@@ -76,6 +77,7 @@ fn frequency_and_hold(
     d: &mut Decision,
     ctx: &Context,
     control: &ContactControl,
+    history: &History,
     counted: Tally,
     found: &mut ControlFindings,
 ) -> Found {
@@ -96,7 +98,7 @@ fn frequency_and_hold(
         d.add(ReasonCode::NearMaxContacts, Some(control), message);
     }
     if ctx.req.channel == Channel::Phone
-        && let Some((rpc_day, release)) = hold_release(control, ctx.history_for(control), ctx.req.at, ctx.day_zone)
+        && let Some((rpc_day, release)) = hold_release(control, history, ctx.req.at, ctx.day_zone)
     {
         at_t.hold_release = Some(release);
         found.violated = true;

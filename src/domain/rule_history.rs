@@ -27,9 +27,7 @@ pub struct Timeline {
     activations: Vec<i64>,
     /// The longest look-back of any version: what memory must hold for any of them.
     max_retention_days: u32,
-    /// When the last version to take effect does (milliseconds).
-    last_activation_ms: i64,
-    /// The clock has been seen past `last_activation_ms`: every version is in force, so the
+    /// The clock has been seen past the last activation: every version is in force, so the
     /// newest decides any question about now or the past without reading the clock again.
     all_in_force: AtomicBool,
 }
@@ -54,12 +52,10 @@ impl Timeline {
             .iter()
             .map(|r| r.meta.activated_at.timestamp_millis())
             .collect();
-        let last_activation_ms = activations.last().copied().unwrap_or(i64::MIN);
         Timeline {
             versions,
             activations,
             max_retention_days,
-            last_activation_ms,
             all_in_force: AtomicBool::new(false),
         }
     }
@@ -101,11 +97,12 @@ impl Timeline {
             return self.in_force_at_ms(as_of.timestamp_millis());
         }
         let newest = || &self.versions[self.versions.len() - 1];
-        if at_ms >= self.last_activation_ms || self.all_in_force.load(Ordering::Relaxed) {
+        let last_activation_ms = self.activations.last().copied().unwrap_or(i64::MIN);
+        if at_ms >= last_activation_ms || self.all_in_force.load(Ordering::Relaxed) {
             return newest();
         }
         let now = now_ms();
-        if now >= self.last_activation_ms {
+        if now >= last_activation_ms {
             // Time only moves on: from here every version stays in force.
             self.all_in_force.store(true, Ordering::Relaxed);
             return newest();

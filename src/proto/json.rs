@@ -47,6 +47,11 @@ pub fn rule_set_from_json(text: &str) -> Result<pb::RuleSet, FieldError> {
     pb::RuleSet::decode(message.encode_to_vec().as_slice()).map_err(|e| FieldError::new("rules", e.to_string()))
 }
 
+/// A rule file's rules, read in that spelling (what `--rules` and `predial rules` read).
+pub fn rule_set_draft_from_json(text: &str) -> Result<crate::domain::RuleSetDraft, FieldError> {
+    crate::proto::convert::rule_set_draft_from(&rule_set_from_json(text)?)
+}
+
 /// Rewrites, in place, every enum value of `value` (read as a `message`) written without
 /// its enum's prefix to its full name, where the full name is a value of the enum.
 pub fn accept_short_enum_names(value: &mut Value, message: &MessageDescriptor) {

@@ -142,8 +142,7 @@ fn read_rules(path: Option<&PathBuf>) -> Result<Option<RuleSetDraft>, ServeError
         errors,
     };
     // The same spelling `PUT /v1/rules` takes, and what `GET /v1/rules` answers.
-    let message = crate::proto::json::rule_set_from_json(&text).map_err(|e| invalid(e.into()))?;
-    let draft = crate::proto::convert::rule_set_draft_from(&message).map_err(|e| invalid(e.into()))?;
+    let draft = crate::proto::json::rule_set_draft_from_json(&text).map_err(|e| invalid(e.into()))?;
     crate::domain::RuleSet::compile(draft.clone(), 0).map_err(invalid)?;
     Ok(Some(draft))
 }

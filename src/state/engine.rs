@@ -43,7 +43,7 @@ pub enum EngineError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recorded {
     pub duplicate: bool,
-    /// No consumer had the contact's consumer id when it was recorded.
+    /// No consumer has the contact's consumer id.
     pub unknown_consumer: bool,
     pub attempts: u32,
     pub rpcs: u32,
@@ -268,7 +268,6 @@ impl Engine {
     /// INVALID_ARGUMENT naming `attempt_id`, and nothing is recorded.
     pub async fn record_contact(&self, contact: Contact) -> Result<Recorded, EngineError> {
         let (consumer_id, at, channel) = (contact.consumer_id.clone(), contact.occurred_at, contact.channel);
-        let unknown_consumer = !self.inner.book.exists(&consumer_id);
         let applied = self
             .commit(vec![WriteOp::RecordContact(contact)])
             .await
@@ -279,10 +278,14 @@ impl Engine {
                 e => e,
             })?;
         let rules = self.inner.rules.now();
-        let (tally, _) = self.with_subject(&consumer_id, None, false, at, &rules, &|subject| {
-            subject
-                .map(|s| tightest_tally(&rules, s, channel, at))
-                .unwrap_or_default()
+        // No subject: no consumer has the id (yet); the contact is recorded all the same.
+        let (unknown_consumer, (tally, _)) = self.with_subject(&consumer_id, None, false, at, &rules, &|subject| {
+            (
+                subject.is_none(),
+                subject
+                    .map(|s| tightest_tally(&rules, s, channel, at))
+                    .unwrap_or_default(),
+            )
         })?;
         if unknown_consumer {
             crate::metrics::metrics().unknown_consumer_contact();
