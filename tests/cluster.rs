@@ -426,12 +426,7 @@ async fn a_node_reaches_its_database_over_tls_and_checks_its_certificate() {
     let url = pg.url().replace("sslmode=disable", "sslmode=require");
     let server = Server::start_with(dir.path(), &["--store", &url, "--store-ca", ca.to_str().unwrap()]);
     wait_health(&server, true).await;
-    server
-        .accounts()
-        .await
-        .upsert_consumer(consumer("c1", "NY", "America/New_York", A))
-        .await
-        .unwrap();
+    upsert(&server, consumer("c1", "NY", "America/New_York", A)).await;
     // Every connection of the node — the pool's and the listener's — is over TLS.
     let count = |ssl: bool| {
         pg.psql(&format!(

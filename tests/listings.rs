@@ -334,12 +334,7 @@ async fn a_contact_for_an_unknown_consumer_is_recorded_and_said_to_be() {
         .into_inner();
     assert!(ack.unknown_consumer);
     // Recorded: once the consumer arrives, the contact counts.
-    server
-        .accounts()
-        .await
-        .upsert_consumer(consumer("c-typo", "NY", "America/New_York", "+12125550100"))
-        .await
-        .unwrap();
+    upsert(&server, consumer("c-typo", "NY", "America/New_York", "+12125550100")).await;
     let again = decisions
         .record_contact(call("e2", "c-typo", "+12125550100", 1, "2026-06-01T16:00:00Z"))
         .await

@@ -77,12 +77,7 @@ async fn a_sweep_deletes_exactly_the_contacts_past_retention_and_keeps_the_rest(
             "5",
         ],
     );
-    server
-        .accounts()
-        .await
-        .upsert_consumer(consumer("c1", "NY", "America/New_York", PHONE))
-        .await
-        .unwrap();
+    upsert(&server, consumer("c1", "NY", "America/New_York", PHONE)).await;
     let ages = [40, 11, 9, 1];
     let mut decisions = server.decisions().await;
     for age in ages {
@@ -158,12 +153,7 @@ async fn a_rule_that_looks_back_further_than_retention_keeps_what_it_needs() {
     let dir = tempfile::tempdir().unwrap();
     // Regulation F looks back 9 days (a week, its 7-day hold, a margin); retention asks 2.
     let server = Server::start_with(dir.path(), &["--retention-days", "2", "--retention-sweep-seconds", "1"]);
-    server
-        .accounts()
-        .await
-        .upsert_consumer(consumer("c1", "NY", "America/New_York", PHONE))
-        .await
-        .unwrap();
+    upsert(&server, consumer("c1", "NY", "America/New_York", PHONE)).await;
     let mut decisions = server.decisions().await;
     for age in [30, 5] {
         decisions

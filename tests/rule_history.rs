@@ -44,12 +44,7 @@ fn later(seconds: i64) -> prost_types::Timestamp {
 }
 
 async fn setup(server: &Server, calls: usize) {
-    server
-        .accounts()
-        .await
-        .upsert_consumer(consumer("c1", "NY", "America/New_York", PHONE))
-        .await
-        .unwrap();
+    upsert(server, consumer("c1", "NY", "America/New_York", PHONE)).await;
     let mut decisions = server.decisions().await;
     for i in 0..calls {
         let at = format!("2026-06-0{}T15:00:00Z", 1 + i % 2);

@@ -230,6 +230,11 @@ pub fn reason_codes(d: &pb::DialDecision) -> Vec<pb::ReasonCode> {
         .collect()
 }
 
+/// Creates or replaces a consumer on `server`.
+pub async fn upsert(server: &Server, c: pb::Consumer) {
+    server.accounts().await.upsert_consumer(c).await.unwrap();
+}
+
 /// The rule-set version in force now on `server`.
 pub async fn rules_in_force(server: &Server) -> pb::RuleSet {
     server
