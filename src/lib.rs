@@ -23,8 +23,10 @@
 //! - [`proto`]: the code generated from `proto/`, and the conversions to and from it.
 //! - `bench`: `predial bench`, the load generator (the `bench` cargo feature, on by
 //!   default; a server built without it serves the same).
+//! - [`client`]: how the command line's clients reach a server (address, TLS, token).
 //! - [`config`]: the `serve` settings: flags, environment, TOML file.
 //! - [`metrics`]: Prometheus counters and histograms, and the `/metrics` endpoint.
+//! - [`export_cli`]: `predial export`, the evidence of a running server to a file.
 //! - [`rules_cli`]: `predial rules check` and `predial rules diff`, offline.
 //!
 //! The binary (`src/main.rs`) is the `predial` command line: `predial serve`.
@@ -34,8 +36,10 @@
 pub mod api;
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod client;
 pub mod config;
 pub mod domain;
+pub mod export_cli;
 pub mod metrics;
 pub mod proto;
 pub mod rules_cli;

@@ -1,4 +1,4 @@
-//! The `predial` command line: `serve`, `bench`, `holidays`, `rules`, `hash-token`.
+//! The `predial` command line: `serve`, `bench`, `holidays`, `rules`, `export`, `hash-token`.
 
 /// mimalloc rather than the system allocator: sled frees on threads other than the ones
 /// that allocated, and glibc's arena locks then showed in profiles of the write path.
@@ -44,6 +44,9 @@ enum Command {
     /// Rule files, offline: check them, or show what changed between two.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Write a running server's evidence export (every recorded event, in time order) to
+    /// a file or stdout, as CSV or NDJSON.
+    Export(Box<predial::export_cli::ExportArgs>),
     /// Print the SHA-256 of a bearer token, as the config stores it: of TOKEN, of one line
     /// on stdin, or of a new random token (--generate, printed too).
     HashToken {
@@ -109,6 +112,7 @@ fn main() -> ExitCode {
             println!("{}", serde_json::to_string(&days).expect("strings serialise"));
             ExitCode::SUCCESS
         }
+        Command::Export(args) => predial::export_cli::run(*args),
         Command::HashToken { token, generate } => print_token_hash(token, generate),
         Command::Rules(RulesCommand::Check { files }) => predial::rules_cli::check(&files),
         Command::Rules(RulesCommand::Diff { old, new }) => predial::rules_cli::diff(&old, &new),

@@ -416,6 +416,62 @@ async fn a_node_sweeps_what_retention_lets_go_from_the_database() {
     assert!(kept.duplicate);
 }
 
+/// Every record of an export, from `node`.
+async fn export(node: &Server, request: pb::ExportRequest) -> Vec<pb::EvidenceRecord> {
+    let mut stream = node.compliance().await.export(request).await.unwrap().into_inner();
+    let mut got = Vec::new();
+    while let Some(r) = stream.message().await.unwrap() {
+        got.push(r);
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn either_node_exports_what_both_recorded() {
+    let pg = Postgres::start();
+    let (_a_dir, a) = node(&pg, &[]).await;
+    let (_b_dir, b) = node(&pg, &[]).await;
+    upsert(&a, consumer("c1", "NY", "America/New_York", A)).await;
+    // Contacts on both nodes, a lease on one, an opt-out on the other.
+    for (i, (n, day)) in [(&a, "05-29"), (&b, "05-30"), (&a, "05-31")].iter().enumerate() {
+        n.decisions()
+            .await
+            .record_contact(call(&format!("e{i}"), "c1", A, 1, &format!("2026-{day}T14:00:00Z")))
+            .await
+            .unwrap();
+    }
+    let mut ask = dial("r1", "c1", A, pb::Mode::Auto, AT);
+    ask.reserve = true;
+    let granted = b.decisions().await.check(ask).await.unwrap().into_inner();
+    assert!(!granted.attempt_id.is_empty(), "{granted:?}");
+    a.accounts()
+        .await
+        .inbound_text(pb::InboundTextRequest {
+            phone: A.into(),
+            body: "STOP".into(),
+            at: Some(ts(AT)),
+        })
+        .await
+        .unwrap();
+    let range = pb::ExportRequest {
+        from: Some(ts("2026-01-01T00:00:00Z")),
+        to: Some(ts("2099-01-01T00:00:00Z")),
+        ..Default::default()
+    };
+    let from_a = export(&a, range.clone()).await;
+    let from_b = export(&b, range).await;
+    assert_eq!(from_a, from_b, "one log, whichever node reads it");
+    let kinds: Vec<&str> = from_a
+        .iter()
+        .filter(|r| r.consumer_id == "c1")
+        .map(|r| r.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["CONTACT", "CONTACT", "CONTACT", "LEASE", "OPT_OUT"]);
+    let lease = from_a.iter().find(|r| r.kind == "LEASE").unwrap();
+    assert_eq!(lease.attempt_id, granted.attempt_id);
+    assert_eq!(lease.verdict, granted.verdict);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_reaches_its_database_over_tls_and_checks_its_certificate() {
     let pki = pki::pki();

@@ -113,6 +113,25 @@ async fn a_sweep_deletes_exactly_the_contacts_past_retention_and_keeps_the_rest(
         "settled, before the sweep"
     );
     sweeps_delete(&server, 3);
+    // The evidence of what was swept went with it: the export keeps the last 10 days.
+    let mut stream = server
+        .compliance()
+        .await
+        .export(pb::ExportRequest {
+            consumer_id: "c1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut exported = Vec::new();
+    while let Some(r) = stream.message().await.unwrap() {
+        exported.push((r.kind, r.at.unwrap().seconds));
+    }
+    let cutoff = (Utc::now() - chrono::Duration::days(10)).timestamp();
+    assert!(exported.iter().all(|(_, at)| *at >= cutoff), "{exported:?}");
+    let contacts = exported.iter().filter(|(kind, _)| kind == "CONTACT").count();
+    assert_eq!(contacts, 2, "the contacts 9 and 1 days old: {exported:?}");
     let gone = decisions.release_attempt(release()).await.unwrap_err();
     assert_eq!(gone.code(), tonic::Code::NotFound, "the closed lease was swept");
 
@@ -164,4 +183,89 @@ async fn a_rule_that_looks_back_further_than_retention_keeps_what_it_needs() {
     // Only the 30-day-old one.
     sweeps_delete(&server, 1);
     assert_eq!(attempts_on(&server, &days_ago(5)).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kill_9_in_the_middle_of_a_sweep_leaves_every_contact_whole_or_gone() {
+    const CONSUMERS: usize = 50;
+    const PER_CONSUMER: usize = 400;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // First, on a server that keeps everything: 20,000 contacts 40 days old.
+    let server = Server::start_with(&data, &["--retention-days", "0"]);
+    for c in 0..CONSUMERS {
+        upsert(&server, consumer(&format!("c{c}"), "NY", "America/New_York", PHONE)).await;
+    }
+    let mut writers = Vec::new();
+    for c in 0..CONSUMERS {
+        let mut decisions = server.decisions().await;
+        writers.push(tokio::spawn(async move {
+            for i in 0..PER_CONSUMER {
+                let at = (Utc::now() - chrono::Duration::days(40) + chrono::Duration::seconds(i as i64)).to_rfc3339();
+                let mut event = call(&format!("c{c}-e{i}"), &format!("c{c}"), PHONE, 1, &at);
+                event.occurred_at = Some(ts(&at));
+                decisions.record_contact(event).await.unwrap();
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    drop(server);
+
+    // Then one that sweeps a second after start, killed -9 a few batches in.
+    let sweeper = Server::start_env(
+        &data,
+        &["--retention-days", "10", "--retention-sweep-seconds", "1"],
+        &[("RUST_LOG", "info,predial::state::retention=debug")],
+    );
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    let mut batches = 0;
+    while batches < 3 && std::time::Instant::now() < until {
+        if let Ok(line) = sweeper.log.recv_timeout(Duration::from_millis(100))
+            && line.contains("retention batch deleted")
+        {
+            batches += 1;
+        }
+    }
+    assert_eq!(batches, 3, "the sweep started");
+    sweeper.kill9();
+
+    // What is left is consistent: for every consumer, the contacts its history counts are
+    // exactly the event ids still recorded (a contact and its idempotency entry go
+    // together or not at all).
+    let server = Server::start_with(&data, &["--retention-days", "0"]);
+    let mut decisions = server.decisions().await;
+    let mut kept_total = 0;
+    for c in 0..CONSUMERS {
+        let query = pb::ComplianceQuery {
+            consumer_id: format!("c{c}"),
+            phone: String::new(),
+            kind: pb::ComplianceKind::Attempts as i32,
+            as_of: Some(ts(&(Utc::now() - chrono::Duration::days(39)).to_rfc3339())),
+            rules_as_of: None,
+        };
+        let counted = server.compliance().await.query(query).await.unwrap().into_inner().count as usize;
+        let mut still_recorded = 0;
+        for i in 0..PER_CONSUMER {
+            let at = (Utc::now() - chrono::Duration::days(40)).to_rfc3339();
+            let again = decisions
+                .record_contact(call(&format!("c{c}-e{i}"), &format!("c{c}"), PHONE, 1, &at))
+                .await
+                .unwrap()
+                .into_inner();
+            still_recorded += usize::from(again.duplicate);
+        }
+        assert_eq!(counted, still_recorded, "c{c}: contacts counted against event ids kept");
+        kept_total += still_recorded;
+    }
+    // The kill landed part way (3 batches of 1,000 of 20,000 were done): say so when it did.
+    eprintln!(
+        "after the kill: {kept_total} of {} contacts kept",
+        CONSUMERS * PER_CONSUMER
+    );
+    assert!(
+        kept_total < CONSUMERS * PER_CONSUMER,
+        "the batches before the kill are gone"
+    );
 }

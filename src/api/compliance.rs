@@ -1,4 +1,4 @@
-//! `predial.v1.Compliance`: report-writer queries.
+//! `predial.v1.Compliance`: report-writer queries, and the evidence export.
 
 use chrono::Utc;
 use tonic::{Request, Response, Status};
@@ -6,7 +6,8 @@ use tonic::{Request, Response, Status};
 use super::{engine_error, invalid};
 use crate::domain::FieldError;
 use crate::domain::consumer::validate_id;
-use crate::proto::convert::{opt_phone, opt_timestamp_from};
+use crate::domain::evidence::ExportQuery;
+use crate::proto::convert::{evidence_to, opt_phone, opt_timestamp_from};
 use crate::proto::v1::{self as pb, compliance_server::Compliance};
 use crate::state::{ComplianceKind, Engine};
 
@@ -42,8 +43,43 @@ fn kind_from(value: i32) -> Result<ComplianceKind, FieldError> {
     })
 }
 
+/// Records queued between the store's scan and the client: enough to keep the stream
+/// busy, few enough that a slow reader holds the scan back instead of filling memory.
+const EXPORT_BUFFER: usize = 256;
+
+/// An export request, checked.
+pub fn export_query(r: &pb::ExportRequest) -> Result<ExportQuery, FieldError> {
+    let consumer_id = match r.consumer_id.trim() {
+        "" => None,
+        _ => Some(validate_id(&r.consumer_id, "consumer_id")?.to_string()),
+    };
+    ExportQuery::new(
+        consumer_id,
+        opt_timestamp_from(&r.from, "from")?,
+        opt_timestamp_from(&r.to, "to")?,
+        &r.kinds,
+    )
+}
+
 #[tonic::async_trait]
 impl Compliance for ComplianceService {
+    type ExportStream = tokio_stream::wrappers::ReceiverStream<Result<pb::EvidenceRecord, Status>>;
+
+    /// Streams from a blocking scan of the store through a small bounded queue: the scan
+    /// waits for the client, and stops when the client goes away.
+    async fn export(&self, request: Request<pb::ExportRequest>) -> Result<Response<Self::ExportStream>, Status> {
+        let query = export_query(request.get_ref()).map_err(invalid)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_BUFFER);
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || {
+            let sent = engine.export(&query, &mut |e| tx.blocking_send(Ok(evidence_to(&e))).is_ok());
+            if let Err(e) = sent {
+                let _ = tx.blocking_send(Err(engine_error(e)));
+            }
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
+    }
+
     /// `as_of` defaults to the server's clock; `phone` to the consumer's first number.
     async fn query(&self, request: Request<pb::ComplianceQuery>) -> Result<Response<pb::ComplianceAnswer>, Status> {
         let r = request.get_ref();

@@ -10,6 +10,7 @@ mod accounts;
 pub mod auth;
 mod compliance;
 mod decisions;
+pub mod export_format;
 mod gate;
 pub mod http;
 mod in_order;

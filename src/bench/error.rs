@@ -1,14 +1,13 @@
 //! How a bench run can fail, said with every cause.
 
+use crate::client::with_causes;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     #[error("cannot start a server: {0}")]
     Start(String),
-    /// `why` is the transport error with its causes.
-    #[error("cannot connect to {addr}: {why}")]
-    Connect { addr: String, why: String },
-    #[error("{0}")]
-    Credentials(String),
+    #[error(transparent)]
+    Client(#[from] crate::client::ClientError),
     #[error("populating the book failed: {}", populate_failure(.0))]
     Populate(tonic::Status),
 }
@@ -30,20 +29,4 @@ fn populate_failure(status: &tonic::Status) -> String {
             }
         }
     }
-}
-
-/// `e` with its causes, each said once ("transport error" alone says nothing, and
-/// hyper's layers often repeat their cause's words).
-pub(super) fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let (mut last, mut cause) = (text.clone(), e.source());
-    while let Some(c) = cause {
-        let said = c.to_string();
-        if said != last {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        (last, cause) = (said, c.source());
-    }
-    text
 }

@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::connect::Conn;
 use super::report::{Report, histogram};
 use super::workload::{Workload, run_tag};
+use crate::client::Conn;
 use crate::proto::v1 as pb;
 
 /// The longest a consumer may take to show before the caller counts an error.

@@ -21,7 +21,6 @@
 //! outcome is in) with leases against the same cycle without them.
 
 pub mod cli;
-pub mod connect;
 mod error;
 mod lag;
 mod options;
@@ -35,7 +34,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-pub use connect::{Credentials, ServerAddr};
+pub use crate::client::{Credentials, ServerAddr};
 pub use error::BenchError;
 pub use options::BenchOptions;
 pub use report::Report;
@@ -134,9 +133,9 @@ pub async fn run(options: BenchOptions) -> Result<Report, BenchError> {
     // `--connections` to each node, interleaved, so that callers spread over the nodes.
     let mut per_node = Vec::new();
     for addr in &addrs {
-        per_node.push(connect::connect(addr, &options.credentials, options.connections).await?);
+        per_node.push(crate::client::connect(addr, &options.credentials, options.connections).await?);
     }
-    let conns: Vec<connect::Conn> = (0..options.connections.max(1))
+    let conns: Vec<crate::client::Conn> = (0..options.connections.max(1))
         .flat_map(|k| per_node.iter().map(move |node| node[k].clone()))
         .collect();
     let book = populate::populate(&conns[0], options.consumers)
@@ -168,7 +167,7 @@ pub async fn run(options: BenchOptions) -> Result<Report, BenchError> {
 async fn measure(
     workload: Workload,
     options: &BenchOptions,
-    conns: &[connect::Conn],
+    conns: &[crate::client::Conn],
     book: &populate::Book,
     duration: Duration,
     stats: &ServerStats,

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::connect::{Credentials, ServerAddr};
 use super::workload::Workload;
+use crate::client::{Credentials, ServerAddr};
 
 /// What to run.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use futures_util::{StreamExt, stream};
 use tonic::Status;
 
-use super::connect::Conn;
+use crate::client::Conn;
 use crate::proto::v1 as pb;
 
 const STATES: [(&str, &str); 8] = [

@@ -25,11 +25,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::connect::{Conn, Decisions};
 use super::options::BenchOptions;
 use super::populate::Book;
 use super::report::{Report, histogram};
 use super::workload::{Leases, Workload, run_tag};
+use crate::client::{Conn, Decisions};
 use crate::proto::v1 as pb;
 
 /// What one caller or stream measured.

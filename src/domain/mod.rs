@@ -15,6 +15,7 @@
 //! - [`lease`]: attempt leases — an allowed contact counted at once, until settled.
 //! - [`prompt`]: click-to-dial override prompts.
 //! - [`audit`]: the note lines of the audit trail.
+//! - [`evidence`]: every recorded event as an export gives it to an examiner.
 //! - [`decision`]: the decision function itself, step by step; `findings` holds what
 //!   each contact control finds, and the search for the next allowed time.
 
@@ -26,6 +27,7 @@ pub mod callback;
 pub mod consumer;
 pub mod decision;
 pub mod error;
+pub mod evidence;
 pub mod exclusions;
 mod findings;
 pub mod history;

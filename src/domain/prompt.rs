@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::kinds::{CallPurpose, Channel, Mode};
+use super::lease::Grant;
 use super::phone::PhoneNumber;
 
 /// A prompted request that asked to reserve: confirming it with `proceed` takes its lease
@@ -32,6 +33,9 @@ pub struct Prompt {
     pub used: bool,
     /// Set when the prompted request reserved.
     pub reservation: Option<PromptedRequest>,
+    /// The decision that prompted: its reasons and the rule-set version (none for a
+    /// prompt issued before prompts kept it).
+    pub decision: Option<Grant>,
 }
 
 impl Prompt {
@@ -50,6 +54,7 @@ impl Prompt {
             findings,
             used: false,
             reservation: None,
+            decision: None,
         }
     }
 

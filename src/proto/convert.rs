@@ -9,11 +9,12 @@ use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
 
 use crate::domain::consumer::{validate_id, validate_region};
+use crate::domain::evidence::{Evidence, EvidenceKind};
 use crate::domain::lease::AttemptId;
 use crate::domain::programs::Program;
 use crate::domain::rules::{ControlDraft, RuleSet, RuleSetDraft, RuleSetMeta};
 use crate::domain::time::parse_zone;
-use crate::domain::{self, Consumer, Contact, FieldError, Phone, PhoneNumber};
+use crate::domain::{self, Channel, Consumer, Contact, FieldError, Phone, PhoneNumber, Verdict};
 use crate::proto::v1 as pb;
 
 /// A domain enum with a protobuf twin whose zero value is `UNSPECIFIED`.
@@ -422,6 +423,70 @@ pub fn program_to(p: &Program) -> pb::Program {
     }
 }
 
+pub fn reason_to(r: &domain::Reason) -> pb::Reason {
+    pb::Reason {
+        code: r.code.to_wire(),
+        control_id: r.control_id.as_deref().unwrap_or_default().to_string(),
+        message: r.message.clone(),
+    }
+}
+
+/// `None` when the code is not one this build knows.
+pub fn reason_from(r: &pb::Reason) -> Option<domain::Reason> {
+    Some(domain::Reason {
+        code: domain::ReasonCode::from_wire(r.code).ok()??,
+        control_id: (!r.control_id.is_empty()).then(|| std::sync::Arc::from(r.control_id.as_str())),
+        message: r.message.clone(),
+    })
+}
+
+/// An evidence record on the wire.
+pub fn evidence_to(e: &Evidence) -> pb::EvidenceRecord {
+    pb::EvidenceRecord {
+        at: Some(timestamp_to(e.at)),
+        kind: e.kind.name().to_string(),
+        consumer_id: e.consumer_id.clone(),
+        channel: e.channel.map_or(0, WireEnum::to_wire),
+        phone: e.phone.clone(),
+        result_code: e.result_code,
+        counted: e.counted,
+        operator_id: e.operator_id.clone(),
+        caller_id: e.caller_id.map(|p| p.to_string()).unwrap_or_default(),
+        attempt_id: e.attempt_id.map(|a| a.to_string()).unwrap_or_default(),
+        rule_set_version: e.rule_set_version,
+        verdict: e.decision.as_ref().map_or(0, |(v, _)| v.to_wire()),
+        reasons: e.decision.iter().flat_map(|(_, r)| r).map(reason_to).collect(),
+        text: e.text.clone(),
+    }
+}
+
+/// An evidence record from the wire (as the store keeps it); `None` when a field is not
+/// one this build knows.
+pub fn evidence_from(r: &pb::EvidenceRecord) -> Option<Evidence> {
+    let mut e = Evidence::new(
+        EvidenceKind::from_name(&r.kind)?,
+        timestamp_from(r.at.as_ref()?, "at").ok()?,
+        &r.consumer_id,
+    );
+    e.channel = Channel::from_wire(r.channel).ok()?;
+    e.phone.clone_from(&r.phone);
+    e.result_code = r.result_code;
+    e.counted = r.counted;
+    e.operator_id.clone_from(&r.operator_id);
+    e.caller_id = opt_phone(&r.caller_id, "caller_id").ok()?;
+    e.attempt_id = match r.attempt_id.as_str() {
+        "" => None,
+        id => Some(AttemptId::parse(id).ok()?),
+    };
+    e.rule_set_version = r.rule_set_version;
+    e.decision = match Verdict::from_wire(r.verdict).ok()? {
+        None => None,
+        Some(v) => Some((v, r.reasons.iter().map(reason_from).collect::<Option<_>>()?)),
+    };
+    e.text.clone_from(&r.text);
+    Some(e)
+}
+
 /// A decision on the wire, with its prompt token and the lease it took, if any.
 pub fn decision_to(
     d: &domain::Decision,
@@ -432,15 +497,7 @@ pub fn decision_to(
     pb::DialDecision {
         request_id: request_id.to_string(),
         verdict: d.verdict.to_wire(),
-        reasons: d
-            .reasons
-            .iter()
-            .map(|r| pb::Reason {
-                code: r.code.to_wire(),
-                control_id: r.control_id.as_deref().unwrap_or("").to_string(),
-                message: r.message.clone(),
-            })
-            .collect(),
+        reasons: d.reasons.iter().map(reason_to).collect(),
         attempts: d.attempts,
         rpcs: d.rpcs,
         max_contacts: d.max_contacts,

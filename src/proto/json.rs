@@ -31,6 +31,21 @@ pub fn message_from_json(mut value: Value, message: &MessageDescriptor) -> Resul
     })
 }
 
+/// An encoded `message` as canonical JSON, every field written (defaults too: a client
+/// reading `attempts` finds 0, not nothing) — what every answer over HTTP is.
+pub fn encoded_to_json(message: &MessageDescriptor, encoded: &[u8]) -> Result<Vec<u8>, String> {
+    let answer =
+        DynamicMessage::decode(message.clone(), encoded).map_err(|e| format!("the answer does not decode: {e}"))?;
+    let mut json = Vec::new();
+    answer
+        .serialize_with_options(
+            &mut serde_json::Serializer::new(&mut json),
+            &prost_reflect::SerializeOptions::new().skip_default_fields(false),
+        )
+        .map_err(|e| format!("the answer does not encode: {e}"))?;
+    Ok(json)
+}
+
 /// A rule file (or any `RuleSet` body) as the contract's message.
 pub fn rule_set_from_json(text: &str) -> Result<pb::RuleSet, FieldError> {
     let value: Value = serde_json::from_str(text).map_err(|e| FieldError::new("rules", format!("not JSON: {e}")))?;

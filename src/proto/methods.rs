@@ -81,6 +81,7 @@ pub const METHODS: &[Method] = &[
     streaming("/predial.v1.Programs/ImportDoNotCall", Admin),
     unary("/predial.v1.Programs/SetConsent", Admin),
     unary("/predial.v1.Compliance/Query", Admin),
+    streaming("/predial.v1.Compliance/Export", Admin),
 ];
 
 /// The method at `path`, with its index in [`METHODS`].

@@ -192,6 +192,7 @@ impl Engine {
                 let findings = checked.decision.findings();
                 let token = uuid::Uuid::new_v4().simple().to_string();
                 let mut prompt = Prompt::new(consumer_id, op, Utc::now(), self.inner.prompt_ttl, findings.clone());
+                prompt.decision = Some(Grant::of(&checked.decision));
                 prompt.reservation = reserve.map(|request_id| PromptedRequest {
                     request_id: request_id.to_string(),
                     channel: req.channel,

@@ -9,6 +9,7 @@ mod checks;
 mod compliance;
 mod dnc;
 mod engine;
+mod evidence;
 mod follow;
 mod health;
 mod listings;

@@ -1,6 +1,7 @@
-//! Retention: a background sweep that deletes contacts, notes and closed leases older than
-//! `retention_days` and beyond the reach of every rule-set version (so no decision, as of
-//! any instant a version can look back on, loses a contact it counts), in bounded batches.
+//! Retention: a background sweep that deletes contacts, notes, closed leases and evidence
+//! records older than `retention_days` and beyond the reach of every rule-set version (so
+//! no decision, as of any instant a version can look back on, loses a contact it counts),
+//! in bounded batches.
 //!
 //! Each batch is one atomic, durable delete of whole records (a contact with its
 //! idempotency entry, a note with its copy in the log), so a sweep cut short by kill -9
@@ -33,7 +34,12 @@ impl Engine {
         };
         let before_ms = before.timestamp_millis();
         let mut total = Swept::default();
-        for space in [SweepSpace::Contacts, SweepSpace::Notes, SweepSpace::Leases] {
+        for space in [
+            SweepSpace::Contacts,
+            SweepSpace::Notes,
+            SweepSpace::Leases,
+            SweepSpace::Evidence,
+        ] {
             let mut from = vec![space.prefix()];
             loop {
                 if self.inner.health.stopping.load(Ordering::Acquire) {
@@ -42,10 +48,12 @@ impl Engine {
                 let batch = self.inner.store.sweep_batch(space, before_ms, &from, BATCH)?;
                 if !batch.keys.is_empty() {
                     self.inner.store.delete_keys(&batch.keys)?;
+                    tracing::debug!(space = ?space, keys = batch.keys.len(), "retention batch deleted");
                 }
                 total.contacts += batch.swept.contacts;
                 total.notes += batch.swept.notes;
                 total.leases += batch.swept.leases;
+                total.evidence += batch.swept.evidence;
                 let Some(next) = batch.next else { break };
                 from = next;
                 std::thread::sleep(PAUSE);
@@ -55,6 +63,7 @@ impl Engine {
             contacts = total.contacts,
             notes = total.notes,
             leases = total.leases,
+            evidence = total.evidence,
             before = %before.to_rfc3339(),
             "retention sweep: deleted what is older than {days} days and beyond every rule's reach"
         );

@@ -273,6 +273,16 @@ pub trait Store: Send + Sync + 'static {
         keep: &dyn Fn(&AuditNote) -> bool,
     ) -> Result<Vec<AuditNote>, StoreError>;
 
+    /// The evidence log ([`kv::evidence`]): one consumer's records (`Some`) or everyone's,
+    /// from `from_ms` on (none: from the first), in time order, until `f` answers false.
+    /// Read as it is scanned, so memory stays flat however long the log.
+    fn evidence(
+        &self,
+        consumer_id: Option<&str>,
+        from_ms: Option<i64>,
+        f: &mut dyn FnMut(crate::domain::evidence::Evidence) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError>;
+
     /// Up to `limit` records of `space` older than `before_ms`, from the key `from` on,
     /// for retention to delete ([`kv::sweep`]).
     fn sweep_batch(

@@ -8,8 +8,8 @@ use crate::domain::audit::{AuditNote, NoteDraft, NoteKind};
 use crate::domain::callback::Callback;
 use crate::domain::lease::{AttemptId, Grant, Lease, LeaseState};
 use crate::domain::prompt::{Prompt, PromptedRequest};
-use crate::domain::{CallPurpose, Channel, Mode, PhoneNumber, Reason, ReasonCode, Verdict};
-use crate::proto::convert::WireEnum;
+use crate::domain::{CallPurpose, Channel, Mode, PhoneNumber, Verdict};
+use crate::proto::convert::{WireEnum, reason_from, reason_to};
 use crate::proto::v1 as pb;
 
 fn from_ms(ms: i64) -> DateTime<Utc> {
@@ -78,6 +78,14 @@ pub struct PromptRecord {
     /// Set when the prompted request reserved: confirming it takes a lease.
     #[prost(message, optional, tag = "7")]
     pub reservation: Option<PromptedRequestRecord>,
+    /// The prompting decision (`Prompt::decision`), as a lease keeps its grant; verdict 0
+    /// for a prompt issued before prompts kept it.
+    #[prost(int32, tag = "8")]
+    pub verdict: i32,
+    #[prost(message, repeated, tag = "9")]
+    pub reasons: Vec<pb::Reason>,
+    #[prost(uint64, tag = "10")]
+    pub rule_set_version: u64,
 }
 
 /// A prompted request that reserved (`Prompt::reservation`).
@@ -131,6 +139,9 @@ impl PromptRecord {
                 caller_id: opt_number(r.caller_id),
                 at_ms: r.at.timestamp_millis(),
             }),
+            verdict: p.decision.as_ref().map_or(0, |g| g.verdict.to_wire()),
+            reasons: p.decision.iter().flat_map(|g| &g.reasons).map(reason_to).collect(),
+            rule_set_version: p.decision.as_ref().map_or(0, |g| g.rule_set_version),
         }
     }
 
@@ -157,6 +168,7 @@ impl PromptRecord {
             findings: self.findings.clone(),
             used: self.used,
             reservation,
+            decision: grant_from(self.verdict, &self.reasons, self.rule_set_version)?,
         })
     }
 }
@@ -224,14 +236,7 @@ impl LeaseRecord {
             at: from_ms(self.at_ms),
             expires_at: from_ms(self.expires_at_ms),
             operator_id: self.operator_id.clone(),
-            granted_by: match self.grant_verdict {
-                0 => None,
-                verdict => Some(Grant {
-                    verdict: Verdict::from_wire(verdict).ok()??,
-                    reasons: self.grant_reasons.iter().map(reason_from).collect::<Option<_>>()?,
-                    rule_set_version: self.grant_rule_set_version,
-                }),
-            },
+            granted_by: grant_from(self.grant_verdict, &self.grant_reasons, self.grant_rule_set_version)?,
         };
         let state = match self.state {
             0 => LeaseState::Unsettled,
@@ -241,6 +246,18 @@ impl LeaseRecord {
         };
         Some((lease, state))
     }
+}
+
+/// A kept decision (verdict 0: none was kept); the outer `None` when it is not whole.
+fn grant_from(verdict: i32, reasons: &[pb::Reason], rule_set_version: u64) -> Option<Option<Grant>> {
+    if verdict == 0 {
+        return Some(None);
+    }
+    Some(Some(Grant {
+        verdict: Verdict::from_wire(verdict).ok()??,
+        reasons: reasons.iter().map(reason_from).collect::<Option<_>>()?,
+        rule_set_version,
+    }))
 }
 
 pub fn state_code(state: LeaseState) -> i32 {
@@ -342,20 +359,4 @@ pub struct ConsentRecord {
     pub telemarketing: bool,
     #[prost(int64, tag = "2")]
     pub at_ms: i64,
-}
-
-fn reason_to(r: &Reason) -> pb::Reason {
-    pb::Reason {
-        code: r.code.to_wire(),
-        control_id: r.control_id.as_deref().unwrap_or_default().to_string(),
-        message: r.message.clone(),
-    }
-}
-
-fn reason_from(r: &pb::Reason) -> Option<Reason> {
-    Some(Reason {
-        code: ReasonCode::from_wire(r.code).ok()??,
-        control_id: (!r.control_id.is_empty()).then(|| std::sync::Arc::from(r.control_id.as_str())),
-        message: r.message.clone(),
-    })
 }

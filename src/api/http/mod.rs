@@ -1,15 +1,17 @@
 //! HTTP/JSON beside gRPC (`--http-listen`): every unary RPC at the path its
-//! `google.api.http` annotation gives it, the OpenAPI document of them, health, and the
+//! `google.api.http` annotation gives it, the evidence export, the OpenAPI document of them, health, and the
 //! metrics.
 //!
 //! - [`routes`]: the annotations, read from the descriptor set (shared with `build.rs`,
 //!   which writes the OpenAPI document from the same table);
 //! - `transcode`: JSON in, the same gRPC service stack a gRPC client reaches, JSON out;
-//! - `status`: errors as `google.rpc.Status` with the HTTP status of the code.
+//! - `status`: errors as `google.rpc.Status` with the HTTP status of the code;
+//! - `evidence`: `GET /v1/evidence`, the export streamed as CSV or NDJSON.
 //!
 //! There is no second implementation of anything: a call over HTTP passes the same gate
 //! (tokens, roles, shedding), the same validation and the same engine call as over gRPC.
 
+mod evidence;
 pub mod routes;
 mod status;
 pub mod tls;
@@ -62,6 +64,7 @@ impl HttpApi {
         axum::Router::new()
             .route("/v1/openapi.json", axum::routing::get(openapi))
             .route("/v1/health", axum::routing::get(health))
+            .route("/v1/evidence", axum::routing::get(evidence::export))
             .fallback(call)
             .with_state(self)
             .merge(crate::metrics::router())

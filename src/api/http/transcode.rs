@@ -15,7 +15,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use prost::Message;
-use prost_reflect::{DynamicMessage, Kind, MessageDescriptor, SerializeOptions};
+use prost_reflect::{Kind, MessageDescriptor};
 use serde_json::{Map, Value};
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
@@ -76,17 +76,8 @@ pub async fn transcode(
     // path of the field that does not fit, as gRPC's do.
     let message = crate::proto::json::message_from_json(Value::Object(fields), &input).map_err(invalid)?;
     let answer = unary(grpc, &route.grpc_path(), message.encode_to_vec(), authorization).await?;
-    let answer = DynamicMessage::decode(route.method.output(), answer)
-        .map_err(|e| Failure::grpc(tonic::Code::Internal, format!("the answer does not decode: {e}")))?;
-    // Every field, defaults too: a client reading `attempts` finds 0, not nothing.
-    let mut json = Vec::new();
-    answer
-        .serialize_with_options(
-            &mut serde_json::Serializer::new(&mut json),
-            &SerializeOptions::new().skip_default_fields(false),
-        )
-        .map_err(|e| Failure::grpc(tonic::Code::Internal, format!("the answer does not encode: {e}")))?;
-    Ok(json)
+    crate::proto::json::encoded_to_json(&route.method.output(), &answer)
+        .map_err(|e| Failure::grpc(tonic::Code::Internal, e))
 }
 
 /// One unary gRPC call through `grpc`: `payload` is the encoded request message; answers
@@ -180,6 +171,14 @@ async fn body_fields(body: axum::body::Body, max_body: usize) -> Result<Map<Stri
         Ok(_) => Err(invalid("the body is not a JSON object".into())),
         Err(e) => Err(invalid(format!("the body is not JSON: {e}"))),
     }
+}
+
+/// A request message read from a query string (`?consumerId=c1&from=…`), in the one JSON
+/// spelling of every request: what the routes that stream read their request from.
+pub fn message_from_query(input: &MessageDescriptor, query: &str) -> Result<Vec<u8>, Failure> {
+    let fields = query_fields(input, query)?;
+    let message = crate::proto::json::message_from_json(Value::Object(fields), input).map_err(invalid)?;
+    Ok(message.encode_to_vec())
 }
 
 /// A request without a body names its fields in the query string: `?consumerId=c1`,

@@ -26,6 +26,10 @@
 //!   one value, not a key per lease, so a job reads through the staging the leases an
 //!   earlier job of its group took (staging answers point reads, not scans). A lease no
 //!   longer listed here and not released was settled.
+//! - `v` + at_ms (sign-flipped) + evidence id → `predial.v1.EvidenceRecord`: every
+//!   recorded event in time order, what an export streams (`kv::evidence`)
+//! - `w` + len16(consumer id) + consumer id + at_ms (sign-flipped) + evidence id → nothing:
+//!   one consumer's evidence, in time order (its `v` key is the `w` key's tail)
 
 use prost::Message;
 
@@ -54,6 +58,8 @@ pub(crate) const CONSENT: u8 = b's';
 pub(crate) const NUMBER_INDEX: u8 = b'g';
 pub(crate) const LEASE: u8 = b'l';
 pub(crate) const UNSETTLED: u8 = b'u';
+pub(crate) const EVIDENCE: u8 = b'v';
+pub(crate) const EVIDENCE_BY_CONSUMER: u8 = b'w';
 
 /// The `m` key whose presence says the number index is complete.
 pub(crate) const NUMBER_INDEX_BUILT: &str = "number-index";

@@ -12,9 +12,13 @@
 //! - [`keys`]: the key spaces, and how a record is decoded.
 //! - [`staging`]: the group's writes, readable before they land.
 //! - [`stage`]: what each write does.
+//! - [`leases`]: a lease and where it stands, as commits and readers both read it.
 //! - [`reads`]: what the store's readers answer.
+//! - [`evidence`]: the log of every recorded event, in time order, that exports scan.
 
+pub mod evidence;
 pub mod keys;
+pub mod leases;
 pub mod reads;
 pub mod stage;
 pub mod staging;

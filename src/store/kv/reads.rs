@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::Kv;
 use super::keys::*;
-use super::stage::{lease_at, packed_ids, unsettled_of};
+use super::leases::{lease_at, packed_ids, unsettled_of};
 use crate::domain::audit::AuditNote;
 use crate::domain::callback::Callback;
 use crate::domain::lease::{AttemptId, Lease, LeaseState};
@@ -425,6 +425,14 @@ macro_rules! kv_reads {
             keep: &dyn Fn(&$crate::domain::audit::AuditNote) -> bool,
         ) -> Result<Vec<$crate::domain::audit::AuditNote>, $crate::store::StoreError> {
             $crate::store::kv::reads::notes_page(self.$kv(), consumer_id, after, limit, keep)
+        }
+        fn evidence(
+            &self,
+            consumer_id: Option<&str>,
+            from_ms: Option<i64>,
+            f: &mut dyn FnMut($crate::domain::evidence::Evidence) -> Result<bool, $crate::store::StoreError>,
+        ) -> Result<(), $crate::store::StoreError> {
+            $crate::store::kv::evidence::scan(self.$kv(), consumer_id, from_ms, f)
         }
     };
 }

@@ -5,6 +5,7 @@
 use prost::Message;
 
 use super::keys::*;
+use super::leases::{lease_at, unsettled_ids, unsettled_of};
 use super::staging::Staging;
 use crate::domain::lease::{self, AttemptId, Lease, LeaseState};
 use crate::domain::prompt::PromptRejection;
@@ -35,7 +36,10 @@ pub fn stage_jobs_checked(
         let mut applied = Vec::with_capacity(job.len());
         for op in job {
             match check(op, st).and_then(|()| stage(op, st)) {
-                Ok(a) => applied.push(a),
+                Ok(a) => {
+                    super::evidence::record(op, &a, job, st)?;
+                    applied.push(a);
+                }
                 Err(StageError::Rejected(r)) => {
                     st.drop_job();
                     outcomes.push(Err(r));
@@ -59,61 +63,6 @@ fn next_seq(st: &mut Staging, name: &str) -> Result<u64, StoreError> {
         .map_or(0, u64::from_be_bytes);
     st.put(k, (last + 1).to_be_bytes().to_vec());
     Ok(last + 1)
-}
-
-/// A point read: through the staging during a commit, of the tree otherwise. The lease
-/// helpers below take one, so the commit and the store's readers derive a lease's state
-/// the same way.
-pub(crate) type Get<'a> = &'a dyn Fn(&[u8]) -> Result<Option<Vec<u8>>, StoreError>;
-
-/// A lease, and where it stands: written once when granted (and again only if released);
-/// unsettled while its id is among its consumer's unsettled ones, settled once it has
-/// left them without being released. Settling so rewrites one small value, not the
-/// lease's record.
-pub(crate) fn lease_at(get: Get, id: AttemptId) -> Result<Option<(Lease, LeaseState)>, StoreError> {
-    let k = lease_key(id);
-    let Some(v) = get(&k)? else { return Ok(None) };
-    let (lease, recorded) = decode::<LeaseRecord>(&k, &v)?
-        .to_domain()
-        .ok_or_else(|| corrupt(&k, "a lease record is not whole"))?;
-    let state = match recorded {
-        LeaseState::Released => LeaseState::Released,
-        _ if unsettled_ids(get, &lease.consumer_id)?.contains(&id) => LeaseState::Unsettled,
-        _ => LeaseState::Settled,
-    };
-    Ok(Some((lease, state)))
-}
-
-/// The attempt ids of a consumer's unsettled leases.
-pub(crate) fn unsettled_ids(get: Get, consumer_id: &str) -> Result<Vec<AttemptId>, StoreError> {
-    let k = key(UNSETTLED, consumer_id);
-    Ok(match get(&k)? {
-        Some(v) => packed_ids(&k, &v)?,
-        None => Vec::new(),
-    })
-}
-
-/// A consumer's unsettled leases.
-pub(crate) fn unsettled_of(get: Get, consumer_id: &str) -> Result<Vec<Lease>, StoreError> {
-    let mut leases = Vec::new();
-    for id in unsettled_ids(get, consumer_id)? {
-        let k = lease_key(id);
-        let v = get(&k)?.ok_or_else(|| corrupt(&k, "an unsettled lease without its record"))?;
-        let (lease, _) = decode::<LeaseRecord>(&k, &v)?
-            .to_domain()
-            .ok_or_else(|| corrupt(&k, "a lease record is not whole"))?;
-        leases.push(lease);
-    }
-    Ok(leases)
-}
-
-pub(crate) fn packed_ids(k: &[u8], v: &[u8]) -> Result<Vec<AttemptId>, StoreError> {
-    if v.len() % 16 != 0 {
-        return Err(corrupt(k, "unsettled lease ids are not whole"));
-    }
-    Ok(v.chunks_exact(16)
-        .map(|c| AttemptId::from_bytes(c.try_into().expect("16 bytes")))
-        .collect())
 }
 
 fn put_unsettled_ids(st: &mut Staging, consumer_id: &str, ids: &[AttemptId]) {

@@ -1,6 +1,8 @@
-//! Finding what retention deletes: contacts, notes and closed leases older than a cutoff,
+//! Finding what retention deletes: contacts, notes, closed leases and evidence records
+//! older than a cutoff,
 //! a bounded batch at a time, each batch's keys whole — a contact with its idempotency
-//! index entry, a note with its copy in the log of every note — so that deleting a batch
+//! index entry, a note with its copy in the log of every note, an evidence record with its
+//! consumer's index entry — so that deleting a batch
 //! in one atomic write leaves the store consistent whenever a sweep is cut short.
 //!
 //! Rule-set versions, consumers, exclusions, opt-outs, consents, programs, Do Not Call
@@ -9,8 +11,9 @@
 use prost::Message;
 
 use super::Kv;
+use super::evidence::{index_key_of, log_key_time};
 use super::keys::*;
-use super::stage::packed_ids;
+use super::leases::packed_ids;
 use crate::proto::v1 as pb;
 use crate::store::StoreError;
 use crate::store::records::{LeaseRecord, NoteRecord};
@@ -21,6 +24,7 @@ pub struct Swept {
     pub contacts: u64,
     pub notes: u64,
     pub leases: u64,
+    pub evidence: u64,
 }
 
 /// One batch: the keys to delete, what they are, and where the next batch starts (none:
@@ -38,6 +42,7 @@ pub enum SweepSpace {
     Contacts,
     Notes,
     Leases,
+    Evidence,
 }
 
 impl SweepSpace {
@@ -46,6 +51,7 @@ impl SweepSpace {
             SweepSpace::Contacts => HISTORY,
             SweepSpace::Notes => NOTE_LOG,
             SweepSpace::Leases => LEASE,
+            SweepSpace::Evidence => EVIDENCE,
         }
     }
 }
@@ -88,6 +94,17 @@ pub fn sweep_batch<K: Kv>(
                 batch.keys.push(k.to_vec());
                 batch.keys.push(by_consumer);
                 batch.swept.notes += 1;
+            }
+            SweepSpace::Evidence => {
+                // The log is in time order: the first record at or after the cutoff ends it.
+                if log_key_time(k).is_none_or(|t| t >= before_ms) {
+                    done_early = true;
+                    return Ok(false);
+                }
+                let record: pb::EvidenceRecord = decode(k, v.as_ref())?;
+                batch.keys.push(k.to_vec());
+                batch.keys.extend(index_key_of(k, &record.consumer_id));
+                batch.swept.evidence += 1;
             }
             SweepSpace::Leases => {
                 let record: LeaseRecord = decode(k, v.as_ref())?;

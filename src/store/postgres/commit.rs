@@ -25,6 +25,7 @@ use super::{PgStore, backend};
 use crate::domain::PhoneNumber;
 use crate::proto::v1 as pb;
 use crate::store::change::encode;
+use crate::store::kv::evidence::EVIDENCE_SEQ;
 use crate::store::kv::keys::{
     CONSUMER, EVENT, EXCLUSIONS, META, NUMBER_INDEX, PROMPT, UNSETTLED, callback_key, decode, key, lease_key,
     number_key,
@@ -407,6 +408,18 @@ fn touched(
 /// one).
 fn reads_of(op: &WriteOp) -> Vec<Vec<u8>> {
     let consumer = |id: &str| key(CONSUMER, id);
+    let mut keys = own_reads_of(op, consumer);
+    // Every write that may be evidence numbers its record.
+    if matches!(
+        op,
+        WriteOp::RecordContact(_) | WriteOp::TakeLease { .. } | WriteOp::SetConsent { .. } | WriteOp::Note(_)
+    ) {
+        keys.push(key(META, EVIDENCE_SEQ));
+    }
+    keys
+}
+
+fn own_reads_of(op: &WriteOp, consumer: impl Fn(&str) -> Vec<u8>) -> Vec<Vec<u8>> {
     match op {
         WriteOp::PutConsumer(c) => vec![consumer(&c.id)],
         WriteOp::RecordContact(c) => {

@@ -1,13 +1,13 @@
-//! How the bench reaches a server: its address, TLS, and a bearer token.
+//! How the command line's clients (`predial bench`, `predial export`, `predial dnc
+//! import`) reach a server: its address, TLS, and a bearer token.
 //!
 //! A server beyond loopback runs with tokens, TLS or both (see the README's security
-//! section), so a load tester must be able to present them. `--addr` takes `host:port`
+//! section), so every client must be able to present them. `--addr` takes `host:port`
 //! (plaintext), `http://host:port` or `https://host:port` (TLS). With TLS the server's
 //! certificate is checked against `--tls-ca` if given, else against the system's roots;
 //! `--tls-cert` and `--tls-key` present a client certificate (mutual TLS). `--token` (or
-//! `PREDIAL_BENCH_TOKEN`) is sent as `authorization: Bearer …` on every call, workload and
-//! baseline alike, so both pay the same for it. Populating the book creates consumers, which
-//! needs an `admin` token; with `--consumers 0` a `dialer` token is enough.
+//! `PREDIAL_TOKEN`; the bench's `PREDIAL_BENCH_TOKEN`) is sent as `authorization: Bearer …`
+//! on every call (the bench's workload and baseline alike, so both pay the same for it).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -18,8 +18,36 @@ use tonic::service::{Interceptor, interceptor::InterceptedService};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Request, Status};
 
-use super::error::{BenchError, with_causes};
-use crate::proto::v1::{accounts_client::AccountsClient, decisions_client::DecisionsClient};
+use crate::proto::v1::{
+    accounts_client::AccountsClient, compliance_client::ComplianceClient, decisions_client::DecisionsClient,
+    programs_client::ProgramsClient,
+};
+
+/// Why a client could not reach a server.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// `why` is the transport error with its causes.
+    #[error("cannot connect to {addr}: {why}")]
+    Connect { addr: String, why: String },
+    #[error("{0}")]
+    Credentials(String),
+}
+
+/// `e` with its causes, each said once ("transport error" alone says nothing, and
+/// hyper's layers often repeat their cause's words).
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let (mut last, mut cause) = (text.clone(), e.source());
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if said != last {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        (last, cause) = (said, c.source());
+    }
+    text
+}
 
 /// A server address as `--addr` takes it: `host:port`, or an `http://` or `https://` URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,12 +119,12 @@ pub struct Credentials {
 pub struct Bearer(Option<MetadataValue<Ascii>>);
 
 impl Bearer {
-    fn new(token: Option<&str>) -> Result<Bearer, BenchError> {
+    fn new(token: Option<&str>) -> Result<Bearer, ClientError> {
         token
             .map(|t| {
                 format!("Bearer {}", t.trim())
                     .parse()
-                    .map_err(|_| BenchError::Credentials("the token has characters a header cannot carry".into()))
+                    .map_err(|_| ClientError::Credentials("the token has characters a header cannot carry".into()))
             })
             .transpose()
             .map(Bearer)
@@ -121,6 +149,8 @@ pub struct Conn {
 
 pub type Decisions = DecisionsClient<InterceptedService<Channel, Bearer>>;
 pub type Accounts = AccountsClient<InterceptedService<Channel, Bearer>>;
+pub type Compliance = ComplianceClient<InterceptedService<Channel, Bearer>>;
+pub type Programs = ProgramsClient<InterceptedService<Channel, Bearer>>;
 
 impl Conn {
     pub fn decisions(&self) -> Decisions {
@@ -130,20 +160,28 @@ impl Conn {
     pub fn accounts(&self) -> Accounts {
         AccountsClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
+
+    pub fn compliance(&self) -> Compliance {
+        ComplianceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+
+    pub fn programs(&self) -> Programs {
+        ProgramsClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
 }
 
-fn read(path: &Path, what: &str) -> Result<String, BenchError> {
+fn read(path: &Path, what: &str) -> Result<String, ClientError> {
     std::fs::read_to_string(path)
-        .map_err(|e| BenchError::Credentials(format!("cannot read {what} {}: {e}", path.display())))
+        .map_err(|e| ClientError::Credentials(format!("cannot read {what} {}: {e}", path.display())))
 }
 
 /// The TLS settings for `addr`, or none for plaintext. Credentials given for a plaintext
 /// address are refused rather than ignored: a client certificate that is never presented
 /// would leave the tester measuring something other than they meant.
-fn tls_config(addr: &ServerAddr, credentials: &Credentials) -> Result<Option<ClientTlsConfig>, BenchError> {
+fn tls_config(addr: &ServerAddr, credentials: &Credentials) -> Result<Option<ClientTlsConfig>, ClientError> {
     if !addr.is_tls() {
         if credentials.tls_ca.is_some() || credentials.tls_identity.is_some() {
-            return Err(BenchError::Credentials(format!(
+            return Err(ClientError::Credentials(format!(
                 "--tls-ca, --tls-cert and --tls-key need an https:// address, not {addr}"
             )));
         }
@@ -163,15 +201,85 @@ fn tls_config(addr: &ServerAddr, credentials: &Credentials) -> Result<Option<Cli
     Ok(Some(tls))
 }
 
-fn connect_error(addr: &ServerAddr, e: &dyn std::error::Error) -> BenchError {
-    BenchError::Connect {
+fn connect_error(addr: &ServerAddr, e: &dyn std::error::Error) -> ClientError {
+    ClientError::Connect {
         addr: addr.to_string(),
         why: with_causes(e),
     }
 }
 
+/// The flags every client command takes to reach a server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// The server: host:port, http://host:port, or https://host:port for TLS
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub addr: ServerAddr,
+    /// Bearer token sent with every call
+    #[arg(long, env = "PREDIAL_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// CA certificate (PEM) the server's certificate must chain to (default: the system's roots)
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate chain (PEM) for mutual TLS; with --tls-key
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Client private key (PEM) for mutual TLS; with --tls-cert
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    /// One connection to the server.
+    pub async fn connect(&self) -> Result<Conn, ClientError> {
+        let credentials = Credentials {
+            tls_ca: self.tls_ca.clone(),
+            tls_identity: self.tls_cert.clone().zip(self.tls_key.clone()),
+            token: self.token.clone(),
+        };
+        let mut conns = connect(&self.addr, &credentials, 1).await?;
+        Ok(conns.remove(0))
+    }
+}
+
+/// Progress on stderr, one line rewritten in place, when stderr is a terminal (a log or a
+/// pipe gets nothing until the summary).
+pub struct Progress {
+    shown: bool,
+    last: std::time::Instant,
+}
+
+impl Progress {
+    pub fn new() -> Progress {
+        Progress {
+            shown: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    /// Shows `line`, at most a few times a second.
+    pub fn show(&mut self, line: impl FnOnce() -> String) {
+        if self.shown && self.last.elapsed() >= Duration::from_millis(200) {
+            self.last = std::time::Instant::now();
+            eprint!("\r\x1b[2K{}", line());
+        }
+    }
+
+    /// Clears the line, for the summary.
+    pub fn done(&self) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress::new()
+    }
+}
+
 /// Opens `n` connections (at least one) to `addr`, each with NODELAY like the server's.
-pub async fn connect(addr: &ServerAddr, credentials: &Credentials, n: usize) -> Result<Vec<Conn>, BenchError> {
+pub async fn connect(addr: &ServerAddr, credentials: &Credentials, n: usize) -> Result<Vec<Conn>, ClientError> {
     let bearer = Bearer::new(credentials.token.as_deref())?;
     let mut endpoint = Endpoint::from(addr.uri.clone())
         .tcp_nodelay(true)
