@@ -11,9 +11,10 @@ use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 use predial::domain::decision::Request;
+use predial::domain::do_not_call::ImportMode;
 use predial::domain::programs::{Program, ProgramNumber};
 use predial::domain::{CallPurpose, Channel, Consumer, Mode, Phone, PhoneNumber, Role, Verdict};
-use predial::state::{DoNotCallSet, Engine, EngineOptions};
+use predial::state::{Builder, Engine, EngineOptions};
 
 /// A spread of NANP numbers: area codes 201–989, pseudo-random suffixes.
 fn numbers(count: usize, seed: u64) -> Vec<PhoneNumber> {
@@ -66,13 +67,14 @@ fn auto_call(number: PhoneNumber, workflow: bool, at: DateTime<Utc>) -> Request<
 }
 
 fn bench(c: &mut Criterion) {
-    // In memory: 10 million numbers in 50,000-number chunks, as an import applies them.
+    // In memory: 10 million numbers, as an import builds a list's next set.
     let ten_million = numbers(10_000_000, 7);
-    let set = DoNotCallSet::default();
     let started = Instant::now();
-    for chunk in ten_million.chunks(50_000) {
-        set.extend(chunk);
+    let mut builder = Builder::default();
+    for n in &ten_million {
+        builder.push(*n);
     }
+    let set = builder.build();
     let elapsed = started.elapsed();
     println!(
         "in-memory set: {} numbers in {:.2} s ({:.0} numbers/s), {:.2} bytes/number",
@@ -82,14 +84,18 @@ fn bench(c: &mut Criterion) {
         set.heap_bytes() as f64 / set.len() as f64
     );
 
-    // Durable: the same 10 million through the engine (sled, group commit), as
-    // ImportDoNotCall applies them once the stream is read and checked.
+    // Durable: the same 10 million through the engine (sled, group commit), as a REPLACE
+    // of the national list stores and swaps them.
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open_dir(dir.path(), EngineOptions::default()).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let started = Instant::now();
     runtime
-        .block_on(engine.import_do_not_call(ten_million.clone()))
+        .block_on(async {
+            let mut import = engine.begin_do_not_call_import("national", ImportMode::Replace)?;
+            import.add(&ten_million).await?;
+            import.finish().await
+        })
         .unwrap();
     let elapsed = started.elapsed();
     println!(

@@ -26,6 +26,7 @@
 //! - [`client`]: how the command line's clients reach a server (address, TLS, token).
 //! - [`config`]: the `serve` settings: flags, environment, TOML file.
 //! - [`metrics`]: Prometheus counters and histograms, and the `/metrics` endpoint.
+//! - [`dnc_cli`]: `predial dnc import`, a Do Not Call list file into a running server.
 //! - [`export_cli`]: `predial export`, the evidence of a running server to a file.
 //! - [`rules_cli`]: `predial rules check` and `predial rules diff`, offline.
 //!
@@ -38,6 +39,7 @@ pub mod api;
 pub mod bench;
 pub mod client;
 pub mod config;
+pub mod dnc_cli;
 pub mod domain;
 pub mod export_cli;
 pub mod metrics;

@@ -1,4 +1,5 @@
-//! The `predial` command line: `serve`, `bench`, `holidays`, `rules`, `export`, `hash-token`.
+//! The `predial` command line: `serve`, `bench`, `holidays`, `rules`, `export`, `dnc`,
+//! `hash-token`.
 
 /// mimalloc rather than the system allocator: sled frees on threads other than the ones
 /// that allocated, and glibc's arena locks then showed in profiles of the write path.
@@ -47,6 +48,9 @@ enum Command {
     /// Write a running server's evidence export (every recorded event, in time order) to
     /// a file or stdout, as CSV or NDJSON.
     Export(Box<predial::export_cli::ExportArgs>),
+    /// Do Not Call lists of a running server: import a list file.
+    #[command(subcommand)]
+    Dnc(predial::dnc_cli::DncCommand),
     /// Print the SHA-256 of a bearer token, as the config stores it: of TOKEN, of one line
     /// on stdin, or of a new random token (--generate, printed too).
     HashToken {
@@ -113,6 +117,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Export(args) => predial::export_cli::run(*args),
+        Command::Dnc(command) => predial::dnc_cli::run(command),
         Command::HashToken { token, generate } => print_token_hash(token, generate),
         Command::Rules(RulesCommand::Check { files }) => predial::rules_cli::check(&files),
         Command::Rules(RulesCommand::Diff { old, new }) => predial::rules_cli::diff(&old, &new),

@@ -203,6 +203,7 @@ async fn a_unary_answer_is_cut_off_at_the_clients_deadline_or_the_servers_cap() 
         let (tx, rx) = mpsc::channel(1);
         tx.send(pb::DoNotCallChunk {
             numbers: vec![PHONE.into()],
+            ..Default::default()
         })
         .await
         .unwrap();

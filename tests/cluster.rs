@@ -473,6 +473,52 @@ async fn either_node_exports_what_both_recorded() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_list_one_node_replaces_is_the_list_on_every_node() {
+    let pg = Postgres::start();
+    let (_a_dir, a) = node(&pg, &[]).await;
+    let (_b_dir, b) = node(&pg, &[]).await;
+    let replace = |numbers: &[&str]| pb::DoNotCallChunk {
+        numbers: numbers.iter().map(|n| n.to_string()).collect(),
+        list: "national".into(),
+        mode: pb::ImportMode::Replace as i32,
+    };
+    a.programs()
+        .await
+        .import_do_not_call(tokio_stream::iter(vec![replace(&[A, "+15551230000"])]))
+        .await
+        .unwrap();
+    let lists = |node: &Server| {
+        let node = node.addr;
+        async move {
+            let channel = tonic::transport::Channel::from_shared(format!("http://{node}"))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            pb::programs_client::ProgramsClient::new(channel)
+                .list_do_not_call_lists(pb::ListDoNotCallListsRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+                .lists
+                .into_iter()
+                .map(|l| (l.name, l.numbers))
+                .collect::<Vec<_>>()
+        }
+    };
+    within_a_second(|| async { lists(&b).await == [("national".to_string(), 2)] }).await;
+    b.programs()
+        .await
+        .import_do_not_call(tokio_stream::iter(vec![replace(&[A])]))
+        .await
+        .unwrap();
+    within_a_second(|| async { lists(&a).await == [("national".to_string(), 1)] }).await;
+    // A node started now builds the list from the database.
+    let (_c_dir, c) = node(&pg, &[]).await;
+    assert_eq!(lists(&c).await, [("national".to_string(), 1)]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_node_reaches_its_database_over_tls_and_checks_its_certificate() {
     let pki = pki::pki();
     let pg = Postgres::start_with(Some((&pki.server_cert, &pki.server_key)));

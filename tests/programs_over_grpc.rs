@@ -294,9 +294,11 @@ async fn telemarketing_to_a_listed_number_needs_consent_and_it_all_survives_a_re
     let chunks = vec![
         pb::DoNotCallChunk {
             numbers: (0..1000).map(|i| format!("+1555700{:04}", i)).collect(),
+            ..Default::default()
         },
         pb::DoNotCallChunk {
             numbers: vec!["(555) 123-4567".into()],
+            ..Default::default()
         },
     ];
     let summary = programs
@@ -307,6 +309,7 @@ async fn telemarketing_to_a_listed_number_needs_consent_and_it_all_survives_a_re
     assert_eq!(summary.imported, 1001);
     let bad = vec![pb::DoNotCallChunk {
         numbers: vec!["+15558000000".into(), "12".into()],
+        ..Default::default()
     }];
     let status = programs.import_do_not_call(tokio_stream::iter(bad)).await.unwrap_err();
     assert!(

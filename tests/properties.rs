@@ -431,7 +431,7 @@ fn decide_at(
         own,
         group: None,
         callback_active: false,
-        do_not_call: false,
+        do_not_call: None,
         leases: &[],
     };
     let req = predial::domain::Request {

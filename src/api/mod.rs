@@ -10,6 +10,7 @@ mod accounts;
 pub mod auth;
 mod compliance;
 mod decisions;
+pub mod dnc_lines;
 pub mod export_format;
 mod gate;
 pub mod http;

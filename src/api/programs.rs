@@ -1,4 +1,4 @@
-//! `predial.v1.Programs`: calling programs, their caller-ID numbers, the Do Not Call list
+//! `predial.v1.Programs`: calling programs, their caller-ID numbers, the Do Not Call lists
 //! and telemarketing consent.
 
 use chrono::Utc;
@@ -7,11 +7,12 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{engine_error, invalid};
 use crate::domain::consumer::validate_id;
+use crate::domain::do_not_call::ImportMode;
 use crate::domain::programs::{ProgramNumber, RowError};
 use crate::domain::{FieldError, PhoneNumber};
-use crate::proto::convert::{opt_timestamp_from, program_from, program_to, required_enum};
+use crate::proto::convert::{opt_timestamp_from, program_from, program_to, required_enum, timestamp_to};
 use crate::proto::v1::{self as pb, programs_server::Programs};
-use crate::state::{Engine, NumbersAdded};
+use crate::state::{DoNotCallImport, Engine, NumbersAdded};
 
 pub struct ProgramsService {
     engine: Engine,
@@ -21,6 +22,38 @@ impl ProgramsService {
     pub fn new(engine: Engine) -> Self {
         Self { engine }
     }
+}
+
+fn import_mode(value: i32) -> Result<ImportMode, FieldError> {
+    use pb::ImportMode as M;
+    match M::try_from(value) {
+        Ok(M::Unspecified | M::Add) => Ok(ImportMode::Add),
+        Ok(M::Replace) => Ok(ImportMode::Replace),
+        Ok(M::Remove) => Ok(ImportMode::Remove),
+        Err(_) => Err(FieldError::new("mode", format!("{value} is not an ImportMode value"))),
+    }
+}
+
+/// A later chunk names its import's list and mode, or none.
+fn same_import(
+    chunk: &pb::DoNotCallChunk,
+    (import, mode): &(DoNotCallImport, ImportMode),
+    index: usize,
+) -> Result<(), FieldError> {
+    let list_differs = !chunk.list.trim().is_empty() && !chunk.list.trim().eq_ignore_ascii_case(import.list());
+    if list_differs {
+        return Err(FieldError::new(
+            format!("chunks[{index}].list"),
+            format!("the import is into {:?}; one import fills one list", import.list()),
+        ));
+    }
+    if chunk.mode != 0 && import_mode(chunk.mode)? != *mode {
+        return Err(FieldError::new(
+            format!("chunks[{index}].mode"),
+            "differs from the first chunk's; one import has one mode",
+        ));
+    }
+    Ok(())
 }
 
 fn added_to(a: NumbersAdded) -> pb::AddNumbersResponse {
@@ -36,9 +69,6 @@ fn added_to(a: NumbersAdded) -> pb::AddNumbersResponse {
             .collect(),
     }
 }
-
-/// Most Do Not Call numbers one import may hold in memory before it is written.
-const MAX_DNC_IMPORT: usize = 50_000_000;
 
 #[tonic::async_trait]
 impl Programs for ProgramsService {
@@ -108,29 +138,73 @@ impl Programs for ProgramsService {
 
     /// Reads the whole stream and checks every number before anything is written: a bad
     /// number rejects the import, naming its chunk and position.
+    /// Chunk by chunk as they arrive (memory holds one chunk and the list being built);
+    /// a number that is not one refuses the whole import, whatever its mode, and nothing
+    /// changes.
     async fn import_do_not_call(
         &self,
         request: Request<Streaming<pb::DoNotCallChunk>>,
     ) -> Result<Response<pb::ImportSummary>, Status> {
         let mut chunks = request.into_inner();
-        let mut numbers = Vec::new();
+        let mut import = None;
         let mut chunk_index = 0usize;
         while let Some(chunk) = chunks.next().await {
             let chunk = chunk?;
-            for (i, n) in chunk.numbers.iter().enumerate() {
+            let import = match &mut import {
+                Some(import) => {
+                    same_import(&chunk, import, chunk_index).map_err(invalid)?;
+                    import
+                }
+                None => {
+                    let mode = import_mode(chunk.mode).map_err(invalid)?;
+                    let begun = self
+                        .engine
+                        .begin_do_not_call_import(&chunk.list, mode)
+                        .map_err(engine_error)?;
+                    import.insert((begun, mode))
+                }
+            };
+            let mut numbers = Vec::with_capacity(chunk.numbers.len());
+            for (i, n) in chunk.numbers.iter().enumerate().filter(|(_, n)| !n.trim().is_empty()) {
                 let field = format!("chunks[{chunk_index}].numbers[{i}]");
                 numbers.push(PhoneNumber::parse_field(n, &field).map_err(invalid)?);
             }
-            if numbers.len() > MAX_DNC_IMPORT {
-                return Err(invalid(FieldError::new(
-                    "numbers",
-                    format!("more than {MAX_DNC_IMPORT} in one import"),
-                )));
-            }
+            import.0.add(&numbers).await.map_err(engine_error)?;
             chunk_index += 1;
         }
-        let imported = self.engine.import_do_not_call(numbers).await.map_err(engine_error)?;
-        Ok(Response::new(pb::ImportSummary { imported }))
+        let (import, _) = match import {
+            Some(import) => import,
+            None => (
+                self.engine
+                    .begin_do_not_call_import("", ImportMode::Add)
+                    .map_err(engine_error)?,
+                ImportMode::Add,
+            ),
+        };
+        let done = import.finish().await.map_err(engine_error)?;
+        Ok(Response::new(pb::ImportSummary {
+            imported: done.imported,
+            removed: done.removed,
+            list: done.list,
+            numbers: done.numbers,
+        }))
+    }
+
+    async fn list_do_not_call_lists(
+        &self,
+        _request: Request<pb::ListDoNotCallListsRequest>,
+    ) -> Result<Response<pb::ListDoNotCallListsResponse>, Status> {
+        let lists = self
+            .engine
+            .do_not_call_lists()
+            .into_iter()
+            .map(|(name, numbers, updated_at)| pb::DoNotCallList {
+                name,
+                numbers,
+                updated_at: Some(timestamp_to(updated_at)),
+            })
+            .collect();
+        Ok(Response::new(pb::ListDoNotCallListsResponse { lists }))
     }
 
     async fn set_consent(

@@ -91,16 +91,17 @@ fn exclusions_step(d: &mut Decision, s: &Subject, req: &Request) -> bool {
             ReasonCode::ProgramNotActive,
             "The caller ID's calling program is not active now.",
         ),
-        (
-            req.consults_do_not_call() && s.do_not_call,
-            ReasonCode::DoNotCallListed,
-            "The number is on a Do Not Call list and the consumer gave no telemarketing consent.",
-        ),
     ] {
         if hit {
             excluded = true;
             d.add(code, None, message.into());
         }
+    }
+    if let Some(list) = s.do_not_call.filter(|_| req.consults_do_not_call()) {
+        excluded = true;
+        let message =
+            format!("The number is on the Do Not Call list {list:?} and the consumer gave no telemarketing consent.");
+        d.add(ReasonCode::DoNotCallListed, None, message);
     }
     excluded
 }

@@ -118,7 +118,7 @@ impl Case {
             own: &self.own,
             group: self.group.as_ref(),
             callback_active: false,
-            do_not_call: false,
+            do_not_call: None,
             leases: &[],
         };
         decide(rules, Some(&subject), req)
@@ -533,7 +533,7 @@ fn a_callback_lifts_frequency_and_hold_but_not_calling_hours() {
         own: &case.own,
         group: None,
         callback_active: true,
-        do_not_call: false,
+        do_not_call: None,
         leases: &[],
     };
     let d = decide(&regf(), Some(&subject), &request("2026-06-02T15:00:00Z"));

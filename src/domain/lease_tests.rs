@@ -41,7 +41,7 @@ fn decide_leased(case: &Case, leases: &[Lease], rules: &RuleSet, req: &Request) 
         own: &own,
         group: case.group.as_ref(),
         callback_active: false,
-        do_not_call: false,
+        do_not_call: None,
         leases: &open,
     };
     decide(rules, Some(&subject), req)

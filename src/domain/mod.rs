@@ -11,6 +11,7 @@
 //! - [`window`]: counting periods, the hold after a right party contact.
 //! - [`hours`]: calling hours and restricted days across every relevant zone.
 //! - [`exclusions`]: bankruptcy, disabled channels, opted-out numbers.
+//! - [`do_not_call`]: named Do Not Call lists and how an import changes one.
 //! - [`keywords`]: STOP and START replies.
 //! - [`lease`]: attempt leases — an allowed contact counted at once, until settled.
 //! - [`prompt`]: click-to-dial override prompts.
@@ -26,6 +27,7 @@ pub mod calendar;
 pub mod callback;
 pub mod consumer;
 pub mod decision;
+pub mod do_not_call;
 pub mod error;
 pub mod evidence;
 pub mod exclusions;

@@ -23,10 +23,10 @@ pub struct Subject<'a> {
     pub group: Option<&'a History>,
     /// A scheduled callback lifts frequency and hold controls for the request's number.
     pub callback_active: bool,
-    /// The request's number is on a Do Not Call list and the consumer gave no
+    /// The Do Not Call list the request's number is on, when the consumer gave no
     /// telemarketing consent for it. Looked up only for a request that consults the
-    /// lists ([`Request::consults_do_not_call`]); false for any other.
-    pub do_not_call: bool,
+    /// lists ([`Request::consults_do_not_call`]); none for any other.
+    pub do_not_call: Option<&'static str>,
     /// The consumer's unsettled attempt leases (their records are in `own` and `group`
     /// too; this is what the in-flight rule reads).
     pub leases: &'a [OpenLease],

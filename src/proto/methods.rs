@@ -79,6 +79,7 @@ pub const METHODS: &[Method] = &[
     unary("/predial.v1.Programs/ListPrograms", Admin),
     unary("/predial.v1.Programs/GetProgram", Admin),
     streaming("/predial.v1.Programs/ImportDoNotCall", Admin),
+    unary("/predial.v1.Programs/ListDoNotCallLists", Admin),
     unary("/predial.v1.Programs/SetConsent", Admin),
     unary("/predial.v1.Compliance/Query", Admin),
     streaming("/predial.v1.Compliance/Export", Admin),

@@ -141,8 +141,8 @@ pub struct Lookup {
     pub at_ms: i64,
     /// Memory must hold every contact from here on, or the store is asked instead.
     pub needed_from_ms: i64,
-    /// The number is on a Do Not Call list.
-    pub do_not_call_listed: bool,
+    /// The Do Not Call list the number is on.
+    pub do_not_call_listed: Option<&'static str>,
 }
 
 /// Everything a decision reads of a consumer but its contacts, copied out of memory.
@@ -152,7 +152,7 @@ pub struct Snapshot {
     pub exclusions: Exclusions,
     pub opted_out: bool,
     pub callback_active: bool,
-    pub do_not_call: bool,
+    pub do_not_call: Option<&'static str>,
     /// The consumer's group, members included; empty with no group, and while no rule
     /// counts a group together (then no decision reads a group's contacts).
     pub members: Vec<Id>,
@@ -200,8 +200,9 @@ fn callback_active(entry: &Entry, phone: Option<PhoneNumber>, at_ms: i64) -> boo
     phone.is_some_and(|p| entry.callbacks().iter().any(|(n, from)| *n == p && at_ms >= *from))
 }
 
-fn do_not_call(entry: &Entry, q: &Lookup) -> bool {
-    q.do_not_call_listed && q.phone.is_some_and(|p| !entry.consents().contains(&p))
+fn do_not_call(entry: &Entry, q: &Lookup) -> Option<&'static str> {
+    q.do_not_call_listed
+        .filter(|_| q.phone.is_some_and(|p| !entry.consents().contains(&p)))
 }
 
 impl Book {
@@ -409,7 +410,10 @@ impl Book {
             }
             // Duplicates change nothing; rule sets are the engine's; programs are the
             // registry's; prompts and notes live in the store alone.
-            WriteOp::PutProgram(_) | WriteOp::AddProgramNumbers { .. } | WriteOp::AddDoNotCall(_) => {}
+            WriteOp::PutProgram(_)
+            | WriteOp::AddProgramNumbers { .. }
+            | WriteOp::StageDoNotCall { .. }
+            | WriteOp::CommitDoNotCall { .. } => {}
             WriteOp::RecordContact(_)
             | WriteOp::PutRuleSet(_)
             | WriteOp::IssuePrompt { .. }
@@ -612,7 +616,7 @@ pub(super) mod tests {
             phone: None,
             at_ms: 0,
             needed_from_ms: 0,
-            do_not_call_listed: false,
+            do_not_call_listed: None,
         }
     }
 

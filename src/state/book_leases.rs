@@ -123,7 +123,7 @@ mod tests {
             phone: None,
             at_ms,
             needed_from_ms: at_ms - REACH,
-            do_not_call_listed: false,
+            do_not_call_listed: None,
         }
     }
 

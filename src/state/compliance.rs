@@ -61,7 +61,7 @@ impl Engine {
             phone,
             at_ms: as_of.timestamp_millis(),
             needed_from_ms: i64::MIN,
-            do_not_call_listed: false,
+            do_not_call_listed: None,
         };
         let Some(snapshot) = self.inner.book.snapshot(consumer_id, q) else {
             return Err(EngineError::NotFound(format!("no consumer {consumer_id:?}")));

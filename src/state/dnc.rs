@@ -1,31 +1,25 @@
-//! The Do Not Call set: millions of numbers in about four bytes each.
+//! A Do Not Call list in memory: millions of numbers in about four bytes each.
 //!
-//! A NANP number is its area code (200–999) and seven more digits, so the set keeps one
+//! A NANP number is its area code (200–999) and seven more digits, so a set keeps one
 //! sorted `Vec<u32>` of seven-digit suffixes per area code: 4 bytes a number, a binary search
-//! to look one up. Imports arrive in chunks; each chunk is sorted and merged into the
-//! buckets it touches. Numbers outside the NANP (rare on these lists) go to a plain hash set.
+//! to look one up. Numbers outside the NANP (rare on these lists) go to a plain hash set.
+//!
+//! A set never changes once built: an import builds the list's next set beside the one
+//! decisions read ([`Builder`]: numbers pushed unsorted, then each bucket sorted once), and
+//! the list swaps to it whole — a decision sees the old list or the new, never half.
 
 use std::collections::HashSet;
-use std::sync::RwLock;
 
 use crate::domain::PhoneNumber;
 
 const FIRST_AREA: u16 = 200;
 const AREAS: usize = 800;
 
+#[derive(Default)]
 pub struct DoNotCallSet {
-    /// Index: area code − 200; sorted, without duplicates.
-    nanp: Vec<RwLock<Vec<u32>>>,
-    other: RwLock<HashSet<u64>>,
-}
-
-impl Default for DoNotCallSet {
-    fn default() -> Self {
-        DoNotCallSet {
-            nanp: (0..AREAS).map(|_| RwLock::new(Vec::new())).collect(),
-            other: RwLock::default(),
-        }
-    }
+    /// Index: area code − 200; sorted, without duplicates (empty: no such bucket yet).
+    nanp: Vec<Vec<u32>>,
+    other: HashSet<u64>,
 }
 
 impl std::fmt::Debug for DoNotCallSet {
@@ -44,45 +38,13 @@ fn split(number: PhoneNumber) -> Option<(usize, u32)> {
 impl DoNotCallSet {
     pub fn contains(&self, number: PhoneNumber) -> bool {
         match split(number) {
-            Some((bucket, suffix)) => self.nanp[bucket]
-                .read()
-                .expect("dnc lock")
-                .binary_search(&suffix)
-                .is_ok(),
-            None => self.other.read().expect("dnc lock").contains(&number.as_u64()),
-        }
-    }
-
-    /// Adds numbers (duplicates and numbers already present are fine).
-    pub fn extend(&self, numbers: &[PhoneNumber]) {
-        let mut by_bucket: Vec<Vec<u32>> = vec![Vec::new(); AREAS];
-        let mut other = Vec::new();
-        for n in numbers {
-            match split(*n) {
-                Some((bucket, suffix)) => by_bucket[bucket].push(suffix),
-                None => other.push(n.as_u64()),
-            }
-        }
-        for (bucket, mut new) in by_bucket.into_iter().enumerate().filter(|(_, v)| !v.is_empty()) {
-            new.sort_unstable();
-            new.dedup();
-            let merged = {
-                let current = self.nanp[bucket].read().expect("dnc lock");
-                merge(&current, &new)
-            };
-            *self.nanp[bucket].write().expect("dnc lock") = merged;
-        }
-        if !other.is_empty() {
-            self.other.write().expect("dnc lock").extend(other);
+            Some((bucket, suffix)) => self.nanp.get(bucket).is_some_and(|b| b.binary_search(&suffix).is_ok()),
+            None => self.other.contains(&number.as_u64()),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.nanp
-            .iter()
-            .map(|b| b.read().expect("dnc lock").len())
-            .sum::<usize>()
-            + self.other.read().expect("dnc lock").len()
+        self.nanp.iter().map(Vec::len).sum::<usize>() + self.other.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -91,41 +53,103 @@ impl DoNotCallSet {
 
     /// Heap bytes the set holds.
     pub fn heap_bytes(&self) -> usize {
+        let nanp: usize = self.nanp.iter().map(|b| b.capacity() * 4).sum();
+        nanp + self.other.capacity() * 9 + self.nanp.capacity() * std::mem::size_of::<Vec<u32>>()
+    }
+
+    /// How many numbers this set and `other` both have.
+    pub fn common(&self, other: &DoNotCallSet) -> usize {
         let nanp: usize = self
             .nanp
             .iter()
-            .map(|b| b.read().expect("dnc lock").capacity() * 4)
+            .zip(&other.nanp)
+            .map(|(a, b)| {
+                let (mut i, mut j, mut n) = (0, 0, 0);
+                while i < a.len() && j < b.len() {
+                    match a[i].cmp(&b[j]) {
+                        std::cmp::Ordering::Less => i += 1,
+                        std::cmp::Ordering::Greater => j += 1,
+                        std::cmp::Ordering::Equal => {
+                            n += 1;
+                            i += 1;
+                            j += 1;
+                        }
+                    }
+                }
+                n
+            })
             .sum();
-        let other = self.other.read().expect("dnc lock").capacity() * 9;
-        nanp + other + AREAS * std::mem::size_of::<RwLock<Vec<u32>>>()
+        nanp + self.other.intersection(&other.other).count()
+    }
+
+    /// A builder holding this set's numbers, to add to or take from.
+    pub fn to_builder(&self) -> Builder {
+        Builder {
+            nanp: self.nanp.clone(),
+            other: self.other.clone(),
+            removed: None,
+        }
     }
 }
 
-/// The sorted union of two sorted, duplicate-free lists, sized exactly.
-fn merge(a: &[u32], b: &[u32]) -> Vec<u32> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => {
-                out.push(a[i]);
-                i += 1;
+/// A set being built: numbers pushed in any order, sorted once at the end.
+#[derive(Debug, Default)]
+pub struct Builder {
+    nanp: Vec<Vec<u32>>,
+    other: HashSet<u64>,
+    /// Numbers to take out when built (a REMOVE), sorted then.
+    removed: Option<Box<Builder>>,
+}
+
+impl Builder {
+    pub fn push(&mut self, number: PhoneNumber) {
+        match split(number) {
+            Some((bucket, suffix)) => {
+                if self.nanp.len() <= bucket {
+                    self.nanp.resize_with(AREAS, Vec::new);
+                }
+                self.nanp[bucket].push(suffix);
             }
-            std::cmp::Ordering::Greater => {
-                out.push(b[j]);
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
+            None => {
+                self.other.insert(number.as_u64());
             }
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out.shrink_to_fit();
-    out
+
+    /// Marks a number to take out when the set is built.
+    pub fn remove(&mut self, number: PhoneNumber) {
+        self.removed.get_or_insert_with(Box::default).push(number);
+    }
+
+    /// Applies the removals gathered so far, so later pushes add back what they name.
+    pub fn settle(&mut self) {
+        let Some(removed) = self.removed.take() else { return };
+        let removed = removed.build();
+        self.sort();
+        for (bucket, gone) in removed.nanp.iter().enumerate().filter(|(_, g)| !g.is_empty()) {
+            if let Some(numbers) = self.nanp.get_mut(bucket) {
+                numbers.retain(|n| gone.binary_search(n).is_err());
+            }
+        }
+        self.other.retain(|n| !removed.other.contains(n));
+    }
+
+    fn sort(&mut self) {
+        for bucket in &mut self.nanp {
+            bucket.sort_unstable();
+            bucket.dedup();
+            bucket.shrink_to_fit();
+        }
+    }
+
+    pub fn build(mut self) -> DoNotCallSet {
+        self.settle();
+        self.sort();
+        DoNotCallSet {
+            nanp: self.nanp,
+            other: self.other,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -138,9 +162,15 @@ mod tests {
 
     #[test]
     fn numbers_added_in_chunks_are_found_and_others_are_not() {
-        let set = DoNotCallSet::default();
-        set.extend(&[n("+15551234567"), n("+12125550100"), n("+442071838750")]);
-        set.extend(&[n("+15551234567"), n("+15550000000"), n("+19999999999")]);
+        let mut b = Builder::default();
+        for s in ["+15551234567", "+12125550100", "+442071838750"] {
+            b.push(n(s));
+        }
+        let mut b = b.build().to_builder();
+        for s in ["+15551234567", "+15550000000", "+19999999999"] {
+            b.push(n(s));
+        }
+        let set = b.build();
         for listed in [
             "+15551234567",
             "+12125550100",
@@ -158,13 +188,37 @@ mod tests {
 
     #[test]
     fn a_number_takes_about_four_bytes() {
-        let set = DoNotCallSet::default();
-        let numbers: Vec<PhoneNumber> = (0..200_000u64)
-            .map(|i| PhoneNumber::from_u64(12_000_000_000 + i * 37_123))
-            .collect();
-        set.extend(&numbers);
+        let mut b = Builder::default();
+        for i in 0..200_000u64 {
+            b.push(PhoneNumber::from_u64(12_000_000_000 + i * 37_123));
+        }
+        let set = b.build();
         assert_eq!(set.len(), 200_000);
         let per_number = set.heap_bytes() as f64 / 200_000.0;
         assert!(per_number < 4.5, "{per_number} bytes a number");
+    }
+
+    #[test]
+    fn removals_take_numbers_out_and_later_additions_put_them_back() {
+        let mut b = Builder::default();
+        for s in ["+15551234567", "+12125550100", "+442071838750"] {
+            b.push(n(s));
+        }
+        let set = b.build();
+        let mut b = set.to_builder();
+        b.remove(n("+15551234567"));
+        b.remove(n("+442071838750"));
+        b.remove(n("+13135550000"));
+        let smaller = b.build();
+        assert!(!smaller.contains(n("+15551234567")));
+        assert!(!smaller.contains(n("+442071838750")));
+        assert!(smaller.contains(n("+12125550100")));
+        assert_eq!(smaller.len(), 1);
+        assert_eq!(set.len(), 3, "the set decisions read is untouched");
+        let mut b = smaller.to_builder();
+        b.remove(n("+12125550100"));
+        b.settle();
+        b.push(n("+12125550100"));
+        assert!(b.build().contains(n("+12125550100")), "a later ADD puts it back");
     }
 }

@@ -208,7 +208,9 @@ impl Engine {
     ) -> Result<R, EngineError> {
         let at_ms = at.timestamp_millis();
         let q = Lookup {
-            do_not_call_listed: consult_do_not_call && phone.is_some_and(|p| self.inner.registry.is_do_not_call(p)),
+            do_not_call_listed: phone
+                .filter(|_| consult_do_not_call)
+                .and_then(|p| self.inner.registry.do_not_call_listing(p)),
             phone,
             at_ms,
             needed_from_ms: at_ms.saturating_sub(reach_ms(rules.retention_days)),
@@ -350,7 +352,11 @@ fn apply(book: &Book, registry: &Registry, rules: &ActiveRules, store: &dyn Stor
             }
             rules.install(new.clone());
         }
-        WriteOp::PutProgram(_) | WriteOp::AddProgramNumbers { .. } | WriteOp::AddDoNotCall(_) => registry.apply(op),
+        WriteOp::PutProgram(_) | WriteOp::AddProgramNumbers { .. } | WriteOp::CommitDoNotCall { .. } => {
+            if let Err(e) = registry.apply(op, store) {
+                tracing::error!(error = %e, "loading a Do Not Call list another node imported failed; memory keeps the list it had");
+            }
+        }
         _ => book.apply(op, applied, reach_ms(rules.load().max_retention_days())),
     }
 }

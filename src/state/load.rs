@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::engine::{Engine, EngineError, replace_recent_histories};
+use super::registry::build_list;
 use crate::domain::window::reach_ms;
 use crate::store::{Applied, WriteOp};
 
@@ -90,16 +91,22 @@ impl Engine {
             book.apply(&op, &Applied::Done, 0);
         })?;
         let registry = &self.inner.registry;
-        store.for_each_program(&mut |p| registry.apply(&WriteOp::PutProgram(p)))?;
+        let mut programs = Vec::new();
+        store.for_each_program(&mut |p| programs.push(WriteOp::PutProgram(p)))?;
         store.for_each_program_number(&mut |program_id, n| {
-            registry.apply(&WriteOp::AddProgramNumbers {
+            programs.push(WriteOp::AddProgramNumbers {
                 program_id,
                 numbers: vec![n],
             })
         })?;
-        let mut listed = Vec::new();
-        store.for_each_do_not_call(&mut |n| listed.push(n))?;
-        registry.apply(&WriteOp::AddDoNotCall(listed));
+        for op in &programs {
+            registry.apply(op, store)?;
+        }
+        // Each list built in turn: start-up holds one list's numbers beyond the sets.
+        for list in store.do_not_call_lists()? {
+            let set = build_list(store, &list)?;
+            registry.install_list(&list.name, Arc::new(set), list.updated_at);
+        }
         tracing::info!(
             consumers,
             rule_set_version = self.inner.rules.now().version,

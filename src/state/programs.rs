@@ -1,4 +1,4 @@
-//! Calling programs, their numbers, the Do Not Call list and telemarketing consent.
+//! Calling programs, their numbers, and telemarketing consent.
 
 use chrono::{DateTime, Utc};
 
@@ -13,9 +13,6 @@ pub struct NumbersAdded {
     pub added: u32,
     pub errors: Vec<RowError>,
 }
-
-/// How many Do Not Call numbers one durable write takes.
-const DNC_CHUNK: usize = 50_000;
 
 impl Engine {
     /// Creates or replaces a program.
@@ -76,26 +73,6 @@ impl Engine {
             )),
             Err(errors) => Ok(NumbersAdded { added: 0, errors }),
         }
-    }
-
-    /// Adds numbers to the Do Not Call list, durably, in chunks. Adding is idempotent, so
-    /// an import cut short may simply be sent again.
-    pub async fn import_do_not_call(&self, numbers: Vec<PhoneNumber>) -> Result<u64, EngineError> {
-        let total = numbers.len() as u64;
-        for chunk in numbers.chunks(DNC_CHUNK) {
-            self.commit(vec![WriteOp::AddDoNotCall(chunk.to_vec())]).await?;
-        }
-        Ok(total)
-    }
-
-    /// How many numbers the Do Not Call list holds.
-    pub fn do_not_call_len(&self) -> usize {
-        self.inner.registry.do_not_call_len()
-    }
-
-    /// Heap bytes of the in-memory Do Not Call set.
-    pub fn do_not_call_bytes(&self) -> usize {
-        self.inner.registry.do_not_call_bytes()
     }
 
     /// Records (or withdraws) a consumer's prior express consent to telemarketing calls.

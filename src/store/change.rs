@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use prost::Message;
 
-use super::records::{CallbackRecord, ConsentRecord, ExclusionRecord, LeaseRecord, OptOutRecord};
+use super::records::{CallbackRecord, ConsentRecord, DncImportRecord, ExclusionRecord, LeaseRecord, OptOutRecord};
 use super::{Applied, StoreError, WriteOp};
+use crate::domain::do_not_call::ImportMode;
 use crate::domain::lease::{AttemptId, LeaseState};
 use crate::domain::programs::ProgramNumber;
 use crate::domain::{Exclusions, PhoneNumber};
@@ -62,7 +63,7 @@ pub trait ChangeFeed: Send + Sync {
 /// The record of a change.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ChangeRecord {
-    #[prost(oneof = "Op", tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13")]
+    #[prost(oneof = "Op", tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14")]
     pub op: Option<Op>,
     /// For a recorded contact: the lease it settled.
     #[prost(bytes = "vec", tag = "20")]
@@ -93,10 +94,11 @@ pub enum Op {
     PutProgram(pb::Program),
     #[prost(message, tag = "11")]
     AddProgramNumbers(ProgramNumbersRecord),
-    #[prost(message, tag = "12")]
-    AddDoNotCall(DoNotCallRecord),
     #[prost(message, tag = "13")]
     SetConsent(ConsentChange),
+    // Tag 12 was a chunk added to the one unnamed Do Not Call list.
+    #[prost(message, tag = "14")]
+    CommitDoNotCall(DncCommitRecord),
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -146,9 +148,18 @@ pub struct ProgramNumbersRecord {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct DoNotCallRecord {
-    #[prost(uint64, repeated, tag = "1")]
-    pub numbers: Vec<u64>,
+pub struct DncCommitRecord {
+    #[prost(string, tag = "1")]
+    pub list: String,
+    /// 0 ADD, 1 REPLACE, 2 REMOVE.
+    #[prost(int32, tag = "2")]
+    pub mode: i32,
+    #[prost(message, optional, tag = "3")]
+    pub import: Option<DncImportRecord>,
+    #[prost(uint64, tag = "4")]
+    pub numbers: u64,
+    #[prost(int64, tag = "5")]
+    pub at_ms: i64,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -210,8 +221,22 @@ pub fn encode(op: &WriteOp, applied: &Applied) -> Option<Vec<u8>> {
             numbers: numbers.iter().map(|n| n.number.as_u64()).collect(),
             purposes: numbers.iter().map(|n| n.purpose.to_wire()).collect(),
         }),
-        WriteOp::AddDoNotCall(numbers) => Op::AddDoNotCall(DoNotCallRecord {
-            numbers: numbers.iter().map(|n| n.as_u64()).collect(),
+        WriteOp::CommitDoNotCall {
+            list,
+            mode,
+            import,
+            numbers,
+            at,
+        } => Op::CommitDoNotCall(DncCommitRecord {
+            list: list.clone(),
+            mode: match mode {
+                ImportMode::Add => 0,
+                ImportMode::Replace => 1,
+                ImportMode::Remove => 2,
+            },
+            import: Some(DncImportRecord::of(import)),
+            numbers: *numbers,
+            at_ms: at.timestamp_millis(),
         }),
         WriteOp::SetConsent {
             consumer_id,
@@ -226,7 +251,11 @@ pub fn encode(op: &WriteOp, applied: &Applied) -> Option<Vec<u8>> {
                 at_ms: at.timestamp_millis(),
             }),
         }),
-        WriteOp::IssuePrompt { .. } | WriteOp::AnswerPrompt { .. } | WriteOp::Note(_) => return None,
+        // A staged chunk is no list's until its import commits.
+        WriteOp::IssuePrompt { .. }
+        | WriteOp::AnswerPrompt { .. }
+        | WriteOp::Note(_)
+        | WriteOp::StageDoNotCall { .. } => return None,
     };
     let settled = match applied {
         Applied::Settled(id) => id.as_bytes().to_vec(),
@@ -313,7 +342,21 @@ pub fn decode(bytes: &[u8]) -> Result<(WriteOp, Applied), StoreError> {
                 })
                 .collect::<Result<_, StoreError>>()?,
         },
-        Op::AddDoNotCall(d) => WriteOp::AddDoNotCall(d.numbers.iter().map(|n| PhoneNumber::from_u64(*n)).collect()),
+        Op::CommitDoNotCall(d) => WriteOp::CommitDoNotCall {
+            list: d.list,
+            mode: match d.mode {
+                0 => ImportMode::Add,
+                1 => ImportMode::Replace,
+                2 => ImportMode::Remove,
+                _ => return Err(bad("an unknown Do Not Call import mode")),
+            },
+            import: d
+                .import
+                .ok_or_else(|| bad("a Do Not Call commit without its import"))?
+                .to_domain(),
+            numbers: d.numbers,
+            at: chrono::DateTime::from_timestamp_millis(d.at_ms).ok_or_else(|| bad("a bad time"))?,
+        },
         Op::SetConsent(c) => {
             let consent = c.consent.unwrap_or_default();
             WriteOp::SetConsent {
@@ -460,7 +503,20 @@ mod tests {
                 },
                 Applied::Done,
             ),
-            (WriteOp::AddDoNotCall(vec![number(4), number(5)]), Applied::Done),
+            (
+                WriteOp::CommitDoNotCall {
+                    list: "national".into(),
+                    mode: ImportMode::Replace,
+                    import: crate::domain::do_not_call::ImportRef {
+                        import_id: 7,
+                        chunks: 3,
+                        remove: false,
+                    },
+                    numbers: 2,
+                    at: at(),
+                },
+                Applied::Done,
+            ),
             (
                 WriteOp::SetConsent {
                     consumer_id: "c".into(),

@@ -35,6 +35,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::audit::{AuditNote, NoteDraft};
 use crate::domain::callback::Callback;
+use crate::domain::do_not_call::{ImportMode, ImportRef, StoredList};
 use crate::domain::lease::{AttemptId, Lease, LeaseState, ReleaseRejection, SettleRejection};
 use crate::domain::programs::{Program, ProgramNumber};
 use crate::domain::prompt::{Prompt, PromptRejection};
@@ -105,8 +106,23 @@ pub enum WriteOp {
         program_id: String,
         numbers: Vec<ProgramNumber>,
     },
-    /// Adds numbers to the Do Not Call list.
-    AddDoNotCall(Vec<PhoneNumber>),
+    /// One chunk of a Do Not Call import's numbers, stored under the import (chunks
+    /// numbered from 0); no list holds them until the import's [`WriteOp::CommitDoNotCall`].
+    StageDoNotCall {
+        import_id: u64,
+        chunk: u64,
+        numbers: Vec<PhoneNumber>,
+    },
+    /// Ends an import: its staged chunks become part of `list` as `mode` says (a REPLACE
+    /// also deletes the chunks of what the list held before). `numbers` is the list's size
+    /// after it.
+    CommitDoNotCall {
+        list: String,
+        mode: ImportMode,
+        import: ImportRef,
+        numbers: u64,
+        at: DateTime<Utc>,
+    },
     /// Gives (or withdraws) a consumer's prior express consent to telemarketing calls to a
     /// number.
     SetConsent {
@@ -240,8 +256,16 @@ pub trait Store: Send + Sync + 'static {
     fn for_each_program(&self, f: &mut dyn FnMut(Program)) -> Result<(), StoreError>;
     fn for_each_program_number(&self, f: &mut dyn FnMut(String, ProgramNumber)) -> Result<(), StoreError>;
 
-    /// The Do Not Call list, for start-up.
-    fn for_each_do_not_call(&self, f: &mut dyn FnMut(PhoneNumber)) -> Result<(), StoreError>;
+    /// Every Do Not Call list, by name.
+    fn do_not_call_lists(&self) -> Result<Vec<StoredList>, StoreError>;
+
+    /// The numbers of one import's chunks (`None`: those stored before lists had names),
+    /// chunk by chunk.
+    fn do_not_call_numbers(
+        &self,
+        import: Option<ImportRef>,
+        f: &mut dyn FnMut(&[PhoneNumber]),
+    ) -> Result<(), StoreError>;
 
     /// Every lease neither settled nor released, for start-up.
     fn for_each_unsettled_lease(&self, f: &mut dyn FnMut(Lease)) -> Result<(), StoreError>;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::Exclusions;
 use crate::domain::audit::{AuditNote, NoteDraft, NoteKind};
 use crate::domain::callback::Callback;
+use crate::domain::do_not_call::{ImportRef, StoredList};
 use crate::domain::lease::{AttemptId, Grant, Lease, LeaseState};
 use crate::domain::prompt::{Prompt, PromptedRequest};
 use crate::domain::{CallPurpose, Channel, Mode, PhoneNumber, Verdict};
@@ -359,4 +360,73 @@ pub struct ConsentRecord {
     pub telemarketing: bool,
     #[prost(int64, tag = "2")]
     pub at_ms: i64,
+}
+
+/// A Do Not Call list (`domain::do_not_call::StoredList`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct DncListRecord {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(message, optional, tag = "2")]
+    pub base: Option<DncImportRecord>,
+    #[prost(message, repeated, tag = "3")]
+    pub deltas: Vec<DncImportRecord>,
+    #[prost(bool, tag = "4")]
+    pub legacy: bool,
+    #[prost(uint64, tag = "5")]
+    pub numbers: u64,
+    #[prost(int64, tag = "6")]
+    pub updated_at_ms: i64,
+}
+
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct DncImportRecord {
+    #[prost(uint64, tag = "1")]
+    pub import_id: u64,
+    #[prost(uint64, tag = "2")]
+    pub chunks: u64,
+    #[prost(bool, tag = "3")]
+    pub remove: bool,
+}
+
+impl DncImportRecord {
+    pub fn of(i: &ImportRef) -> Self {
+        DncImportRecord {
+            import_id: i.import_id,
+            chunks: i.chunks,
+            remove: i.remove,
+        }
+    }
+
+    pub fn to_domain(self) -> ImportRef {
+        ImportRef {
+            import_id: self.import_id,
+            chunks: self.chunks,
+            remove: self.remove,
+        }
+    }
+}
+
+impl DncListRecord {
+    pub fn of(l: &StoredList) -> Self {
+        DncListRecord {
+            name: l.name.clone(),
+            base: l.base.as_ref().map(DncImportRecord::of),
+            deltas: l.deltas.iter().map(DncImportRecord::of).collect(),
+            legacy: l.legacy,
+            numbers: l.numbers,
+            updated_at_ms: l.updated_at.timestamp_millis(),
+        }
+    }
+
+    pub fn to_domain(&self) -> StoredList {
+        StoredList {
+            name: self.name.clone(),
+            base: self.base.map(DncImportRecord::to_domain),
+            deltas: self.deltas.iter().map(|d| d.to_domain()).collect(),
+            legacy: self.legacy,
+            numbers: self.numbers,
+            updated_at: from_ms(self.updated_at_ms),
+        }
+    }
 }

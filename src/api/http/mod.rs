@@ -6,11 +6,13 @@
 //!   which writes the OpenAPI document from the same table);
 //! - `transcode`: JSON in, the same gRPC service stack a gRPC client reaches, JSON out;
 //! - `status`: errors as `google.rpc.Status` with the HTTP status of the code;
-//! - `evidence`: `GET /v1/evidence`, the export streamed as CSV or NDJSON.
+//! - `evidence`: `GET /v1/evidence`, the export streamed as CSV or NDJSON;
+//! - `dnc`: `POST /v1/dnc/{list}:import`, a Do Not Call list file streamed in.
 //!
 //! There is no second implementation of anything: a call over HTTP passes the same gate
 //! (tokens, roles, shedding), the same validation and the same engine call as over gRPC.
 
+mod dnc;
 mod evidence;
 pub mod routes;
 mod status;
@@ -65,6 +67,7 @@ impl HttpApi {
             .route("/v1/openapi.json", axum::routing::get(openapi))
             .route("/v1/health", axum::routing::get(health))
             .route("/v1/evidence", axum::routing::get(evidence::export))
+            .route("/v1/dnc/{spec}", axum::routing::post(dnc::import))
             .fallback(call)
             .with_state(self)
             .merge(crate::metrics::router())

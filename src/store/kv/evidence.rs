@@ -183,13 +183,7 @@ fn decode_evidence(k: &[u8], v: &[u8]) -> Result<Evidence, StoreError> {
 
 /// Writes a record into the log, and its consumer's index.
 fn put(st: &mut Staging, e: &Evidence) -> Result<(), StoreError> {
-    let seq_key = key(META, EVIDENCE_SEQ);
-    let seq = st
-        .get(&seq_key)?
-        .and_then(|v| v.try_into().ok())
-        .map_or(0, u64::from_be_bytes)
-        + 1;
-    st.put(seq_key, seq.to_be_bytes().to_vec());
+    let seq = st.next_counter(key(META, EVIDENCE_SEQ))?;
     let tail = log_tail(e.at.timestamp_millis(), seq);
     if !e.consumer_id.is_empty() {
         st.put(consumer_key(&e.consumer_id, &tail), Vec::new());

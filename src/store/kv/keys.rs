@@ -17,7 +17,10 @@
 //! - `m` + name → counters (`note-seq`, `dnc-seq`) and markers
 //! - `p` + program id → `predial.v1.Program`
 //! - `q` + number → the program and purpose of a caller-ID number
-//! - `d` + chunk number → a chunk of the Do Not Call list (numbers as big-endian u64s)
+//! - `d` + import id + chunk number → a chunk of a Do Not Call import (numbers as
+//!   big-endian u64s); `d` + chunk number alone: a chunk stored before lists had names
+//!   (the default list's)
+//! - `b` + list name → a Do Not Call list: the imports that make it
 //! - `s` + len16(consumer id) + consumer id + number → telemarketing consent
 //! - `g` + number + consumer id → nothing: which consumers have a number (inbound texts
 //!   ask it; memory does not keep it, to keep a consumer's footprint small)
@@ -54,6 +57,7 @@ pub(crate) const META: u8 = b'm';
 pub(crate) const PROGRAM: u8 = b'p';
 pub(crate) const PROGRAM_NUMBER: u8 = b'q';
 pub(crate) const DO_NOT_CALL: u8 = b'd';
+pub(crate) const DNC_LIST: u8 = b'b';
 pub(crate) const CONSENT: u8 = b's';
 pub(crate) const NUMBER_INDEX: u8 = b'g';
 pub(crate) const LEASE: u8 = b'l';
@@ -64,6 +68,8 @@ pub(crate) const EVIDENCE_BY_CONSUMER: u8 = b'w';
 /// The `m` key whose presence says the number index is complete.
 pub(crate) const NUMBER_INDEX_BUILT: &str = "number-index";
 pub(crate) const NOTE_LOG_BUILT: &str = "note-log";
+/// The counter that numbered the chunks stored before lists had names.
+pub(crate) const LEGACY_DNC_SEQ: &str = "dnc-seq";
 
 /// The key of a note in the log of every note: `j` + its id (8 bytes, big-endian).
 pub(crate) fn note_log_key(id: &[u8]) -> Vec<u8> {
@@ -187,4 +193,31 @@ pub(crate) fn lease_key(id: AttemptId) -> Vec<u8> {
     let mut k = vec![LEASE];
     k.extend_from_slice(id.as_bytes());
     k
+}
+
+/// The key of chunk `chunk` of import `import_id`.
+pub(crate) fn dnc_chunk_key(import_id: u64, chunk: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(17);
+    k.push(DO_NOT_CALL);
+    k.extend_from_slice(&import_id.to_be_bytes());
+    k.extend_from_slice(&chunk.to_be_bytes());
+    k
+}
+
+/// The key of a chunk stored before lists had names.
+pub(crate) fn legacy_dnc_chunk_key(seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9);
+    k.push(DO_NOT_CALL);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// A chunk's numbers.
+pub(crate) fn dnc_numbers(k: &[u8], v: &[u8]) -> Result<Vec<PhoneNumber>, StoreError> {
+    if v.len() % 8 != 0 {
+        return Err(corrupt(k, "a Do Not Call chunk is not whole numbers"));
+    }
+    Ok(v.chunks_exact(8)
+        .map(|d| PhoneNumber::from_u64(u64::from_be_bytes(d.try_into().expect("8 bytes"))))
+        .collect())
 }

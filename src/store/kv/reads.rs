@@ -8,6 +8,7 @@ use super::keys::*;
 use super::leases::{lease_at, packed_ids, unsettled_of};
 use crate::domain::audit::AuditNote;
 use crate::domain::callback::Callback;
+use crate::domain::do_not_call::{DEFAULT_LIST, ImportRef, StoredList};
 use crate::domain::lease::{AttemptId, Lease, LeaseState};
 use crate::domain::programs::{Program, ProgramNumber};
 use crate::domain::prompt::Prompt;
@@ -16,7 +17,8 @@ use crate::proto::convert::{consumer_from, contact_from, program_from, required_
 use crate::proto::v1 as pb;
 use crate::store::StoreError;
 use crate::store::records::{
-    CallbackRecord, ConsentRecord, ExclusionRecord, NoteRecord, OptOutRecord, ProgramNumberRecord, PromptRecord,
+    CallbackRecord, ConsentRecord, DncListRecord, ExclusionRecord, NoteRecord, OptOutRecord, ProgramNumberRecord,
+    PromptRecord,
 };
 
 /// A point read of `kv`, as the lease helpers take it.
@@ -174,19 +176,53 @@ pub fn for_each_program_number<K: Kv>(kv: &K, f: &mut dyn FnMut(String, ProgramN
     })
 }
 
-pub fn for_each_do_not_call<K: Kv>(kv: &K, f: &mut dyn FnMut(PhoneNumber)) -> Result<(), StoreError> {
-    kv.scan(&[DO_NOT_CALL], &mut |k, v| {
-        let v = v.as_ref();
-        if v.len() % 8 != 0 {
-            return Err(corrupt(k.as_ref(), "a Do Not Call chunk is not whole numbers"));
-        }
-        for digits in v.chunks_exact(8) {
-            f(PhoneNumber::from_u64(u64::from_be_bytes(
-                digits.try_into().expect("8 bytes"),
-            )));
-        }
+/// Every Do Not Call list; the numbers stored before lists had names are the default
+/// list's, until a REPLACE of it.
+pub fn do_not_call_lists<K: Kv>(kv: &K) -> Result<Vec<StoredList>, StoreError> {
+    let mut lists = Vec::new();
+    kv.scan(&[DNC_LIST], &mut |k, v| {
+        lists.push(decode::<DncListRecord>(k.as_ref(), v.as_ref())?.to_domain());
         Ok(())
-    })
+    })?;
+    let legacy = kv.get(&key(META, LEGACY_DNC_SEQ))?.is_some();
+    if legacy && !lists.iter().any(|l| l.name == DEFAULT_LIST) {
+        lists.push(StoredList {
+            name: DEFAULT_LIST.to_string(),
+            base: None,
+            deltas: Vec::new(),
+            legacy: true,
+            numbers: 0,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+        });
+        lists.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    Ok(lists)
+}
+
+/// The numbers of one import (`None`: the chunks stored before lists had names).
+pub fn do_not_call_numbers<K: Kv>(
+    kv: &K,
+    import: Option<ImportRef>,
+    f: &mut dyn FnMut(&[PhoneNumber]),
+) -> Result<(), StoreError> {
+    match import {
+        Some(import) => {
+            for chunk in 0..import.chunks {
+                let k = dnc_chunk_key(import.import_id, chunk);
+                let v = kv
+                    .get(&k)?
+                    .ok_or_else(|| corrupt(&k, "a chunk of a committed import is missing"))?;
+                f(&dnc_numbers(&k, v.as_ref())?);
+            }
+            Ok(())
+        }
+        None => kv.scan(&[DO_NOT_CALL], &mut |k, v| {
+            if k.as_ref().len() == 9 {
+                f(&dnc_numbers(k.as_ref(), v.as_ref())?);
+            }
+            Ok(())
+        }),
+    }
 }
 
 pub fn for_each_consent<K: Kv>(kv: &K, f: &mut dyn FnMut(String, PhoneNumber)) -> Result<(), StoreError> {
@@ -355,11 +391,17 @@ macro_rules! kv_reads {
         ) -> Result<(), $crate::store::StoreError> {
             $crate::store::kv::reads::for_each_program_number(self.$kv(), f)
         }
-        fn for_each_do_not_call(
+        fn do_not_call_lists(
             &self,
-            f: &mut dyn FnMut($crate::domain::PhoneNumber),
+        ) -> Result<Vec<$crate::domain::do_not_call::StoredList>, $crate::store::StoreError> {
+            $crate::store::kv::reads::do_not_call_lists(self.$kv())
+        }
+        fn do_not_call_numbers(
+            &self,
+            import: Option<$crate::domain::do_not_call::ImportRef>,
+            f: &mut dyn FnMut(&[$crate::domain::PhoneNumber]),
         ) -> Result<(), $crate::store::StoreError> {
-            $crate::store::kv::reads::for_each_do_not_call(self.$kv(), f)
+            $crate::store::kv::reads::do_not_call_numbers(self.$kv(), import, f)
         }
         fn for_each_consent(
             &self,

@@ -7,14 +7,15 @@ use prost::Message;
 use super::keys::*;
 use super::leases::{lease_at, unsettled_ids, unsettled_of};
 use super::staging::Staging;
+use crate::domain::do_not_call::{DEFAULT_LIST, ImportMode, ImportRef, StoredList};
 use crate::domain::lease::{self, AttemptId, Lease, LeaseState};
 use crate::domain::prompt::PromptRejection;
 use crate::domain::{Channel, Contact, PhoneNumber};
 use crate::proto::convert::{WireEnum, consumer_to, contact_to, program_to, rule_set_version_to};
 use crate::proto::v1 as pb;
 use crate::store::records::{
-    CallbackRecord, ConsentRecord, ExclusionRecord, LeaseRecord, NoteRecord, OptOutRecord, ProgramNumberRecord,
-    PromptRecord,
+    CallbackRecord, ConsentRecord, DncListRecord, ExclusionRecord, LeaseRecord, NoteRecord, OptOutRecord,
+    ProgramNumberRecord, PromptRecord,
 };
 use crate::store::{Applied, JobOutcome, Rejected, StoreError, WriteOp};
 
@@ -52,17 +53,6 @@ pub fn stage_jobs_checked(
         outcomes.push(Ok(applied));
     }
     Ok(outcomes)
-}
-
-/// The next value of counter `name` (from 1), staged with the job.
-fn next_seq(st: &mut Staging, name: &str) -> Result<u64, StoreError> {
-    let k = key(META, name);
-    let last = st
-        .get(&k)?
-        .and_then(|v| v.try_into().ok())
-        .map_or(0, u64::from_be_bytes);
-    st.put(k, (last + 1).to_be_bytes().to_vec());
-    Ok(last + 1)
 }
 
 fn put_unsettled_ids(st: &mut Staging, consumer_id: &str, ids: &[AttemptId]) {
@@ -248,13 +238,7 @@ pub fn stage(op: &WriteOp, st: &mut Staging) -> Result<Applied, StageError> {
             st.put(k, record.encode_to_vec());
         }
         WriteOp::Note(note) => {
-            let seq_key = key(META, "note-seq");
-            let last = st
-                .get(&seq_key)?
-                .and_then(|v| v.try_into().ok())
-                .map_or(0, u64::from_be_bytes);
-            let id = last + 1;
-            st.put(seq_key, id.to_be_bytes().to_vec());
+            let id = st.next_counter(key(META, "note-seq"))?;
             let mut k = length_prefixed(NOTE, &note.consumer_id);
             k.extend_from_slice(&id.to_be_bytes());
             let record = NoteRecord::of(id, note).encode_to_vec();
@@ -272,18 +256,26 @@ pub fn stage(op: &WriteOp, st: &mut Staging) -> Result<Applied, StageError> {
                 st.put(number_key(PROGRAM_NUMBER, n.number), record.encode_to_vec());
             }
         }
-        WriteOp::AddDoNotCall(numbers) => {
+        WriteOp::StageDoNotCall {
+            import_id,
+            chunk,
+            numbers,
+        } => {
             // One record per chunk of numbers, not per number: an import of millions is
-            // a few hundred writes. Chunks may overlap; the set in memory dedups.
-            let seq = next_seq(st, "dnc-seq")?;
+            // a few hundred writes. Chunks may overlap; a set built from them dedups.
             let mut packed = Vec::with_capacity(numbers.len() * 8);
             for n in numbers {
                 packed.extend_from_slice(&n.as_u64().to_be_bytes());
             }
-            let mut k = vec![DO_NOT_CALL];
-            k.extend_from_slice(&seq.to_be_bytes());
-            st.put(k, packed);
+            st.put(dnc_chunk_key(*import_id, *chunk), packed);
         }
+        WriteOp::CommitDoNotCall {
+            list,
+            mode,
+            import,
+            numbers,
+            at,
+        } => commit_do_not_call(st, list, *mode, *import, *numbers, *at)?,
         WriteOp::SetConsent {
             consumer_id,
             phone,
@@ -300,6 +292,56 @@ pub fn stage(op: &WriteOp, st: &mut Staging) -> Result<Applied, StageError> {
         }
     }
     Ok(Applied::Done)
+}
+
+/// A list's record after an import ends; a REPLACE deletes the chunks of what it held.
+fn commit_do_not_call(
+    st: &mut Staging,
+    list: &str,
+    mode: ImportMode,
+    import: ImportRef,
+    numbers: u64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let k = key(DNC_LIST, list);
+    let legacy_chunks = st
+        .get(&key(META, LEGACY_DNC_SEQ))?
+        .and_then(|v| v.try_into().ok())
+        .map_or(0, u64::from_be_bytes);
+    let mut stored = match st.get(&k)? {
+        Some(v) => decode::<DncListRecord>(&k, &v)?.to_domain(),
+        None => StoredList {
+            name: list.to_string(),
+            base: None,
+            deltas: Vec::new(),
+            legacy: list == DEFAULT_LIST && legacy_chunks > 0,
+            numbers: 0,
+            updated_at: at,
+        },
+    };
+    match mode {
+        ImportMode::Replace => {
+            let old: Vec<ImportRef> = stored.imports().copied().collect();
+            for gone in old {
+                for chunk in 0..gone.chunks {
+                    st.remove(dnc_chunk_key(gone.import_id, chunk));
+                }
+            }
+            if stored.legacy {
+                for seq in 1..=legacy_chunks {
+                    st.remove(legacy_dnc_chunk_key(seq));
+                }
+            }
+            stored.base = Some(import);
+            stored.deltas.clear();
+            stored.legacy = false;
+        }
+        ImportMode::Add | ImportMode::Remove => stored.deltas.push(import),
+    }
+    stored.numbers = numbers;
+    stored.updated_at = at;
+    st.put(k, DncListRecord::of(&stored).encode_to_vec());
+    Ok(())
 }
 
 fn exclusions_at(st: &Staging, k: &[u8]) -> Result<ExclusionRecord, StoreError> {

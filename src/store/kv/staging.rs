@@ -48,6 +48,16 @@ impl<'a> Staging<'a> {
         (self.committed)(k)
     }
 
+    /// The next value (from 1) of the counter kept under `k`, staged with the job.
+    pub fn next_counter(&mut self, k: Vec<u8>) -> Result<u64, StoreError> {
+        let last = self
+            .get(&k)?
+            .and_then(|v| v.try_into().ok())
+            .map_or(0, u64::from_be_bytes);
+        self.put(k, (last + 1).to_be_bytes().to_vec());
+        Ok(last + 1)
+    }
+
     pub fn put(&mut self, k: Vec<u8>, v: Vec<u8>) {
         self.stage(k, Some(v));
     }

@@ -27,8 +27,8 @@ use crate::proto::v1 as pb;
 use crate::store::change::encode;
 use crate::store::kv::evidence::EVIDENCE_SEQ;
 use crate::store::kv::keys::{
-    CONSUMER, EVENT, EXCLUSIONS, META, NUMBER_INDEX, PROMPT, UNSETTLED, callback_key, decode, key, lease_key,
-    number_key,
+    CONSUMER, DNC_LIST, EVENT, EXCLUSIONS, LEGACY_DNC_SEQ, META, NUMBER_INDEX, PROMPT, UNSETTLED, callback_key, decode,
+    key, lease_key, number_key,
 };
 use crate::store::kv::{StageError, Staging, stage_jobs_checked};
 use crate::store::{Change, Committed, FeedCommit, Rejected, StoreError, WriteOp};
@@ -397,10 +397,13 @@ fn touched(
         WriteOp::PutRuleSet(_)
         | WriteOp::PutProgram(_)
         | WriteOp::AddProgramNumbers { .. }
-        | WriteOp::AddDoNotCall(_) => {
+        | WriteOp::CommitDoNotCall { .. } => {
             vec![EVERYTHING.to_string()]
         }
-        WriteOp::IssuePrompt { .. } | WriteOp::AnswerPrompt { .. } | WriteOp::Note(_) => vec![],
+        WriteOp::IssuePrompt { .. }
+        | WriteOp::AnswerPrompt { .. }
+        | WriteOp::Note(_)
+        | WriteOp::StageDoNotCall { .. } => vec![],
     })
 }
 
@@ -452,11 +455,12 @@ fn own_reads_of(op: &WriteOp, consumer: impl Fn(&str) -> Vec<u8>) -> Vec<Vec<u8>
         WriteOp::SetConsent { consumer_id, .. } => vec![consumer(consumer_id)],
         WriteOp::AnswerPrompt { token, .. } => vec![key(PROMPT, token)],
         WriteOp::Note(_) => vec![key(META, "note-seq")],
-        WriteOp::AddDoNotCall(_) => vec![key(META, "dnc-seq")],
+        WriteOp::CommitDoNotCall { list, .. } => vec![key(DNC_LIST, list), key(META, LEGACY_DNC_SEQ)],
         WriteOp::PutRuleSet(_)
         | WriteOp::SetOptOut { .. }
         | WriteOp::IssuePrompt { .. }
         | WriteOp::PutProgram(_)
-        | WriteOp::AddProgramNumbers { .. } => vec![],
+        | WriteOp::AddProgramNumbers { .. }
+        | WriteOp::StageDoNotCall { .. } => vec![],
     }
 }
