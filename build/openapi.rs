@@ -76,6 +76,51 @@ pub fn document(routes: &[Route], version: &str) -> Value {
             },
         }}),
     );
+    // The two streaming RPCs with an HTTP form of their own (`src/api/http/{evidence,dnc}.rs`).
+    if let Some(pool) = routes.first().map(|r| r.method.parent_pool().clone()) {
+        let summary = pool
+            .get_message_by_name("predial.v1.ImportSummary")
+            .map(|m| message_ref(&m, &mut schemas));
+        let query = |name: &str, description: &str| json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}, "description": description});
+        paths.insert(
+            "/v1/evidence".into(),
+            json!({"get": {
+                "operationId": "Compliance_Export",
+                "tags": ["Compliance"],
+                "summary": "Every recorded event in time order (Compliance.Export), streamed as CSV with a header row or as NDJSON. Without consumerId, from and to are required.",
+                "parameters": [
+                    query("consumerId", "One consumer's events."),
+                    query("from", "RFC 3339: events at or after."),
+                    query("to", "RFC 3339: events before."),
+                    query("kinds", "Only these kinds (repeat the parameter): CONTACT, LEASE, LEASE_SETTLED, LEASE_RELEASED, PROMPT, OVERRIDE, EXCLUSION, OPT_OUT, OPT_IN, CALLBACK, CONSENT, RULES, NOTE."),
+                    query("format", "csv (default) or ndjson."),
+                ],
+                "responses": {
+                    "200": {"description": "The records.", "content": {"text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}},
+                    "default": {"description": "The call failed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/google.rpc.Status"}}}},
+                },
+                "security": [{"bearer": []}],
+            }}),
+        );
+        paths.insert(
+            "/v1/dnc/{list}:import".into(),
+            json!({"post": {
+                "operationId": "Programs_ImportDoNotCall",
+                "tags": ["Programs"],
+                "summary": "A Do Not Call list file into a named list (ImportDoNotCall), streamed: one number per line, the registry's 2015550123 or 201,5550123, or E.164. All or nothing; a bad line is named.",
+                "parameters": [
+                    {"name": "list", "in": "path", "required": true, "schema": {"type": "string"}},
+                    {"name": "mode", "in": "query", "required": false, "schema": {"type": "string", "enum": ["replace", "add", "remove"]}, "description": "Default add."},
+                ],
+                "requestBody": {"required": true, "content": {"text/plain": {"schema": {"type": "string"}}}},
+                "responses": {
+                    "200": {"description": "What the import did.", "content": {"application/json": {"schema": summary}}},
+                    "default": {"description": "The call failed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/google.rpc.Status"}}}},
+                },
+                "security": [{"bearer": []}],
+            }}),
+        );
+    }
     schemas.insert(
         "HealthStatus".into(),
         json!({"type": "object", "properties": {"status": {"type": "string", "enum": ["SERVING", "NOT_SERVING"]}}}),
@@ -98,7 +143,7 @@ pub fn document(routes: &[Route], version: &str) -> Value {
         "info": {
             "title": "predial HTTP/JSON API",
             "version": version,
-            "description": "Every unary RPC of predial's gRPC contract, transcoded by the google.api.http annotations in proto/. Bodies are the canonical proto3 JSON mapping. CanDial has no JSON form; CheckBatch serves bulk.",
+            "description": "Every unary RPC of predial's gRPC contract, transcoded by the google.api.http annotations in proto/. Bodies are the canonical proto3 JSON mapping. The evidence export and Do Not Call imports stream (CSV or NDJSON out, a text file in). CanDial has no JSON form; CheckBatch serves bulk.",
         },
         "paths": paths,
         "components": {

@@ -293,6 +293,19 @@ async fn http_callers_need_the_same_tokens_and_roles_as_grpc_callers() {
     );
     let (status, error) = http(addr, "GET", "/v1/rules", Some(DIALER), None);
     assert_eq!((status, error["code"].clone()), (403, json!(7)), "{error}");
+    // The streamed routes too: the export and a Do Not Call upload are an admin's.
+    let export = "/v1/evidence?consumerId=c1";
+    assert_eq!(http(addr, "GET", export, None, None).0, 401);
+    let (status, error) = http(addr, "GET", export, Some(DIALER), None);
+    assert_eq!((status, error["code"].clone()), (403, json!(7)), "{error}");
+    let (status, error) = http(
+        addr,
+        "POST",
+        "/v1/dnc/national:import?mode=add",
+        Some(DIALER),
+        Some(json!("")),
+    );
+    assert_eq!((status, error["code"].clone()), (403, json!(7)), "{error}");
     // Health and the document are open, as grpc.health.v1 is.
     assert_eq!(
         http(addr, "GET", "/v1/health", None, None),
