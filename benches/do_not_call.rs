@@ -10,26 +10,13 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 
+mod common;
+
 use predial::domain::decision::Request;
 use predial::domain::do_not_call::ImportMode;
 use predial::domain::programs::{Program, ProgramNumber};
 use predial::domain::{CallPurpose, Channel, Consumer, Mode, Phone, PhoneNumber, Role, Verdict};
 use predial::state::{Builder, Engine, EngineOptions};
-
-/// A spread of NANP numbers: area codes 201–989, pseudo-random suffixes.
-fn numbers(count: usize, seed: u64) -> Vec<PhoneNumber> {
-    let mut x = seed | 1;
-    (0..count)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let area = 201 + (x % 789);
-            let suffix = (x >> 20) % 10_000_000;
-            PhoneNumber::from_u64(10_000_000_000 + area * 10_000_000 + suffix)
-        })
-        .collect()
-}
 
 /// A consumer in New York dialled on `number` alone.
 fn new_yorker(id: String, number: PhoneNumber) -> Consumer {
@@ -68,7 +55,7 @@ fn auto_call(number: PhoneNumber, workflow: bool, at: DateTime<Utc>) -> Request<
 
 fn bench(c: &mut Criterion) {
     // In memory: 10 million numbers, as an import builds a list's next set.
-    let ten_million = numbers(10_000_000, 7);
+    let ten_million = common::numbers(10_000_000, 7).collect::<Vec<_>>();
     let started = Instant::now();
     let mut builder = Builder::default();
     for n in &ten_million {
@@ -117,10 +104,10 @@ fn bench(c: &mut Criterion) {
     // A dialer's numbers are all different, and most of the list is out of cache: every
     // listed number in the order of another seed's draw, and as many unlisted numbers
     // from the same area codes (the list's area codes, other suffixes).
-    let scattered: Vec<PhoneNumber> = numbers(1_000_000, 11)
-        .iter()
-        .zip(numbers(1_000_000, 7).iter().rev())
-        .flat_map(|(unlisted, listed)| [*listed, *unlisted])
+    let listed_first: Vec<PhoneNumber> = common::numbers(1_000_000, 7).collect();
+    let scattered: Vec<PhoneNumber> = common::numbers(1_000_000, 11)
+        .zip(listed_first.into_iter().rev())
+        .flat_map(|(unlisted, listed)| [listed, unlisted])
         .collect();
     let mut next = scattered.iter().cycle();
     group.bench_function("lookup_scattered_in_10M", |b| {

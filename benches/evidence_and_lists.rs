@@ -24,21 +24,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+mod common;
+use common::{numbers, resident_bytes};
+
 use predial::domain::do_not_call::ImportMode;
 use predial::domain::evidence::ExportQuery;
 use predial::domain::{Channel, Consumer, Contact, Phone, PhoneNumber, Role};
 use predial::state::{DNC_CHUNK, Engine, EngineOptions};
 use predial::store::{SledStore, Store, WriteOp};
-
-fn resident_bytes() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("resident pages");
-    pages * 4096
-}
 
 /// Samples the resident set every 10 ms until dropped; answers the peak.
 struct PeakRss {
@@ -183,19 +176,6 @@ fn export_case() {
         );
         std::hint::black_box(bytes);
     }
-}
-
-/// `count` numbers spread over area codes 201–989, from `seed`.
-fn numbers(count: usize, seed: u64) -> impl Iterator<Item = PhoneNumber> {
-    let mut x = seed | 1;
-    (0..count).map(move |_| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let area = 201 + (x % 789);
-        let suffix = (x >> 20) % 10_000_000;
-        PhoneNumber::from_u64(10_000_000_000 + area * 10_000_000 + suffix)
-    })
 }
 
 fn dnc_case() {

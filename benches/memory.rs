@@ -18,6 +18,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use chrono::{DateTime, Duration, Utc};
 
+mod common;
+use common::resident_bytes;
+
 use predial::domain::lease::{AttemptId, Lease};
 use predial::domain::{Channel, Consumer, Contact, Phone, PhoneNumber, Role};
 use predial::state::Book;
@@ -25,16 +28,6 @@ use predial::store::{Applied, WriteOp};
 
 const CONSUMERS: usize = 1_000_000;
 const CALLS: usize = 30;
-
-fn resident_bytes() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("resident pages");
-    pages * 4096
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {

@@ -92,6 +92,15 @@ async fn export(server: &Server, request: pb::ExportRequest) -> Result<Vec<pb::E
     Ok(got)
 }
 
+/// One consumer's records, all time.
+async fn consumers_evidence(server: &Server, consumer_id: &str) -> Vec<pb::EvidenceRecord> {
+    let request = pb::ExportRequest {
+        consumer_id: consumer_id.into(),
+        ..Default::default()
+    };
+    export(server, request).await.unwrap()
+}
+
 fn millis(r: &pb::EvidenceRecord) -> i64 {
     let t = r.at.as_ref().unwrap();
     t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
@@ -107,15 +116,7 @@ async fn a_scripted_day_is_exported_once_each_in_time_order_with_each_lease_s_de
     let server = Server::start(dir.path());
     let (settled, released) = scripted_day(&server).await;
 
-    let all = export(
-        &server,
-        pb::ExportRequest {
-            consumer_id: "c1".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let all = consumers_evidence(&server, "c1").await;
     assert!(all.windows(2).all(|w| millis(&w[0]) <= millis(&w[1])), "in time order");
     let count = |kind: &str| all.iter().filter(|r| r.kind == kind).count();
     assert_eq!(count("CONTACT"), 7, "{:?}", kinds(&all));
@@ -205,15 +206,7 @@ async fn a_scripted_day_is_exported_once_each_in_time_order_with_each_lease_s_de
     // The store keeps it: the same after a restart.
     drop(server);
     let server = Server::start(dir.path());
-    let again = export(
-        &server,
-        pb::ExportRequest {
-            consumer_id: "c1".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let again = consumers_evidence(&server, "c1").await;
     assert_eq!(again, all);
 }
 
@@ -290,15 +283,7 @@ async fn the_export_over_http_is_csv_python_reads_and_ndjson() {
             "text"
         ]
     );
-    let grpc = export(
-        &server,
-        pb::ExportRequest {
-            consumer_id: "c1".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let grpc = consumers_evidence(&server, "c1").await;
     assert_eq!(rows.len(), grpc.len() + 1, "a row per record after the header");
     let lease = rows
         .iter()
