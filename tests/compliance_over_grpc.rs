@@ -288,3 +288,50 @@ async fn a_batch_letter_run_answers_in_order_and_marks_what_to_skip() {
         (false, 2, "2026-07-01")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consumer_s_standing_shows_each_control_s_counts_the_hold_and_the_next_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    upsert(&server, consumer("s1", "NY", "America/New_York", PHONE)).await;
+    let mut decisions = server.decisions().await;
+    for (id, code, at) in [
+        ("s-1", 1, "2026-05-29T14:00:00Z"),
+        ("s-2", 1, "2026-05-31T14:00:00Z"),
+        ("s-3", 4, "2026-06-01T14:00:00Z"),
+    ] {
+        decisions.record_contact(call(id, "s1", PHONE, code, at)).await.unwrap();
+    }
+    let mut compliance = server.compliance().await;
+    let standing = compliance
+        .get_standing(pb::GetStandingRequest {
+            consumer_id: "s1".into(),
+            at: Some(ts("2026-06-02T15:00:00Z")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let calls = standing
+        .controls
+        .iter()
+        .find(|c| c.control_id == "regf-calls")
+        .expect("the preset's call control binds a New Yorker");
+    assert_eq!((calls.attempts, calls.rpcs, calls.max_total_contacts), (3, 1, 7));
+    assert_eq!(
+        calls.held_until, "2026-06-08",
+        "a conversation on June 1 holds calls 7 days"
+    );
+    assert_eq!(
+        standing.next_call_allowed_at.unwrap().seconds,
+        ts("2026-06-08T12:00:00Z").seconds,
+        "08:00 in New York when the hold ends"
+    );
+    let missing = compliance
+        .get_standing(pb::GetStandingRequest {
+            consumer_id: "nobody".into(),
+            at: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+}

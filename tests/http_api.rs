@@ -433,3 +433,72 @@ async fn with_tls_configured_the_http_listener_speaks_https_only_and_checks_toke
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     assert!(agent.get(format!("http://{addr}/v1/health")).call().is_err());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_asked_by_a_page_of_another_origin_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, addr) = start(dir.path(), false);
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let program = |id: &str| json!({"id": id, "name": "p", "callPurpose": "CALL_PURPOSE_DEBT_COLLECTION"}).to_string();
+    let post = |id: &str, headers: &[(&str, String)]| {
+        let mut r = agent
+            .post(&format!("http://{addr}/v1/programs"))
+            .content_type("application/json");
+        for (k, v) in headers {
+            r = r.header(*k, v);
+        }
+        r.send(program(id)).unwrap().status().as_u16()
+    };
+    assert_eq!(post("evil1", &[("origin", "http://evil.example".into())]), 403);
+    assert_eq!(post("evil2", &[("origin", "null".into())]), 403);
+    assert_eq!(post("evil3", &[("sec-fetch-site", "cross-site".into())]), 403);
+    assert_eq!(
+        http(addr, "GET", "/v1/programs/evil1", None, None).0,
+        404,
+        "nothing was created"
+    );
+    // The console's own page, and clients that are no browser, are served.
+    assert_eq!(
+        post(
+            "own",
+            &[
+                ("origin", format!("http://{addr}")),
+                ("sec-fetch-site", "same-origin".into())
+            ]
+        ),
+        200
+    );
+    assert_eq!(post("curl", &[]), 200);
+    // Reads are not changes: a cross-origin GET is answered (the browser keeps it from the page).
+    let (status, _) = http(addr, "GET", "/v1/programs", None, None);
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_is_served_with_a_policy_that_forbids_inline_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, addr) = start(dir.path(), true);
+    for path in ["/", "/console/app.js", "/console/app.css"] {
+        let response = ureq::get(&format!("http://{addr}{path}")).call().unwrap();
+        let csp = response
+            .headers()
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
+        assert_eq!(response.headers().get("x-content-type-options").unwrap(), "nosniff");
+    }
+    let page = ureq::get(&format!("http://{addr}/"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(!page.contains("<script>"), "no inline script in the page");
+    assert!(page.contains(r#"<script type="module" src="/console/app.js">"#));
+}

@@ -5,12 +5,16 @@
 //! what it receives with *every* configured hash in constant time (`subtle`), so how long
 //! a refusal takes says nothing about which bytes matched.
 //!
-//! Roles nest: `dialer` ⊂ `agent` ⊂ `admin`.
+//! Roles nest: `dialer` ⊂ `agent` ⊂ `admin`; beside them, `auditor` reads what an admin
+//! reads and changes nothing.
 //! - `dialer`: `Decisions/CanDial`, `Check`, `CheckBatch`, `RecordContact`,
 //!   `ReleaseAttempt` (a dialer settles and releases the leases it takes) and the `Ping`
 //!   baselines;
 //! - `agent`: the dialer's rights plus `ConfirmOverride` and `ScheduleCallback`;
-//! - `admin`: everything, including `Accounts`, `Rules`, `Programs` and `Compliance`.
+//! - `admin`: everything, including `Accounts`, `Rules`, `Programs` and `Compliance`;
+//! - `auditor`: the methods that only read (`Get*`, `List*`, `ValidateRuleSet`, `Query`,
+//!   `Export`: the table marks them), so a compliance officer's or an examiner's token can
+//!   see everything and change nothing — not even a decision's prompt or lease.
 //!
 //! `grpc.health.v1` is open to all (load balancers probe it without credentials); server
 //! reflection needs a valid token of any role. A method the table does not name needs
@@ -26,13 +30,34 @@ use subtle::ConstantTimeEq;
 
 use crate::proto::methods::{self, Caller, Method};
 
-/// What a token may do; ordered, each role including the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+/// What a token may do: `Dialer`, `Agent` and `Admin` each include the ones before;
+/// `Auditor` stands apart ([`Role::may`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Dialer,
     Agent,
     Admin,
+    Auditor,
+}
+
+impl Role {
+    /// Whether this role may call a method that needs `needs` (`reads`: and only reads).
+    pub fn may(self, needs: Role, reads: bool) -> bool {
+        fn rank(r: Role) -> Option<u8> {
+            match r {
+                Role::Dialer => Some(0),
+                Role::Agent => Some(1),
+                Role::Admin => Some(2),
+                Role::Auditor => None,
+            }
+        }
+        match (rank(self), rank(needs)) {
+            (Some(has), Some(needs)) => has >= needs,
+            (None, _) => reads,
+            (Some(_), None) => false,
+        }
+    }
 }
 
 impl FromStr for Role {
@@ -42,7 +67,8 @@ impl FromStr for Role {
             "dialer" => Ok(Role::Dialer),
             "agent" => Ok(Role::Agent),
             "admin" => Ok(Role::Admin),
-            other => Err(format!("{other:?} is not a role (dialer, agent or admin)")),
+            "auditor" => Ok(Role::Auditor),
+            other => Err(format!("{other:?} is not a role (dialer, agent, admin or auditor)")),
         }
     }
 }
@@ -53,6 +79,7 @@ impl fmt::Display for Role {
             Role::Dialer => "dialer",
             Role::Agent => "agent",
             Role::Admin => "admin",
+            Role::Auditor => "auditor",
         })
     }
 }
@@ -64,6 +91,8 @@ pub enum Access {
     Open,
     /// A valid token of at least this role.
     AtLeast(Role),
+    /// A valid token of at least this role, or an auditor's: the method only reads.
+    Reads(Role),
 }
 
 /// The access rule for a gRPC path (`/package.Service/Method`): health is open, reflection
@@ -81,11 +110,18 @@ pub fn access_of(path: &str, method: Option<&Method>) -> Access {
         "grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection" => {
             Access::AtLeast(Role::Dialer)
         }
-        _ => Access::AtLeast(match method.map(|m| m.caller) {
-            Some(Caller::Dialer) => Role::Dialer,
-            Some(Caller::Agent) => Role::Agent,
-            Some(Caller::Admin) | None => Role::Admin,
-        }),
+        _ => {
+            let role = match method.map(|m| m.caller) {
+                Some(Caller::Dialer) => Role::Dialer,
+                Some(Caller::Agent) => Role::Agent,
+                Some(Caller::Admin) | None => Role::Admin,
+            };
+            if method.is_some_and(|m| m.reads) {
+                Access::Reads(role)
+            } else {
+                Access::AtLeast(role)
+            }
+        }
     }
 }
 
@@ -217,9 +253,10 @@ impl Tokens {
         path: &str,
         authorization: Option<&[u8]>,
     ) -> Result<Option<TokenHolder>, Refusal> {
-        let needs = match access {
+        let (needs, reads) = match access {
             Access::Open => return Ok(None),
-            Access::AtLeast(role) => role,
+            Access::AtLeast(role) => (role, false),
+            Access::Reads(role) => (role, true),
         };
         let token = authorization
             .and_then(|v| std::str::from_utf8(v).ok())
@@ -230,7 +267,7 @@ impl Tokens {
             .filter(|t| !t.is_empty())
             .ok_or(Refusal::Missing)?;
         let (has, name) = self.holder_of(token).ok_or(Refusal::Unknown)?;
-        if has >= needs {
+        if has.may(needs, reads) {
             Ok(Some(TokenHolder(name)))
         } else {
             Err(Refusal::Forbidden {
@@ -291,6 +328,41 @@ mod tests {
         for path in [CHECK, CONFIRM, PUT_RULES, "/predial.v1.Accounts/UpsertConsumer"] {
             assert_eq!(t.admit(path, r), Ok(()));
         }
+    }
+
+    #[test]
+    fn an_auditor_reads_what_an_admin_reads_and_changes_nothing() {
+        let t = Tokens::new(&[format!("examiner:auditor:{}", hash_token("look")).parse().unwrap()]).unwrap();
+        let auditor = Some(b"Bearer look".as_slice());
+        for path in [
+            "/predial.v1.Accounts/GetConsumer",
+            "/predial.v1.Accounts/ListAuditNotes",
+            "/predial.v1.Rules/ListRuleSetVersions",
+            "/predial.v1.Compliance/Export",
+            "/predial.v1.Compliance/Query",
+        ] {
+            assert_eq!(t.admit(path, auditor), Ok(()), "{path}");
+        }
+        for path in [
+            CHECK,
+            CONFIRM,
+            PUT_RULES,
+            "/predial.v1.Accounts/SetExclusions",
+            "/predial.v1.Programs/ImportDoNotCall",
+            "/predial.v1.Decisions/SomethingNew",
+        ] {
+            let refused = t.admit(path, auditor).unwrap_err();
+            assert!(matches!(refused, Refusal::Forbidden { .. }), "{path}");
+        }
+        // Every method of the table that an auditor may call changes nothing.
+        for m in crate::proto::methods::METHODS.iter().filter(|m| m.reads) {
+            let name = m.path.rsplit('/').next().unwrap();
+            let reading = ["Get", "List", "Validate", "Query", "Export"]
+                .iter()
+                .any(|p| name.starts_with(p));
+            assert!(reading, "{} is marked as only reading", m.path);
+        }
+        assert!(!Role::Admin.may(Role::Auditor, true));
     }
 
     #[test]

@@ -5,11 +5,12 @@ use tonic::{Request, Response, Status};
 
 use super::{engine_error, invalid};
 use crate::domain::FieldError;
+use crate::domain::PhoneNumber;
 use crate::domain::consumer::validate_id;
 use crate::domain::evidence::ExportQuery;
-use crate::proto::convert::{evidence_to, opt_phone, opt_timestamp_from};
+use crate::proto::convert::{WireEnum, evidence_to, opt_phone, opt_timestamp_from, timestamp_to};
 use crate::proto::v1::{self as pb, compliance_server::Compliance};
-use crate::state::{ComplianceKind, Engine};
+use crate::state::{ComplianceKind, Engine, Standing};
 
 pub struct ComplianceService {
     engine: Engine,
@@ -47,6 +48,64 @@ fn kind_from(value: i32) -> Result<ComplianceKind, FieldError> {
 /// busy, few enough that a slow reader holds the scan back instead of filling memory.
 const EXPORT_BUFFER: usize = 256;
 
+fn ms(t: i64) -> Option<prost_types::Timestamp> {
+    chrono::DateTime::from_timestamp_millis(t).map(timestamp_to)
+}
+
+fn standing_to(consumer_id: &str, s: &Standing) -> pb::Standing {
+    pb::Standing {
+        consumer_id: consumer_id.to_string(),
+        at: Some(timestamp_to(s.at)),
+        rule_set_version: s.rules.version,
+        controls: s
+            .controls
+            .iter()
+            .map(|c| {
+                let control = &s.rules.controls[c.index];
+                pb::ControlStanding {
+                    control_id: control.id.to_string(),
+                    description: control.description.clone(),
+                    channel: control.channel.to_wire(),
+                    period: control.period.to_wire(),
+                    attempts: c.tally.attempts,
+                    rpcs: c.tally.rpcs,
+                    max_total_contacts: control.max_total_contacts,
+                    window_from: ms(c.window_ms.0),
+                    window_to: ms(c.window_ms.1),
+                    held_until: c
+                        .held_until
+                        .map(|d| d.format("%Y-%m-%d").to_string())
+                        .unwrap_or_default(),
+                    apply_to_group: control.apply_to_group,
+                }
+            })
+            .collect(),
+        open_attempts: s
+            .open_attempts
+            .iter()
+            .map(|l| pb::OpenAttempt {
+                attempt_id: l.attempt_id.to_string(),
+                channel: l.channel.to_wire(),
+                phone: match l.phone {
+                    0 => String::new(),
+                    digits => PhoneNumber::from_u64(digits).to_string(),
+                },
+                at: ms(l.at_ms),
+                expires_at: ms(l.at_ms + i64::from(l.held_ms)),
+            })
+            .collect(),
+        callbacks: s
+            .callbacks
+            .iter()
+            .map(|(phone, at)| pb::ScheduledCallback {
+                phone: phone.to_string(),
+                at: ms(*at),
+            })
+            .collect(),
+        next_call_allowed_at: s.next_call_allowed_at.map(timestamp_to),
+    }
+}
+
 /// An export request, checked.
 pub fn export_query(r: &pb::ExportRequest) -> Result<ExportQuery, FieldError> {
     let consumer_id = match r.consumer_id.trim() {
@@ -64,6 +123,16 @@ pub fn export_query(r: &pb::ExportRequest) -> Result<ExportQuery, FieldError> {
 #[tonic::async_trait]
 impl Compliance for ComplianceService {
     type ExportStream = tokio_stream::wrappers::ReceiverStream<Result<pb::EvidenceRecord, Status>>;
+
+    async fn get_standing(&self, request: Request<pb::GetStandingRequest>) -> Result<Response<pb::Standing>, Status> {
+        let r = request.get_ref();
+        let consumer_id = validate_id(&r.consumer_id, "consumer_id").map_err(invalid)?;
+        let at = opt_timestamp_from(&r.at, "at")
+            .map_err(invalid)?
+            .unwrap_or_else(Utc::now);
+        let s = self.engine.standing(consumer_id, at).map_err(engine_error)?;
+        Ok(Response::new(standing_to(consumer_id, &s)))
+    }
 
     /// Streams from a blocking scan of the store through a small bounded queue: the scan
     /// waits for the client, and stops when the client goes away.

@@ -9,6 +9,7 @@
 mod accounts;
 pub mod auth;
 mod compliance;
+pub mod console;
 mod decisions;
 pub mod dnc_lines;
 pub mod export_format;

@@ -9,6 +9,7 @@
 //! - [`rule_history`]: every version over time, the one in force at an instant, the guard
 //!   against switching compliance off, and what changed between two versions.
 //! - [`window`]: counting periods, the hold after a right party contact.
+//! - [`standing`]: a consumer's counts under every control, as the customer card shows them.
 //! - [`hours`]: calling hours and restricted days across every relevant zone.
 //! - [`exclusions`]: bankruptcy, disabled channels, opted-out numbers.
 //! - [`do_not_call`]: named Do Not Call lists and how an import changes one.
@@ -46,6 +47,7 @@ mod request;
 pub mod retention;
 pub mod rule_history;
 pub mod rules;
+pub mod standing;
 pub mod time;
 pub mod window;
 

@@ -1,5 +1,5 @@
-//! Every method of the contract, once: its gRPC path, whether it streams, and the least
-//! role that may call it. Authentication, the gate's timing, the metrics' labels and the
+//! Every method of the contract, once: its gRPC path, whether it streams, the least role
+//! that may call it, and whether it only reads (which an auditor may call). Authentication, the gate's timing, the metrics' labels and the
 //! health reporter's service names all read this table; a unit test checks it against the
 //! descriptors compiled from `proto/`, so a method added there and not here fails the build's
 //! tests instead of falling silently to a default.
@@ -23,6 +23,8 @@ pub struct Method {
     /// A client or server stream: timed per message by its handler, not per call.
     pub streaming: bool,
     pub caller: Caller,
+    /// Changes nothing: an auditor may call it too.
+    pub reads: bool,
 }
 
 impl Method {
@@ -37,6 +39,7 @@ const fn unary(path: &'static str, caller: Caller) -> Method {
         path,
         streaming: false,
         caller,
+        reads: false,
     }
 }
 
@@ -45,7 +48,13 @@ const fn streaming(path: &'static str, caller: Caller) -> Method {
         path,
         streaming: true,
         caller,
+        reads: false,
     }
+}
+
+/// An administrator's method that only reads: an auditor's too.
+const fn read(method: Method) -> Method {
+    Method { reads: true, ..method }
 }
 
 use Caller::{Admin, Agent, Dialer};
@@ -62,27 +71,28 @@ pub const METHODS: &[Method] = &[
     unary("/predial.v1.Decisions/Ping", Dialer),
     streaming("/predial.v1.Decisions/PingStream", Dialer),
     unary("/predial.v1.Accounts/UpsertConsumer", Admin),
-    unary("/predial.v1.Accounts/GetConsumer", Admin),
+    read(unary("/predial.v1.Accounts/GetConsumer", Admin)),
     unary("/predial.v1.Accounts/SetExclusions", Admin),
     unary("/predial.v1.Accounts/ExcludePhone", Admin),
     unary("/predial.v1.Accounts/InboundText", Admin),
-    unary("/predial.v1.Accounts/GetExclusionStatus", Admin),
-    unary("/predial.v1.Accounts/ListAuditNotes", Admin),
-    unary("/predial.v1.Accounts/ListConsumers", Admin),
+    read(unary("/predial.v1.Accounts/GetExclusionStatus", Admin)),
+    read(unary("/predial.v1.Accounts/ListAuditNotes", Admin)),
+    read(unary("/predial.v1.Accounts/ListConsumers", Admin)),
     unary("/predial.v1.Rules/PutRuleSet", Admin),
-    unary("/predial.v1.Rules/GetRuleSet", Admin),
-    unary("/predial.v1.Rules/ValidateRuleSet", Admin),
-    unary("/predial.v1.Rules/ListRuleSetVersions", Admin),
+    read(unary("/predial.v1.Rules/GetRuleSet", Admin)),
+    read(unary("/predial.v1.Rules/ValidateRuleSet", Admin)),
+    read(unary("/predial.v1.Rules/ListRuleSetVersions", Admin)),
     unary("/predial.v1.Programs/CreateProgram", Admin),
     unary("/predial.v1.Programs/AddNumbers", Admin),
     unary("/predial.v1.Programs/ImportNumbersCsv", Admin),
-    unary("/predial.v1.Programs/ListPrograms", Admin),
-    unary("/predial.v1.Programs/GetProgram", Admin),
+    read(unary("/predial.v1.Programs/ListPrograms", Admin)),
+    read(unary("/predial.v1.Programs/GetProgram", Admin)),
     streaming("/predial.v1.Programs/ImportDoNotCall", Admin),
-    unary("/predial.v1.Programs/ListDoNotCallLists", Admin),
+    read(unary("/predial.v1.Programs/ListDoNotCallLists", Admin)),
     unary("/predial.v1.Programs/SetConsent", Admin),
-    unary("/predial.v1.Compliance/Query", Admin),
-    streaming("/predial.v1.Compliance/Export", Admin),
+    read(unary("/predial.v1.Compliance/Query", Admin)),
+    read(streaming("/predial.v1.Compliance/Export", Admin)),
+    read(unary("/predial.v1.Compliance/GetStanding", Admin)),
 ];
 
 /// The method at `path`, with its index in [`METHODS`].

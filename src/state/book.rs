@@ -297,6 +297,14 @@ impl Book {
     }
 
     /// Whether consumer `id` has been created.
+    /// A consumer's callbacks not yet consumed: the number and from when, in milliseconds.
+    pub fn callbacks_of(&self, id: &str) -> Vec<(PhoneNumber, i64)> {
+        self.consumers
+            .get(id)
+            .map(|e| e.callbacks().to_vec())
+            .unwrap_or_default()
+    }
+
     pub fn exists(&self, id: &str) -> bool {
         self.consumers.get(id).is_some_and(|e| e.profile.is_some())
     }

@@ -22,6 +22,7 @@ mod reservations;
 mod retention;
 mod rule_versions;
 mod rules;
+mod standing;
 
 pub use crate::domain::retention::{Retention, cutoff};
 pub use agents::InboundOutcome;
@@ -36,6 +37,7 @@ pub use programs::NumbersAdded;
 pub use registry::Registry;
 pub use rule_versions::PutRules;
 pub use rules::ActiveRules;
+pub use standing::{ControlCount, Standing};
 
 /// The concurrent map of the book and the registry: dashmap with foldhash, several times
 /// faster than the default SipHash on the short keys looked up on every decision (ids and

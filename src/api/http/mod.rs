@@ -61,9 +61,12 @@ impl HttpApi {
         }
     }
 
-    /// The router: `/v1/openapi.json`, `/v1/health`, `/metrics`, and every route.
+    /// The router: the console at `/`, `/v1/openapi.json`, `/v1/health`, `/metrics`, and
+    /// every route; a change asked from a page of another origin is refused
+    /// ([`same_origin_only`]).
     pub fn router(self) -> axum::Router {
         axum::Router::new()
+            .merge(crate::api::console::router())
             .route("/v1/openapi.json", axum::routing::get(openapi))
             .route("/v1/health", axum::routing::get(health))
             .route("/v1/evidence", axum::routing::get(evidence::export))
@@ -71,7 +74,50 @@ impl HttpApi {
             .fallback(call)
             .with_state(self)
             .merge(crate::metrics::router())
+            .layer(axum::middleware::from_fn(same_origin_only))
     }
+}
+
+/// A request that may change something (any verb but GET, HEAD and OPTIONS) sent by a
+/// browser from a page of another origin is refused, 403, before it is read: a browser
+/// says where a request comes from (`Origin`, `Sec-Fetch-Site`), and a forged form on
+/// another site must change nothing even where no token is configured. Clients that are
+/// not browsers send neither header and are not affected.
+async fn same_origin_only(request: Request, next: axum::middleware::Next) -> Response {
+    let reads = matches!(
+        *request.method(),
+        http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
+    );
+    if !reads && is_cross_origin(request.headers(), request.uri()) {
+        return Failure::http(
+            StatusCode::FORBIDDEN,
+            tonic::Code::PermissionDenied,
+            "a request from a page of another origin may not change anything".into(),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_cross_origin(headers: &http::HeaderMap, uri: &http::Uri) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return true;
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    // HTTP/1.1 names the host in `Host`, HTTP/2 in the request's authority.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or_default();
+    // `null` (a sandboxed page, a file) or another host: not this origin.
+    origin
+        .split_once("://")
+        .is_none_or(|(_, authority)| !authority.eq_ignore_ascii_case(host))
 }
 
 async fn openapi() -> Response {
