@@ -429,6 +429,10 @@ async fn with_tls_configured_the_http_listener_speaks_https_only_and_checks_toke
     assert!(body.contains("regf-calls"), "{body}");
     let (status, _) = https(addr, &pki.ca, &get("/v1/rules", None)).await.unwrap();
     assert_eq!(status, 401);
+    // The console is there too, under TLS.
+    let (status, body) = https(addr, &pki.ca, &get("/", None)).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("/console/app.js"), "{body}");
     // Plain HTTP to the same port gets no answer.
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     assert!(agent.get(format!("http://{addr}/v1/health")).call().is_err());
