@@ -106,6 +106,7 @@ fn populate(at: DateTime<Utc>, exclusions: bool, consumers: usize) -> (tempfile:
                             template: String::new(),
                             inbound: false,
                             attempt_id: None,
+                            consented: false,
                         };
                         engine.record_contact(contact).await.unwrap();
                     }

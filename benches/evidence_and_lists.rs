@@ -128,6 +128,7 @@ fn export_case() {
                             template: String::new(),
                             inbound: false,
                             attempt_id: None,
+                            consented: false,
                         })
                     })
                     .collect();

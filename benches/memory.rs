@@ -93,6 +93,7 @@ fn main() {
                 template: String::new(),
                 inbound: false,
                 attempt_id: None,
+                consented: false,
             };
             book.apply(&WriteOp::RecordContact(contact), &Applied::Done, reach);
         }

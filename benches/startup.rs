@@ -79,6 +79,7 @@ fn main() {
                         template: String::new(),
                         inbound: false,
                         attempt_id: None,
+                        consented: false,
                     }));
                 }
             }

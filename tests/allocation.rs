@@ -104,6 +104,7 @@ fn an_allow_decision_allocates_nothing() {
                     template: String::new(),
                     inbound: false,
                     attempt_id: None,
+                    consented: false,
                 })
                 .await
                 .unwrap();

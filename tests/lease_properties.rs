@@ -127,6 +127,7 @@ fn outcome(n: usize, at: DateTime<Utc>, code: i32, attempt_id: AttemptId) -> Con
         template: String::new(),
         inbound: false,
         attempt_id: Some(attempt_id),
+        consented: false,
     }
 }
 

@@ -108,6 +108,9 @@ pub struct Evidence {
     pub result_code: i32,
     /// A contact the consumer made (never counted).
     pub inbound: bool,
+    /// A contact placed with the consumer's recent consent (not counted by controls that
+    /// exclude such calls).
+    pub consented: bool,
     /// Counted toward a cap ([`Evidence::complete`] says so for a contact).
     pub counted: bool,
     pub operator_id: String,
@@ -133,6 +136,7 @@ impl Evidence {
             phone: String::new(),
             result_code: 0,
             inbound: false,
+            consented: false,
             counted: false,
             operator_id: String::new(),
             caller_id: None,
@@ -164,11 +168,7 @@ impl Evidence {
                 code: self.result_code,
                 phone: 0,
                 channel,
-                kind: if self.inbound {
-                    RecKind::Inbound
-                } else {
-                    RecKind::Outbound
-                },
+                kind: RecKind::of(self.inbound, self.consented),
             };
             self.counted = counted(in_force, state, country, &rec);
         }

@@ -25,6 +25,8 @@ pub struct Contact {
     pub inbound: bool,
     /// The lease this outcome settles, when the client named one.
     pub attempt_id: Option<AttemptId>,
+    /// Placed with the consumer's prior consent within the past seven days.
+    pub consented: bool,
 }
 
 impl Contact {
@@ -34,11 +36,7 @@ impl Contact {
             code: self.result_code,
             phone: self.phone.map_or(0, PhoneNumber::tag),
             channel: self.channel,
-            kind: if self.inbound {
-                RecKind::Inbound
-            } else {
-                RecKind::Outbound
-            },
+            kind: RecKind::of(self.inbound, self.consented),
         }
     }
 }
@@ -54,6 +52,20 @@ pub enum RecKind {
     /// An unsettled attempt lease (see the lease rules): counted as one contact of its
     /// channel, never a right party contact.
     Lease,
+    /// A contact placed with the consumer's recent consent: counted as `Outbound` by a
+    /// control unless it excludes consented calls; an RPC starts the hold either way.
+    Consented,
+}
+
+impl RecKind {
+    /// A recorded contact's kind.
+    pub fn of(inbound: bool, consented: bool) -> RecKind {
+        match (inbound, consented) {
+            (true, _) => RecKind::Inbound,
+            (false, true) => RecKind::Consented,
+            (false, false) => RecKind::Outbound,
+        }
+    }
 }
 
 /// What a decision needs of one contact, in 16 bytes.

@@ -243,6 +243,7 @@ impl RuleDiff {
             ),
             ("lease_seconds", old.lease_seconds != new.lease_seconds),
             ("max_in_flight", old.max_in_flight != new.max_in_flight),
+            ("wrong_number_codes", old.wrong_number_codes != new.wrong_number_codes),
         ] {
             if differs {
                 diff.settings.push(name.to_string());

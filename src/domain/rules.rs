@@ -46,6 +46,7 @@ pub struct ControlDraft {
     pub also_channels: Vec<Channel>,
     pub no_contact_weekdays: Vec<String>,
     pub no_contact_on_holidays: bool,
+    pub exclude_consented_calls: bool,
 }
 
 /// A rule set as written by a person. `version` is the server's to set.
@@ -59,6 +60,9 @@ pub struct RuleSetDraft {
     pub lease_seconds: u32,
     /// Open leases one consumer may have at once, per channel; 0 means 1.
     pub max_in_flight: u32,
+    /// Result codes meaning "wrong number": such an outcome excludes the number BY_USER
+    /// for its consumer.
+    pub wrong_number_codes: Vec<i32>,
 }
 
 impl RuleSetDraft {
@@ -177,6 +181,8 @@ pub struct ContactControl {
     /// Bit `n` set: weekday `n` (Monday = 0) is a no-contact day.
     pub no_contact_weekdays: u8,
     pub no_contact_on_holidays: bool,
+    /// Contacts placed with the consumer's recent consent do not count toward the cap.
+    pub exclude_consented_calls: bool,
 }
 
 impl ContactControl {
@@ -205,6 +211,9 @@ impl ContactControl {
         self.channels.contains(rec.channel)
             && match rec.kind {
                 RecKind::Outbound => rec.channel != Channel::Phone || self.codes.counts(rec.code),
+                RecKind::Consented => {
+                    !self.exclude_consented_calls && (rec.channel != Channel::Phone || self.codes.counts(rec.code))
+                }
                 RecKind::Inbound => false,
                 RecKind::Lease => true,
             }
@@ -337,6 +346,17 @@ impl RuleSet {
                 ),
             ));
         }
+        for (i, code) in draft.wrong_number_codes.iter().enumerate() {
+            if let Some(c) = controls.iter().find(|c| c.codes.is_rpc(*code)) {
+                errors.push(FieldError::new(
+                    format!("wrong_number_codes[{i}]"),
+                    format!(
+                        "{code} is a right party contact in control {:?}'s rpc_codes; a wrong number reached no one",
+                        &*c.id
+                    ),
+                ));
+            }
+        }
         if !errors.is_empty() {
             return Err(FieldErrors(errors));
         }
@@ -368,6 +388,11 @@ impl RuleSet {
 
     pub fn is_holiday(&self, date: NaiveDate) -> bool {
         self.holidays.binary_search(&date).is_ok()
+    }
+
+    /// Whether a recorded outcome's code says the number reached the wrong person.
+    pub fn is_wrong_number(&self, code: i32) -> bool {
+        self.draft.wrong_number_codes.contains(&code)
     }
 
     pub fn is_exempt(&self, operator_id: &str) -> bool {
@@ -509,6 +534,7 @@ fn compile_control(c: &ControlDraft) -> Result<ContactControl, Vec<FieldError>> 
         purposes: c.call_purposes.clone(),
         no_contact_weekdays: weekdays,
         no_contact_on_holidays: c.no_contact_on_holidays,
+        exclude_consented_calls: c.exclude_consented_calls,
     })
 }
 
@@ -720,5 +746,52 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(RuleSet::compile(draft, 1).unwrap().retention_days, 47);
+    }
+
+    #[test]
+    fn a_consented_call_is_not_counted_where_the_control_excludes_it_but_still_holds() {
+        use crate::domain::history::{ContactRec, RecKind};
+        let compile = |exclude: bool| {
+            let draft = RuleSetDraft {
+                controls: vec![ControlDraft {
+                    attempt_codes: vec![1, 4],
+                    rpc_codes: vec![4],
+                    hold_for_days: 7,
+                    exclude_consented_calls: exclude,
+                    ..control()
+                }],
+                ..Default::default()
+            };
+            RuleSet::compile(draft, 1).unwrap()
+        };
+        let rec = |code, kind| ContactRec {
+            at_ms: 0,
+            code,
+            phone: 0,
+            channel: Channel::Phone,
+            kind,
+        };
+        let excluding = compile(true);
+        let c = &excluding.controls[0];
+        assert!(!c.counts(&rec(1, RecKind::Consented)));
+        assert!(c.counts(&rec(1, RecKind::Outbound)));
+        assert!(c.is_rpc(&rec(4, RecKind::Consented)), "a conversation holds either way");
+        assert!(compile(false).controls[0].counts(&rec(1, RecKind::Consented)));
+    }
+
+    #[test]
+    fn a_wrong_number_code_may_not_be_a_right_party_contact() {
+        let draft = |codes: Vec<i32>| RuleSetDraft {
+            controls: vec![ControlDraft {
+                rpc_codes: vec![4],
+                ..control()
+            }],
+            wrong_number_codes: codes,
+            ..Default::default()
+        };
+        let rules = RuleSet::compile(draft(vec![5, 115]), 1).unwrap();
+        assert!(rules.is_wrong_number(115) && !rules.is_wrong_number(4));
+        let refused = RuleSet::compile(draft(vec![5, 4]), 1).unwrap_err();
+        assert_eq!(refused.0[0].field, "wrong_number_codes[1]");
     }
 }

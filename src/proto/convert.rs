@@ -242,6 +242,7 @@ pub fn contact_from(e: &pb::ContactEvent, now: DateTime<Utc>) -> Result<Contact,
         caller_id: opt_phone(&e.caller_id, "caller_id")?,
         template: e.template.trim().to_string(),
         inbound: e.inbound,
+        consented: e.consented,
         attempt_id: match e.attempt_id.trim() {
             "" => None,
             id => Some(AttemptId::parse_field(id, "attempt_id")?),
@@ -263,6 +264,7 @@ pub fn contact_to(c: &Contact) -> pb::ContactEvent {
         template: c.template.clone(),
         inbound: c.inbound,
         attempt_id: c.attempt_id.map(|id| id.to_string()).unwrap_or_default(),
+        consented: c.consented,
     }
 }
 
@@ -307,6 +309,7 @@ pub fn rule_set_draft_from(r: &pb::RuleSet) -> Result<RuleSetDraft, FieldError> 
             also_channels: also,
             no_contact_weekdays: c.no_contact_weekdays.clone(),
             no_contact_on_holidays: c.no_contact_on_holidays,
+            exclude_consented_calls: c.exclude_consented_calls,
         });
     }
     Ok(RuleSetDraft {
@@ -315,6 +318,7 @@ pub fn rule_set_draft_from(r: &pb::RuleSet) -> Result<RuleSetDraft, FieldError> 
         exempt_operator_ids: r.exempt_operator_ids.clone(),
         lease_seconds: r.lease_seconds,
         max_in_flight: r.max_in_flight,
+        wrong_number_codes: r.wrong_number_codes.clone(),
     })
 }
 
@@ -381,12 +385,14 @@ pub fn rule_set_to(draft: &RuleSetDraft, version: u64) -> pb::RuleSet {
                 also_channels: c.also_channels.iter().map(|ch| ch.to_wire()).collect(),
                 no_contact_weekdays: c.no_contact_weekdays.clone(),
                 no_contact_on_holidays: c.no_contact_on_holidays,
+                exclude_consented_calls: c.exclude_consented_calls,
             })
             .collect(),
         holidays: draft.holidays.clone(),
         exempt_operator_ids: draft.exempt_operator_ids.clone(),
         lease_seconds: draft.lease_seconds,
         max_in_flight: draft.max_in_flight,
+        wrong_number_codes: draft.wrong_number_codes.clone(),
         ..pb::RuleSet::default()
     }
 }

@@ -5,8 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::checks::{Granted, note, who};
+use super::checks::Granted;
 use super::engine::{Engine, EngineError};
+use super::notes::{note, who};
 use crate::domain::audit::{AuditNote, NoteKind};
 use crate::domain::callback::Callback;
 use crate::domain::exclusions::ExclusionStatus;

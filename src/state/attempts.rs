@@ -2,8 +2,9 @@
 //! one released because its attempt was never placed. (A decision's own lease is taken in
 //! `checks.rs`; an outcome settles one in `Engine::record_contact`.)
 
-use super::checks::{allows, note, who};
+use super::checks::allows;
 use super::engine::{Engine, EngineError};
+use super::notes::{note, who};
 use crate::domain::audit::NoteKind;
 use crate::domain::decision::Request;
 use crate::domain::lease::{AttemptId, Grant, Lease, ReleaseRejection};

@@ -613,6 +613,7 @@ pub(super) mod tests {
             template: String::new(),
             inbound: false,
             attempt_id: None,
+            consented: false,
         })
     }
 

@@ -183,6 +183,7 @@ mod tests {
             template: String::new(),
             inbound: false,
             attempt_id: Some(l1.attempt_id),
+            consented: false,
         };
         book.apply(
             &WriteOp::RecordContact(outcome),

@@ -13,6 +13,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::engine::{Engine, EngineError};
+use super::notes::{note, who};
 use crate::domain::audit::NoteKind;
 use crate::domain::decision::{Decision, Request, Subject, decide};
 use crate::domain::lease::{AttemptId, Grant, Lease, OpenLease, retried};
@@ -327,22 +328,4 @@ fn unserialized_for_tests() -> bool {
 #[cfg(not(debug_assertions))]
 fn unserialized_for_tests() -> bool {
     false
-}
-
-pub(super) fn who(operator_id: &str) -> &str {
-    if operator_id.is_empty() {
-        "(no operator id)"
-    } else {
-        operator_id
-    }
-}
-
-pub(super) fn note(consumer_id: &str, operator_id: &str, kind: NoteKind, text: String) -> WriteOp {
-    WriteOp::Note(crate::domain::audit::NoteDraft {
-        consumer_id: consumer_id.to_string(),
-        at: Utc::now(),
-        operator_id: operator_id.to_string(),
-        kind,
-        text,
-    })
 }

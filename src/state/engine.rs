@@ -16,13 +16,11 @@ use super::book::{Book, Lookup};
 use super::health::Health;
 use super::registry::Registry;
 use super::rules::ActiveRules;
-use crate::domain::decision::{Decision, Request, Subject, decide, tightest_tally};
+use crate::domain::decision::{Decision, Request, Subject, decide};
 use crate::domain::lease::AttemptId;
 use crate::domain::retention::Retention;
 use crate::domain::window::reach_ms;
-use crate::domain::{
-    Consumer, Contact, FieldError, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft, Timeline,
-};
+use crate::domain::{Consumer, FieldErrors, History, PhoneNumber, RuleSet, RuleSetDraft, Timeline};
 use crate::store::{Applied, Applier, GroupCommit, JobOutcome, Rejected, Store, StoreConfig, StoreError, WriteOp};
 
 #[derive(Debug, thiserror::Error)]
@@ -197,7 +195,7 @@ impl Engine {
 
     /// Runs `f` with what is known of a consumer for a question about `phone` at `at`;
     /// `phone` is looked up in the Do Not Call lists only when `consult_do_not_call`.
-    fn with_subject<R>(
+    pub(super) fn with_subject<R>(
         &self,
         consumer_id: &str,
         phone: Option<PhoneNumber>,
@@ -265,45 +263,6 @@ impl Engine {
         Ok(leases)
     }
 
-    /// Records a contact outcome durably, once per `event_id`, settling the lease it names
-    /// (or the oldest of its consumer, channel and number). A lease it may not settle is
-    /// INVALID_ARGUMENT naming `attempt_id`, and nothing is recorded.
-    pub async fn record_contact(&self, contact: Contact) -> Result<Recorded, EngineError> {
-        let (consumer_id, at, channel) = (contact.consumer_id.clone(), contact.occurred_at, contact.channel);
-        let applied = self
-            .commit(vec![WriteOp::RecordContact(contact)])
-            .await
-            .map_err(|e| match e {
-                EngineError::Rejected(Rejected::Settle(r)) => {
-                    EngineError::Invalid(FieldError::new("attempt_id", r.to_string()).into())
-                }
-                e => e,
-            })?;
-        let rules = self.inner.rules.now();
-        // No subject: no consumer has the id (yet); the contact is recorded all the same.
-        let (unknown_consumer, (tally, _)) = self.with_subject(&consumer_id, None, false, at, &rules, &|subject| {
-            (
-                subject.is_none(),
-                subject
-                    .map(|s| tightest_tally(&rules, s, channel, at))
-                    .unwrap_or_default(),
-            )
-        })?;
-        if unknown_consumer {
-            crate::metrics::metrics().unknown_consumer_contact();
-        }
-        Ok(Recorded {
-            duplicate: applied == [Applied::Duplicate],
-            unknown_consumer,
-            attempts: tally.attempts,
-            rpcs: tally.rpcs,
-            settled: match applied.first() {
-                Some(Applied::Settled(id)) => Some(*id),
-                _ => None,
-            },
-        })
-    }
-
     /// Creates or replaces a consumer, durably; answers it as stored.
     pub async fn upsert_consumer(&self, consumer: Consumer) -> Result<Consumer, EngineError> {
         self.commit(vec![WriteOp::PutConsumer(consumer.clone())]).await?;
@@ -331,6 +290,7 @@ fn applier(book: Arc<Book>, registry: Arc<Registry>, rules: Arc<ActiveRules>, st
     Arc::new(move |op, applied| match (op, applied) {
         // A write that did not land: take out what was put in memory ahead of it.
         (_, None) => book.undo(op),
+        (_, Some(Applied::Skipped)) => {}
         (op, Some(applied)) => apply(&book, &registry, &rules, &*store, op, applied),
     })
 }

@@ -15,6 +15,8 @@ mod follow;
 mod health;
 mod listings;
 mod load;
+mod notes;
+mod outcomes;
 mod prefetch;
 mod programs;
 mod registry;

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::checks::note;
 use super::engine::{Engine, EngineError, Inner};
+use super::notes::note;
 use crate::domain::audit::NoteKind;
 use crate::domain::rule_history::{Refusal, guard};
 use crate::domain::{FieldError, RuleDiff, RuleSet, RuleSetDraft, RuleSetMeta};

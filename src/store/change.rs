@@ -175,7 +175,7 @@ pub struct ConsentChange {
 /// The change a write made, encoded; `None` when memory does not hold what it wrote, or it
 /// changed nothing.
 pub fn encode(op: &WriteOp, applied: &Applied) -> Option<Vec<u8>> {
-    if *applied == Applied::Duplicate {
+    if matches!(applied, Applied::Duplicate | Applied::Skipped) {
         return None;
     }
     let encoded = match op {
@@ -430,6 +430,7 @@ mod tests {
                     template: String::new(),
                     inbound: false,
                     attempt_id: Some(lease.attempt_id),
+                    consented: false,
                 }),
                 Applied::Settled(lease.attempt_id),
             ),

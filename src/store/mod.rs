@@ -45,7 +45,9 @@ use crate::domain::{Consumer, Contact, Exclusions, History, PhoneNumber, RuleSet
 #[derive(Debug, Clone)]
 pub enum WriteOp {
     PutConsumer(Consumer),
-    /// Counted once per `event_id`: a repeat is [`Applied::Duplicate`] and changes nothing.
+    /// Counted once per `event_id`: a repeat is [`Applied::Duplicate`] and changes nothing
+    /// — nor do the writes after it in its job (what the contact brings about, such as a
+    /// wrong number's exclusion), which are [`Applied::Skipped`].
     /// A PHONE contact at or after a callback's time consumes that callback. It settles the
     /// lease it names ([`Rejected::Settle`] when it may not: nothing is recorded), or, naming
     /// none, the oldest unsettled lease of its consumer, channel and number
@@ -139,6 +141,8 @@ pub enum Applied {
     Done,
     /// A contact whose `event_id` was already recorded.
     Duplicate,
+    /// Not written: an earlier write of its job was a [`Applied::Duplicate`] contact.
+    Skipped,
     /// A note, with its id.
     Noted(u64),
     /// A contact recorded, and the lease it settled.

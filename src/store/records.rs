@@ -30,6 +30,8 @@ pub struct ContactRecView {
     pub result_code: i32,
     #[prost(bool, tag = "11")]
     pub inbound: bool,
+    #[prost(bool, tag = "13")]
+    pub consented: bool,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

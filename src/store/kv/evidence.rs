@@ -92,6 +92,7 @@ fn contact(c: &Contact) -> Evidence {
         .unwrap_or_default();
     e.result_code = c.result_code;
     e.inbound = c.inbound;
+    e.consented = c.consented;
     e.operator_id.clone_from(&c.operator_id);
     e.caller_id = c.caller_id;
     e.attempt_id = c.attempt_id;
@@ -166,18 +167,27 @@ fn about(e: &mut Evidence, phone: PhoneNumber) {
 struct Stored {
     #[prost(bool, tag = "100")]
     inbound: bool,
+    #[prost(bool, tag = "101")]
+    consented: bool,
 }
 
 fn encode(e: &Evidence) -> Vec<u8> {
     let mut bytes = evidence_to(e).encode_to_vec();
-    Stored { inbound: e.inbound }.encode(&mut bytes).expect("a Vec grows");
+    Stored {
+        inbound: e.inbound,
+        consented: e.consented,
+    }
+    .encode(&mut bytes)
+    .expect("a Vec grows");
     bytes
 }
 
 fn decode_evidence(k: &[u8], v: &[u8]) -> Result<Evidence, StoreError> {
     let mut e = evidence_from(&decode::<pb::EvidenceRecord>(k, v)?)
         .ok_or_else(|| corrupt(k, "an evidence record this build cannot read"))?;
-    e.inbound = decode::<Stored>(k, v)?.inbound;
+    let stored = decode::<Stored>(k, v)?;
+    e.inbound = stored.inbound;
+    e.consented = stored.consented;
     Ok(e)
 }
 

@@ -154,11 +154,7 @@ pub(crate) fn contact_rec(at_ms: i64, k: &[u8], v: &[u8]) -> Result<ContactRec, 
         code: view.result_code,
         phone,
         channel,
-        kind: if view.inbound {
-            RecKind::Inbound
-        } else {
-            RecKind::Outbound
-        },
+        kind: RecKind::of(view.inbound, view.consented),
     })
 }
 

@@ -36,6 +36,10 @@ pub fn stage_jobs_checked(
     'jobs: for job in jobs {
         let mut applied = Vec::with_capacity(job.len());
         for op in job {
+            if applied.contains(&Applied::Duplicate) {
+                applied.push(Applied::Skipped);
+                continue;
+            }
             match check(op, st).and_then(|()| stage(op, st)) {
                 Ok(a) => {
                     super::evidence::record(op, &a, job, st)?;

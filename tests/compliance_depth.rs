@@ -1,0 +1,143 @@
+//! Compliance depth against the real binary: a wrong-number outcome excludes that number
+//! for that consumer only, and calls placed with the consumer's recent consent are recorded
+//! but not counted by the Regulation F preset (while a conversation still starts the hold).
+
+mod common;
+
+use common::*;
+use predial::proto::v1 as pb;
+use tonic::Code;
+
+const A: &str = "+12125550101";
+const B: &str = "+12125550102";
+const AT: &str = "2026-06-02T15:00:00Z"; // a Tuesday, 11:00 in New York
+
+async fn check(server: &Server, consumer_id: &str, phone: &str) -> pb::DialDecision {
+    let ask = dial("r", consumer_id, phone, pb::Mode::Manual, AT);
+    server.decisions().await.check(ask).await.unwrap().into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_number_outcome_excludes_that_number_for_that_consumer_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut c1 = consumer("c1", "NY", "America/New_York", A);
+    c1.phones.push(pb::Phone {
+        number: B.into(),
+        ..Default::default()
+    });
+    upsert(&server, c1).await;
+    upsert(&server, consumer("c2", "NY", "America/New_York", A)).await;
+    let mut decisions = server.decisions().await;
+    let mut wrong = call("w1", "c1", A, 115, "2026-06-01T14:00:00Z");
+    wrong.operator_id = "agent-3".into();
+    decisions.record_contact(wrong.clone()).await.unwrap();
+
+    let to_a = check(&server, "c1", A).await;
+    assert_eq!(verdict(&to_a), pb::Verdict::Deny, "{to_a:?}");
+    assert!(reason_codes(&to_a).contains(&pb::ReasonCode::NumberExcludedByUser));
+    assert_ne!(
+        verdict(&check(&server, "c1", B).await),
+        pb::Verdict::Deny,
+        "the other number"
+    );
+    assert_ne!(
+        verdict(&check(&server, "c2", A).await),
+        pb::Verdict::Deny,
+        "another consumer"
+    );
+    let notes = audit_notes(&server, "c1").await;
+    let note = notes.iter().find(|n| n.kind == "PHONE_EXCLUDED").expect("a note");
+    assert!(note.text.contains("result code 115"), "{}", note.text);
+    assert_eq!(note.operator_id, "agent-3");
+
+    // A user clears it; the same outcome sent again is a duplicate and changes nothing.
+    server
+        .accounts()
+        .await
+        .exclude_phone(pb::ExcludePhoneRequest {
+            consumer_id: "c1".into(),
+            phone: A.into(),
+            by: pb::ExcludedBy::User as i32,
+            excluded: false,
+            operator_id: "supervisor".into(),
+        })
+        .await
+        .unwrap();
+    let again = decisions.record_contact(wrong).await.unwrap().into_inner();
+    assert!(again.duplicate);
+    assert_ne!(
+        verdict(&check(&server, "c1", A).await),
+        pb::Verdict::Deny,
+        "still cleared"
+    );
+    // The same after a restart: the exclusion and its clearing were durable.
+    drop(decisions);
+    drop(server);
+    let server = Server::start(dir.path());
+    assert_ne!(verdict(&check(&server, "c1", A).await), pb::Verdict::Deny);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_number_code_that_is_also_a_right_party_contact_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut rules = rules_in_force(&server).await;
+    assert_eq!(rules.wrong_number_codes, [5, 111, 115], "the preset lists them");
+    rules.wrong_number_codes = vec![5, 4];
+    let refused = server.rules().await.put_rule_set(rules).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("wrong_number_codes[1]"),
+        "{}",
+        refused.message()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_placed_with_recent_consent_are_recorded_but_not_counted_and_a_conversation_still_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    upsert(&server, consumer("c1", "NY", "America/New_York", A)).await;
+    let mut decisions = server.decisions().await;
+    // Seven consented calls and six counted ones in the week before AT.
+    let days = ["05-27", "05-28", "05-29", "05-30", "05-31", "06-01"];
+    for i in 0..13 {
+        let at = format!("2026-{}T14:{:02}:00Z", days[i % days.len()], i);
+        let mut c = call(&format!("e{i}"), "c1", A, 1, &at);
+        c.consented = i < 7;
+        let ack = decisions.record_contact(c).await.unwrap().into_inner();
+        assert!(!ack.duplicate);
+    }
+    let seventh = check(&server, "c1", A).await;
+    assert_eq!(verdict(&seventh), pb::Verdict::Warn, "6 of 7 counted: {seventh:?}");
+    assert_eq!(seventh.attempts, 6);
+    // The evidence shows all thirteen, the consented ones not counted.
+    let mut stream = server
+        .compliance()
+        .await
+        .export(pb::ExportRequest {
+            consumer_id: "c1".into(),
+            kinds: vec!["CONTACT".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut counted = 0;
+    let mut all = 0;
+    while let Some(r) = stream.message().await.unwrap() {
+        all += 1;
+        counted += usize::from(r.counted);
+    }
+    assert_eq!((all, counted), (13, 6));
+
+    // A conversation on a consented call still starts the hold.
+    let mut talk = call("rpc", "c1", A, 4, "2026-06-02T13:00:00Z");
+    talk.consented = true;
+    decisions.record_contact(talk).await.unwrap();
+    let held = check(&server, "c1", A).await;
+    // A contact-control finding: an agent dialling by hand is prompted.
+    assert_eq!(verdict(&held), pb::Verdict::Prompt, "{held:?}");
+    assert!(reason_codes(&held).contains(&pb::ReasonCode::HoldAfterRpc));
+}
