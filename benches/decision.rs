@@ -88,7 +88,7 @@ fn populate(at: DateTime<Utc>, exclusions: bool, consumers: usize) -> (tempfile:
                             .await
                             .unwrap();
                         engine
-                            .inbound_text(number(2 * consumers + i), "STOP", at)
+                            .inbound_text(number(2 * consumers + i), "STOP", at, None)
                             .await
                             .unwrap();
                     }

@@ -142,6 +142,7 @@ async fn stop_and_start_replies_exclude_and_clear_a_number() {
         phone: "(555) 123-4567".into(),
         body: "  Stop ".into(),
         at: Some(ts(AT)),
+        caller_id: String::new(),
     };
     let reply = accounts.inbound_text(stop).await.unwrap().into_inner();
     assert_eq!(
@@ -195,12 +196,14 @@ async fn stop_and_start_replies_exclude_and_clear_a_number() {
         phone: PHONE.into(),
         body: "who is this?".into(),
         at: None,
+        caller_id: String::new(),
     };
     assert!(accounts.inbound_text(chat).await.unwrap().into_inner().excluded);
     let start = pb::InboundTextRequest {
         phone: PHONE.into(),
         body: "start".into(),
         at: None,
+        caller_id: String::new(),
     };
     let reply = accounts.inbound_text(start).await.unwrap().into_inner();
     assert_eq!((reply.keyword.as_str(), reply.excluded), ("START", false));
@@ -482,6 +485,7 @@ async fn a_callback_lifts_the_hold_until_the_next_call_and_everything_survives_a
         phone: OTHER.into(),
         body: "STOP".into(),
         at: Some(ts(AT)),
+        caller_id: String::new(),
     };
     server.accounts().await.inbound_text(stop).await.unwrap();
     let flags = pb::SetExclusionsRequest {
@@ -574,6 +578,7 @@ async fn a_text_names_every_consumer_with_the_number_as_last_written_across_a_re
         phone: phone.into(),
         body: "hello".into(),
         at: Some(ts(AT)),
+        caller_id: String::new(),
     };
     let reply = accounts.inbound_text(hello(PHONE)).await.unwrap().into_inner();
     assert_eq!(reply.consumer_ids, ["c0", "c1"]);

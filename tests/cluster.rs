@@ -203,6 +203,7 @@ async fn a_lease_on_one_node_and_a_stop_on_another_bind_every_node_at_once() {
         phone: A.into(),
         body: "STOP".into(),
         at: Some(ts(AT)),
+        caller_id: String::new(),
     };
     assert!(
         a.accounts()
@@ -450,6 +451,7 @@ async fn either_node_exports_what_both_recorded() {
             phone: A.into(),
             body: "STOP".into(),
             at: Some(ts(AT)),
+            caller_id: String::new(),
         })
         .await
         .unwrap();

@@ -360,6 +360,7 @@ async fn a_node_started_late_answers_exactly_as_the_others() {
         phone: phone(3),
         body: "leave me alone".into(),
         at: Some(ts(AT)),
+        caller_id: String::new(),
     };
     second.accounts().await.inbound_text(stop).await.unwrap();
     first

@@ -141,3 +141,113 @@ async fn calls_placed_with_recent_consent_are_recorded_but_not_counted_and_a_con
     assert_eq!(verdict(&held), pb::Verdict::Prompt, "{held:?}");
     assert!(reason_codes(&held).contains(&pb::ReasonCode::HoldAfterRpc));
 }
+
+const CALLER_TM: &str = "+15556000001";
+const CALLER_DC: &str = "+15556000002";
+
+/// Two programs: a telemarketing one and a debt-collection one, each with a caller ID.
+async fn two_programs(server: &Server) {
+    let mut programs = server.programs().await;
+    for (id, purpose, caller) in [
+        ("tm", pb::CallPurpose::Telemarketing, CALLER_TM),
+        ("dc", pb::CallPurpose::DebtCollection, CALLER_DC),
+    ] {
+        programs
+            .create_program(pb::Program {
+                id: id.into(),
+                business_unit: "Ops".into(),
+                program_type: "Outbound".into(),
+                name: id.into(),
+                call_purpose: purpose as i32,
+                display_name: "ACME".into(),
+                shorthand_display: "ACME".into(),
+                start: Some(ts("2026-01-01T00:00:00Z")),
+                end: Some(ts("2028-01-01T00:00:00Z")),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        programs
+            .add_numbers(pb::AddNumbersRequest {
+                program_id: id.into(),
+                numbers: vec![pb::ProgramNumber {
+                    number: caller.into(),
+                    call_purpose: purpose as i32,
+                }],
+            })
+            .await
+            .unwrap();
+    }
+}
+
+/// Whether a call from `caller` at `at` is refused because the consumer opted out.
+async fn opted_out_for(server: &Server, caller: &str, at: &str) -> bool {
+    let ask = pb::DialRequest {
+        caller_id: caller.into(),
+        ..dial("r", "c1", A, pb::Mode::Manual, at)
+    };
+    let d = server.decisions().await.check(ask).await.unwrap().into_inner();
+    reason_codes(&d).contains(&pb::ReasonCode::NumberExcludedByCustomer)
+}
+
+async fn stop_answering(server: &Server, caller: &str) {
+    server
+        .accounts()
+        .await
+        .inbound_text(pb::InboundTextRequest {
+            phone: A.into(),
+            body: "STOP".into(),
+            at: Some(ts("2026-06-01T12:00:00Z")),
+            caller_id: caller.into(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn put_scope(server: &Server, scope: pb::RevocationScope, effective_at: Option<&str>) {
+    let mut rules = rules_in_force(server).await;
+    rules.revocation_scope = scope as i32;
+    rules.effective_at = effective_at.map(ts);
+    rules.change_reason = "counsel's reading of the revoke-all rule".into();
+    server.rules().await.put_rule_set(rules).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_to_a_telemarketing_text_binds_every_purpose_or_its_own_as_the_rules_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    upsert(&server, consumer("c1", "NY", "America/New_York", A)).await;
+    two_programs(&server).await;
+    stop_answering(&server, CALLER_TM).await;
+    // The default: every purpose.
+    assert!(opted_out_for(&server, CALLER_TM, AT).await);
+    assert!(opted_out_for(&server, CALLER_DC, AT).await);
+    // The same purpose only: telemarketing stays denied, collection calls are allowed.
+    put_scope(&server, pb::RevocationScope::SamePurpose, None).await;
+    assert!(opted_out_for(&server, CALLER_TM, AT).await);
+    assert!(!opted_out_for(&server, CALLER_DC, AT).await);
+    assert!(
+        opted_out_for(&server, "", AT).await,
+        "a call of no known purpose is bound"
+    );
+    // A spoken opt-out, of no one text's purpose, binds every purpose under either scope.
+    drop(server);
+    let server = Server::start(dir.path());
+    assert!(!opted_out_for(&server, CALLER_DC, AT).await, "kept across a restart");
+    stop_answering(&server, "").await;
+    assert!(opted_out_for(&server, CALLER_DC, AT).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scope_switches_on_the_date_a_version_takes_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    upsert(&server, consumer("c1", "NY", "America/New_York", A)).await;
+    two_programs(&server).await;
+    stop_answering(&server, CALLER_TM).await;
+    put_scope(&server, pb::RevocationScope::SamePurpose, Some("2027-01-31T05:00:00Z")).await;
+    // Before the date every purpose is bound; from it, only the STOP's own.
+    assert!(opted_out_for(&server, CALLER_DC, "2027-01-29T15:00:00Z").await);
+    assert!(!opted_out_for(&server, CALLER_DC, "2027-02-02T15:00:00Z").await);
+    assert!(opted_out_for(&server, CALLER_TM, "2027-02-02T15:00:00Z").await);
+}

@@ -72,6 +72,7 @@ async fn scripted_day(server: &Server) -> (String, String) {
             phone: PHONE.into(),
             body: "<b>STOP</b> please".into(),
             at: Some(ts("2026-06-02T16:00:00Z")),
+            caller_id: String::new(),
         })
         .await
         .unwrap();

@@ -15,6 +15,7 @@ fn text(body: &str) -> pb::InboundTextRequest {
         phone: SHARED.into(),
         body: body.into(),
         at: Some(ts(AT)),
+        caller_id: String::new(),
     }
 }
 

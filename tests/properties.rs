@@ -427,7 +427,7 @@ fn decide_at(
     let subject = predial::domain::Subject {
         profile,
         exclusions: &exclusions,
-        opted_out: false,
+        opted_out: None,
         own,
         group: None,
         callback_active: false,

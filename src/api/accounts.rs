@@ -9,7 +9,7 @@ use crate::domain::audit::NoteKind;
 use crate::domain::consumer::validate_id;
 use crate::domain::exclusions::{ExclusionLevel, ExclusionStatus};
 use crate::domain::{ExcludedBy, Exclusions, FieldError, PhoneNumber};
-use crate::proto::convert::{consumer_from, consumer_to, enum_field, opt_timestamp_from, timestamp_to};
+use crate::proto::convert::{consumer_from, consumer_to, enum_field, opt_phone, opt_timestamp_from, timestamp_to};
 use crate::proto::v1::{self as pb, accounts_server::Accounts};
 use crate::state::{ConsumerFilter, Engine, NoteFilter};
 
@@ -135,9 +135,10 @@ impl Accounts for AccountsService {
         let at = opt_timestamp_from(&r.at, "at")
             .map_err(invalid)?
             .unwrap_or_else(Utc::now);
+        let caller_id = opt_phone(&r.caller_id, "caller_id").map_err(invalid)?;
         let outcome = self
             .engine
-            .inbound_text(phone, &r.body, at)
+            .inbound_text(phone, &r.body, at, caller_id)
             .await
             .map_err(engine_error)?;
         Ok(Response::new(pb::InboundTextResponse {

@@ -17,6 +17,7 @@ use super::findings::{Context, ControlFindings, control_findings, sentence};
 use super::kinds::{CallPurpose, Channel, Mode, ReasonCode, Verdict};
 use super::lease::in_flight;
 pub use super::request::{CallerFacts, Request, Subject};
+use super::revocation::RevocationScope;
 use super::rules::RuleSet;
 use super::window::{Tally, tally};
 
@@ -37,7 +38,7 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
         );
         return d;
     };
-    let excluded = exclusions_step(&mut d, s, req);
+    let excluded = exclusions_step(&mut d, s, req, rules.revocation_scope());
     let in_flight_until = in_flight_step(&mut d, s, req, rules.max_in_flight);
     let ctx = Context::new(rules, s, req);
     let found = control_findings(&mut d, &ctx);
@@ -62,7 +63,7 @@ struct Blocked {
 }
 
 /// Exclusions and calling-program findings (never overridable): whether there were any.
-fn exclusions_step(d: &mut Decision, s: &Subject, req: &Request) -> bool {
+fn exclusions_step(d: &mut Decision, s: &Subject, req: &Request, scope: RevocationScope) -> bool {
     let contacting = Contacting {
         channel: req.channel,
         mode: req.mode,
@@ -70,7 +71,11 @@ fn exclusions_step(d: &mut Decision, s: &Subject, req: &Request) -> bool {
         phone: req.phone,
     };
     let mut excluded = false;
-    for code in exclusion_findings(s.exclusions, s.opted_out, contacting) {
+    // A call from a program's caller ID is of the program's purpose; else of the one the
+    // request names, if any.
+    let purpose = req.caller.map(|c| c.purpose).or(req.purpose);
+    let opted_out = s.opted_out.is_some_and(|o| o.binds(scope, purpose));
+    for code in exclusion_findings(s.exclusions, opted_out, contacting) {
         excluded = true;
         d.add(code, None, exclusion_message(code).into());
     }

@@ -114,7 +114,7 @@ impl Case {
         let subject = Subject {
             profile: &self.profile,
             exclusions: &self.exclusions,
-            opted_out: false,
+            opted_out: None,
             own: &self.own,
             group: self.group.as_ref(),
             callback_active: false,
@@ -529,7 +529,7 @@ fn a_callback_lifts_frequency_and_hold_but_not_calling_hours() {
     let subject = Subject {
         profile: &case.profile,
         exclusions: &case.exclusions,
-        opted_out: false,
+        opted_out: None,
         own: &case.own,
         group: None,
         callback_active: true,

@@ -37,7 +37,7 @@ fn decide_leased(case: &Case, leases: &[Lease], rules: &RuleSet, req: &Request) 
     let subject = Subject {
         profile: &case.profile,
         exclusions: &case.exclusions,
-        opted_out: false,
+        opted_out: None,
         own: &own,
         group: case.group.as_ref(),
         callback_active: false,

@@ -14,6 +14,7 @@
 //! - [`exclusions`]: bankruptcy, disabled channels, opted-out numbers.
 //! - [`do_not_call`]: named Do Not Call lists and how an import changes one.
 //! - [`keywords`]: STOP and START replies.
+//! - [`revocation`]: what a STOP binds: every purpose, or the purpose of the text it answered.
 //! - [`lease`]: attempt leases — an allowed contact counted at once, until settled.
 //! - [`prompt`]: click-to-dial override prompts.
 //! - [`audit`]: the note lines of the audit trail.
@@ -45,6 +46,7 @@ pub mod programs;
 pub mod prompt;
 mod request;
 pub mod retention;
+pub mod revocation;
 pub mod rule_history;
 pub mod rules;
 pub mod standing;
@@ -63,5 +65,6 @@ pub use exclusions::Exclusions;
 pub use history::{Contact, ContactRec, History, RecKind};
 pub use kinds::{CallPurpose, Channel, ExcludedBy, Mode, Period, ReasonCode, Role, Verdict};
 pub use phone::PhoneNumber;
+pub use revocation::{OptOut, RevocationScope};
 pub use rule_history::{RuleDiff, Timeline};
 pub use rules::{RuleSet, RuleSetDraft, RuleSetMeta};

@@ -15,8 +15,9 @@ use super::phone::PhoneNumber;
 pub struct Subject<'a> {
     pub profile: &'a Profile,
     pub exclusions: &'a Exclusions,
-    /// The request's number is excluded BY_CUSTOMER (a STOP reply).
-    pub opted_out: bool,
+    /// The request's number is excluded BY_CUSTOMER (a STOP reply), and for which
+    /// purposes: whether that binds this request is the rule set's revocation scope.
+    pub opted_out: Option<super::revocation::OptOut>,
     /// The consumer's own contacts.
     pub own: &'a History,
     /// The contacts of the consumer's whole group (own included), when it has one.

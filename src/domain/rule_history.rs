@@ -244,6 +244,7 @@ impl RuleDiff {
             ("lease_seconds", old.lease_seconds != new.lease_seconds),
             ("max_in_flight", old.max_in_flight != new.max_in_flight),
             ("wrong_number_codes", old.wrong_number_codes != new.wrong_number_codes),
+            ("revocation_scope", old.revocation_scope != new.revocation_scope),
         ] {
             if differs {
                 diff.settings.push(name.to_string());

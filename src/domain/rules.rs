@@ -63,6 +63,8 @@ pub struct RuleSetDraft {
     /// Result codes meaning "wrong number": such an outcome excludes the number BY_USER
     /// for its consumer.
     pub wrong_number_codes: Vec<i32>,
+    /// What a consumer's STOP binds.
+    pub revocation_scope: super::revocation::RevocationScope,
 }
 
 impl RuleSetDraft {
@@ -388,6 +390,10 @@ impl RuleSet {
 
     pub fn is_holiday(&self, date: NaiveDate) -> bool {
         self.holidays.binary_search(&date).is_ok()
+    }
+
+    pub fn revocation_scope(&self) -> super::revocation::RevocationScope {
+        self.draft.revocation_scope
     }
 
     /// Whether a recorded outcome's code says the number reached the wrong person.

@@ -67,6 +67,10 @@ wire_enum!(Period {
     Rolling24Hours
 });
 wire_enum!(Role { Debtor, Cosigner });
+wire_enum!(RevocationScope {
+    AllPurposes,
+    SamePurpose
+});
 wire_enum!(ExcludedBy { Customer, User });
 wire_enum!(CallPurpose {
     CustomerService,
@@ -319,6 +323,7 @@ pub fn rule_set_draft_from(r: &pb::RuleSet) -> Result<RuleSetDraft, FieldError> 
         lease_seconds: r.lease_seconds,
         max_in_flight: r.max_in_flight,
         wrong_number_codes: r.wrong_number_codes.clone(),
+        revocation_scope: enum_field(r.revocation_scope, "revocation_scope")?.unwrap_or_default(),
     })
 }
 
@@ -393,6 +398,7 @@ pub fn rule_set_to(draft: &RuleSetDraft, version: u64) -> pb::RuleSet {
         lease_seconds: draft.lease_seconds,
         max_in_flight: draft.max_in_flight,
         wrong_number_codes: draft.wrong_number_codes.clone(),
+        revocation_scope: draft.revocation_scope.to_wire(),
         ..pb::RuleSet::default()
     }
 }

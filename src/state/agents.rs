@@ -189,9 +189,11 @@ impl Engine {
                 format!("{phone}: exclusion by a user cleared by operator {}.", who(operator_id)),
             ),
             (ExcludedBy::Customer, true) => (
+                // Spoken, to an operator: of no one text's purpose, so every purpose.
                 WriteOp::SetOptOut {
                     phone,
                     at: Some(Utc::now()),
+                    purpose: None,
                 },
                 NoteKind::OptedOut,
                 format!(
@@ -214,11 +216,15 @@ impl Engine {
     /// BY_CUSTOMER for every consumer who has it, an opt-in that is the whole reply clears
     /// that; anything else changes nothing. The note quotes the reply and names the word or
     /// phrase that decided, so a compliance officer can see why.
+    ///
+    /// `caller_id` is the number whose text the reply answered: its program's purpose is
+    /// the revocation's (`domain::revocation`); none, or no program's, is every purpose.
     pub async fn inbound_text(
         &self,
         phone: PhoneNumber,
         body: &str,
         at: DateTime<Utc>,
+        caller_id: Option<PhoneNumber>,
     ) -> Result<InboundOutcome, EngineError> {
         let keyword = parse_keyword(body);
         let consumer_ids = self.inner.store.consumers_with(phone)?;
@@ -240,7 +246,14 @@ impl Engine {
             Some(_) => format!("The consumer texted {quoted} from {phone} ({word}): the number is excluded."),
             None => format!("The consumer texted {quoted} from {phone} ({word}): the consumer's exclusion is cleared."),
         };
-        let mut ops = vec![WriteOp::SetOptOut { phone, at: change }];
+        let purpose = caller_id
+            .and_then(|c| self.inner.registry.caller_facts(c, at))
+            .map(|facts| facts.purpose);
+        let mut ops = vec![WriteOp::SetOptOut {
+            phone,
+            at: change,
+            purpose,
+        }];
         ops.extend(consumer_ids.iter().map(|id| note(id, "", kind, text.clone())));
         self.commit(ops).await?;
         Ok(InboundOutcome {

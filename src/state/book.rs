@@ -25,6 +25,7 @@ use dashmap::mapref::one::RefMut;
 use super::Map;
 use super::prefetch::{prefetch, prefetch_all};
 use super::reservations::Stripes;
+use crate::domain::OptOut;
 use crate::domain::decision::Subject;
 use crate::domain::exclusions::{ExclusionStatus, NumberStatus, exclusion_level};
 use crate::domain::lease::{AttemptId, OpenLease};
@@ -150,7 +151,7 @@ pub struct Lookup {
 pub struct Snapshot {
     pub profile: Profile,
     pub exclusions: Exclusions,
-    pub opted_out: bool,
+    pub opted_out: Option<OptOut>,
     pub callback_active: bool,
     pub do_not_call: Option<&'static str>,
     /// The consumer's group, members included; empty with no group, and while no rule
@@ -184,8 +185,8 @@ pub struct Book {
     /// decision reads a group, and its members and histories would cost every consumer
     /// about a hundred bytes for nothing.
     pub(super) groups: Map<Id, Group>,
-    /// Numbers excluded BY_CUSTOMER, and since when (ms).
-    opt_outs: Map<PhoneNumber, i64>,
+    /// Numbers excluded BY_CUSTOMER: since when, and for which purposes.
+    opt_outs: Map<PhoneNumber, OptOut>,
     /// Whether groups are kept: only while a rule counts a group together
     /// (`apply_to_group`). Without one their histories would be a second copy of every
     /// contact that no decision reads. Set by the commit thread alone (see
@@ -232,7 +233,7 @@ impl Book {
         let subject = Subject {
             profile,
             exclusions: &entry.exclusions,
-            opted_out: q.phone.is_some_and(|p| self.opt_outs.contains_key(&p)),
+            opted_out: q.phone.and_then(|p| self.opt_outs.get(&p).map(|o| *o)),
             own: &entry.history,
             group: group_history,
             callback_active: callback_active(&entry, q.phone, q.at_ms),
@@ -277,7 +278,7 @@ impl Book {
             Snapshot {
                 profile: entry.profile.clone()?,
                 exclusions: entry.exclusions.clone(),
-                opted_out: q.phone.is_some_and(|p| self.opt_outs.contains_key(&p)),
+                opted_out: q.phone.and_then(|p| self.opt_outs.get(&p).map(|o| *o)),
                 callback_active: callback_active(&entry, q.phone, q.at_ms),
                 do_not_call: do_not_call(&entry, &q),
                 members: Vec::new(),
@@ -311,7 +312,12 @@ impl Book {
 
     /// Since when `phone` is excluded BY_CUSTOMER.
     pub fn opted_out_at(&self, phone: PhoneNumber) -> Option<i64> {
-        self.opt_outs.get(&phone).map(|at| *at)
+        self.opt_outs.get(&phone).map(|o| o.at_ms)
+    }
+
+    /// A number excluded BY_CUSTOMER as the store keeps it (start-up).
+    pub fn put_opt_out(&self, phone: PhoneNumber, opt_out: OptOut) {
+        self.opt_outs.insert(phone, opt_out);
     }
 
     /// The exclusions of consumer `id` (`None`: no such consumer).
@@ -384,10 +390,19 @@ impl Book {
                     entry.exclusions.user_excluded.push(*phone);
                 }
             }
-            WriteOp::SetOptOut { phone, at: Some(at) } => {
-                self.opt_outs.insert(*phone, at.timestamp_millis());
+            WriteOp::SetOptOut {
+                phone,
+                at: Some(at),
+                purpose,
+            } => {
+                // The store's merge, on memory's copy: the first STOP's time, purposes added.
+                let next = match self.opt_outs.get(phone).map(|o| *o) {
+                    Some(existing) => existing.and(*purpose),
+                    None => OptOut::new(at.timestamp_millis(), *purpose),
+                };
+                self.opt_outs.insert(*phone, next);
             }
-            WriteOp::SetOptOut { phone, at: None } => {
+            WriteOp::SetOptOut { phone, at: None, .. } => {
                 self.opt_outs.remove(phone);
             }
             WriteOp::PutCallback(cb) => {

@@ -77,9 +77,7 @@ impl Engine {
                 0,
             );
         })?;
-        store.for_each_opt_out(&mut |phone, at| {
-            book.apply(&WriteOp::SetOptOut { phone, at: Some(at) }, &Applied::Done, 0)
-        })?;
+        store.for_each_opt_out(&mut |phone, opt_out| book.put_opt_out(phone, opt_out))?;
         store.for_each_callback(&mut |cb| book.apply(&WriteOp::PutCallback(cb), &Applied::Done, 0))?;
         store.for_each_consent(&mut |consumer_id, phone| {
             let op = WriteOp::SetConsent {

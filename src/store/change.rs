@@ -134,6 +134,10 @@ pub struct OptOutChange {
     /// Since when; unset when the exclusion was cleared.
     #[prost(message, optional, tag = "2")]
     pub at: Option<OptOutRecord>,
+    /// The purpose of the text the revocation answered (`predial.v1.CallPurpose`; 0: not
+    /// known).
+    #[prost(int32, tag = "3")]
+    pub purpose: i32,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -208,11 +212,13 @@ pub fn encode(op: &WriteOp, applied: &Applied) -> Option<Vec<u8>> {
             phone: phone.as_u64(),
             excluded: *excluded,
         }),
-        WriteOp::SetOptOut { phone, at } => Op::SetOptOut(OptOutChange {
+        WriteOp::SetOptOut { phone, at, purpose } => Op::SetOptOut(OptOutChange {
             phone: phone.as_u64(),
             at: at.map(|at| OptOutRecord {
                 at_ms: at.timestamp_millis(),
+                ..Default::default()
             }),
+            purpose: purpose.map_or(0, WireEnum::to_wire),
         }),
         WriteOp::PutCallback(cb) => Op::PutCallback(CallbackRecord::of(cb)),
         WriteOp::PutProgram(p) => Op::PutProgram(program_to(p)),
@@ -321,6 +327,7 @@ pub fn decode(bytes: &[u8]) -> Result<(WriteOp, Applied), StoreError> {
         },
         Op::SetOptOut(o) => WriteOp::SetOptOut {
             phone: PhoneNumber::from_u64(o.phone),
+            purpose: crate::domain::CallPurpose::from_wire(o.purpose).map_err(bad)?,
             at: match o.at {
                 Some(at) => Some(chrono::DateTime::from_timestamp_millis(at.at_ms).ok_or_else(|| bad("a bad time"))?),
                 None => None,
@@ -474,6 +481,7 @@ mod tests {
                 WriteOp::SetOptOut {
                     phone: number(3),
                     at: Some(at()),
+                    purpose: Some(CallPurpose::Telemarketing),
                 },
                 Applied::Done,
             ),
@@ -481,6 +489,7 @@ mod tests {
                 WriteOp::SetOptOut {
                     phone: number(3),
                     at: None,
+                    purpose: None,
                 },
                 Applied::Done,
             ),

@@ -82,10 +82,12 @@ pub enum WriteOp {
         phone: PhoneNumber,
         excluded: bool,
     },
-    /// A BY_CUSTOMER exclusion of a number (`Some(at)`), or its clearing (`None`).
+    /// A BY_CUSTOMER exclusion of a number (`Some(at)`), answering a text of `purpose`
+    /// (none: not known), added to any it had; or its clearing (`None`).
     SetOptOut {
         phone: PhoneNumber,
         at: Option<DateTime<Utc>>,
+        purpose: Option<crate::domain::CallPurpose>,
     },
     PutCallback(Callback),
     IssuePrompt {
@@ -250,8 +252,8 @@ pub trait Store: Send + Sync + 'static {
     /// Every consumer's exclusions, for start-up.
     fn for_each_exclusions(&self, f: &mut dyn FnMut(String, Exclusions)) -> Result<(), StoreError>;
 
-    /// Every number excluded BY_CUSTOMER, and since when, for start-up.
-    fn for_each_opt_out(&self, f: &mut dyn FnMut(PhoneNumber, DateTime<Utc>)) -> Result<(), StoreError>;
+    /// Every number excluded BY_CUSTOMER, since when and for which purposes, for start-up.
+    fn for_each_opt_out(&self, f: &mut dyn FnMut(PhoneNumber, crate::domain::OptOut)) -> Result<(), StoreError>;
 
     /// Every callback not yet consumed, for start-up.
     fn for_each_callback(&self, f: &mut dyn FnMut(Callback)) -> Result<(), StoreError>;

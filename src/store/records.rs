@@ -9,7 +9,7 @@ use crate::domain::callback::Callback;
 use crate::domain::do_not_call::{ImportRef, StoredList};
 use crate::domain::lease::{AttemptId, Grant, Lease, LeaseState};
 use crate::domain::prompt::{Prompt, PromptedRequest};
-use crate::domain::{CallPurpose, Channel, Mode, PhoneNumber, Verdict};
+use crate::domain::{CallPurpose, Channel, Mode, OptOut, PhoneNumber, Verdict};
 use crate::proto::convert::{WireEnum, reason_from, reason_to};
 use crate::proto::v1 as pb;
 
@@ -62,6 +62,31 @@ impl ExclusionRecord {
 pub struct OptOutRecord {
     #[prost(int64, tag = "1")]
     pub at_ms: i64,
+    /// One bit per purpose (`domain::revocation::OptOut`).
+    #[prost(uint32, tag = "2")]
+    pub purposes: u32,
+    /// Binds only the purposes listed; false (as every record written before purposes
+    /// were kept): every purpose.
+    #[prost(bool, tag = "3")]
+    pub only_these: bool,
+}
+
+impl OptOutRecord {
+    pub fn of(o: &OptOut) -> Self {
+        OptOutRecord {
+            at_ms: o.at_ms,
+            purposes: u32::from(o.purposes),
+            only_these: !o.every_purpose,
+        }
+    }
+
+    pub fn to_domain(&self) -> OptOut {
+        OptOut {
+            at_ms: self.at_ms,
+            purposes: self.purposes as u16,
+            every_purpose: !self.only_these,
+        }
+    }
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

@@ -142,12 +142,14 @@ pub fn for_each_exclusions<K: Kv>(kv: &K, f: &mut dyn FnMut(String, Exclusions))
     })
 }
 
-pub fn for_each_opt_out<K: Kv>(kv: &K, f: &mut dyn FnMut(PhoneNumber, DateTime<Utc>)) -> Result<(), StoreError> {
+pub fn for_each_opt_out<K: Kv>(
+    kv: &K,
+    f: &mut dyn FnMut(PhoneNumber, crate::domain::OptOut),
+) -> Result<(), StoreError> {
     kv.scan(&[OPT_OUT], &mut |k, v| {
         let number = key_number(k.as_ref(), 1)?;
         let record: OptOutRecord = decode(k.as_ref(), v.as_ref())?;
-        let at = DateTime::from_timestamp_millis(record.at_ms).ok_or_else(|| corrupt(k.as_ref(), "bad time"))?;
-        f(number, at);
+        f(number, record.to_domain());
         Ok(())
     })
 }
@@ -369,7 +371,7 @@ macro_rules! kv_reads {
         }
         fn for_each_opt_out(
             &self,
-            f: &mut dyn FnMut($crate::domain::PhoneNumber, chrono::DateTime<chrono::Utc>),
+            f: &mut dyn FnMut($crate::domain::PhoneNumber, $crate::domain::OptOut),
         ) -> Result<(), $crate::store::StoreError> {
             $crate::store::kv::reads::for_each_opt_out(self.$kv(), f)
         }

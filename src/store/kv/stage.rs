@@ -10,7 +10,7 @@ use super::staging::Staging;
 use crate::domain::do_not_call::{DEFAULT_LIST, ImportMode, ImportRef, StoredList};
 use crate::domain::lease::{self, AttemptId, Lease, LeaseState};
 use crate::domain::prompt::PromptRejection;
-use crate::domain::{Channel, Contact, PhoneNumber};
+use crate::domain::{Channel, Contact, OptOut, PhoneNumber};
 use crate::proto::convert::{WireEnum, consumer_to, contact_to, program_to, rule_set_version_to};
 use crate::proto::v1 as pb;
 use crate::store::records::{
@@ -203,16 +203,16 @@ pub fn stage(op: &WriteOp, st: &mut Staging) -> Result<Applied, StageError> {
             }
             st.put(k, record.encode_to_vec());
         }
-        WriteOp::SetOptOut { phone, at } => {
+        WriteOp::SetOptOut { phone, at, purpose } => {
             let k = number_key(OPT_OUT, *phone);
             match at {
-                Some(at) => st.put(
-                    k,
-                    OptOutRecord {
-                        at_ms: at.timestamp_millis(),
-                    }
-                    .encode_to_vec(),
-                ),
+                Some(at) => {
+                    let opt_out = match st.get(&k)? {
+                        Some(v) => decode::<OptOutRecord>(&k, &v)?.to_domain().and(*purpose),
+                        None => OptOut::new(at.timestamp_millis(), *purpose),
+                    };
+                    st.put(k, OptOutRecord::of(&opt_out).encode_to_vec());
+                }
                 None => st.remove(k),
             }
         }
