@@ -38,6 +38,8 @@ fn consumer(i: usize) -> Consumer {
         }],
         emails: vec![],
         ssn_hash: None,
+        postal_code: None,
+        county: None,
     }
 }
 

@@ -74,6 +74,8 @@ fn populate(at: DateTime<Utc>, exclusions: bool, consumers: usize) -> (tempfile:
                         }],
                         emails: vec![],
                         ssn_hash: None,
+                        postal_code: None,
+                        county: None,
                     };
                     engine.upsert_consumer(consumer).await.unwrap();
                     if exclusions {

@@ -35,6 +35,8 @@ fn new_yorker(id: String, number: PhoneNumber) -> Consumer {
         }],
         emails: vec![],
         ssn_hash: None,
+        postal_code: None,
+        county: None,
     }
 }
 

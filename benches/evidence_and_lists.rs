@@ -103,6 +103,8 @@ fn export_case() {
                         }],
                         emails: vec![],
                         ssn_hash: None,
+                        postal_code: None,
+                        county: None,
                     })
                 })
                 .collect();

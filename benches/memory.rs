@@ -68,6 +68,8 @@ fn main() {
             }],
             emails: vec![],
             ssn_hash: None,
+            postal_code: None,
+            county: None,
         };
         book.apply(&WriteOp::PutConsumer(consumer), &Applied::Done, reach);
     }

@@ -57,6 +57,8 @@ fn main() {
                         }],
                         emails: vec![],
                         ssn_hash: None,
+                        postal_code: None,
+                        county: None,
                     })
                 })
                 .collect();

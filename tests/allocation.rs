@@ -85,6 +85,8 @@ fn an_allow_decision_allocates_nothing() {
                     ],
                     emails: vec!["someone@example.com".into()],
                     ssn_hash: None,
+                    postal_code: None,
+                    county: None,
                 })
                 .await
                 .unwrap();

@@ -251,3 +251,88 @@ async fn the_scope_switches_on_the_date_a_version_takes_effect() {
     assert!(!opted_out_for(&server, CALLER_DC, "2027-02-02T15:00:00Z").await);
     assert!(opted_out_for(&server, CALLER_TM, "2027-02-02T15:00:00Z").await);
 }
+
+/// The rules in force with one blackout over Lee and Charlotte counties, Florida.
+fn with_blackout(mut rules: pb::RuleSet, blackout: pb::Blackout) -> pb::RuleSet {
+    rules.blackouts = vec![blackout];
+    rules.change_reason = "the governor's order".into();
+    rules
+}
+
+fn hurricane() -> pb::Blackout {
+    pb::Blackout {
+        id: "hurricane-2026".into(),
+        from: Some(ts("2026-09-28T00:00:00Z")),
+        to: Some(ts("2026-10-12T04:00:00Z")),
+        states: vec!["FL".into()],
+        counties: vec!["Lee".into(), "Charlotte County".into()],
+        citation: "Executive Order 26-201, Governor of Florida".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_emergency_blackout_denies_contacts_in_its_counties_until_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let rules = with_blackout(rules_in_force(&server).await, hurricane());
+    server.rules().await.put_rule_set(rules).await.unwrap();
+    for (id, county, phone) in [("lee", "Lee County", A), ("collier", "Collier", B)] {
+        let mut c = consumer(id, "FL", "America/New_York", phone);
+        c.county = county.into();
+        c.postal_code = "33901".into();
+        upsert(&server, c).await;
+    }
+    let during = dial("r", "lee", A, pb::Mode::Manual, "2026-10-01T15:00:00Z");
+    let d = server.decisions().await.check(during).await.unwrap().into_inner();
+    assert_eq!(verdict(&d), pb::Verdict::Deny, "{d:?}");
+    assert!(reason_codes(&d).contains(&pb::ReasonCode::EmergencyBlackout));
+    assert!(d.reasons.iter().any(|r| r.message.contains("Executive Order 26-201")));
+    assert_eq!(
+        d.next_allowed_at.unwrap().seconds,
+        ts("2026-10-12T12:00:00Z").seconds,
+        "the order ends at midnight in Florida; calls resume at 08:00"
+    );
+    let next_door = dial("r", "collier", B, pb::Mode::Manual, "2026-10-01T15:00:00Z");
+    let d = server.decisions().await.check(next_door).await.unwrap().into_inner();
+    assert!(!reason_codes(&d).contains(&pb::ReasonCode::EmergencyBlackout), "{d:?}");
+    let after = dial("r", "lee", A, pb::Mode::Manual, "2026-10-13T15:00:00Z");
+    let d = server.decisions().await.check(after).await.unwrap().into_inner();
+    assert!(!reason_codes(&d).contains(&pb::ReasonCode::EmergencyBlackout), "{d:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blackout_or_a_place_that_makes_no_sense_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let in_force = rules_in_force(&server).await;
+    let refused = |rules: pb::RuleSet| {
+        let server = &server;
+        async move {
+            let status = server.rules().await.put_rule_set(rules).await.unwrap_err();
+            assert_eq!(status.code(), Code::InvalidArgument);
+            status.message().to_string()
+        }
+    };
+    let backwards = pb::Blackout {
+        to: Some(ts("2026-09-01T00:00:00Z")),
+        ..hurricane()
+    };
+    let said = refused(with_blackout(in_force.clone(), backwards)).await;
+    assert!(said.contains("blackouts[0].to"), "{said}");
+    let nowhere = pb::Blackout {
+        states: vec![],
+        counties: vec![],
+        ..hurricane()
+    };
+    let said = refused(with_blackout(in_force.clone(), nowhere)).await;
+    assert!(said.contains("blackouts[0].states"), "{said}");
+    let mut bad_prefix = in_force.clone();
+    bad_prefix.controls[0].postal_codes = vec!["11x".into()];
+    let said = refused(bad_prefix).await;
+    assert!(said.contains("controls[0].postal_codes[0]"), "{said}");
+    let mut bad_consumer = consumer("z", "NY", "America/New_York", A);
+    bad_consumer.postal_code = "1120".into();
+    let status = server.accounts().await.upsert_consumer(bad_consumer).await.unwrap_err();
+    assert!(status.message().contains("postal_code"), "{}", status.message());
+}

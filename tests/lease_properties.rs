@@ -148,6 +148,8 @@ async fn run(engine: &Engine, ops: Vec<Op>) -> Result<(), TestCaseError> {
             }],
             emails: vec![],
             ssn_hash: None,
+            postal_code: None,
+            county: None,
         })
         .await
         .unwrap();

@@ -117,11 +117,21 @@ async fn every_preset_loads_and_is_accepted_by_put_rule_set() {
     }
 }
 
+/// Moves consumer `c1` to a postal code.
+async fn live_at(server: &Server, phone: &str, postal_code: &str, county: &str) {
+    let mut c = consumer("c1", "NY", "America/New_York", phone);
+    c.postal_code = postal_code.into();
+    c.county = county.into();
+    c.emails = vec!["c1@example.com".into()];
+    server.accounts().await.upsert_consumer(c).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn new_york_city_denies_the_fourth_contact_in_seven_days_counted_across_calls_texts_and_emails() {
     let dir = tempfile::tempdir().unwrap();
     let phone = "+12125550101";
     let server = on("new-york-city.json", dir.path(), "NY", "America/New_York", phone).await;
+    live_at(&server, phone, "11201", "Kings").await; // Brooklyn
     record(
         &server,
         phone,
@@ -147,6 +157,23 @@ async fn new_york_city_denies_the_fourth_contact_in_seven_days_counted_across_ca
     // Seven days after the first, it no longer counts.
     let later = decide(&server, "q5", PHONE, phone, COLLECTION, "2026-06-08T15:00:00Z").await;
     assert_ne!(verdict(&later), pb::Verdict::Deny, "{later:?}");
+    // The same history for a New Yorker in Albany, in Nassau County, or in a 110xx code of
+    // Nassau's: the city's rule does not bind them (Regulation F's 7 in 7 does); in Long
+    // Island City's 11101 it does.
+    for (postal_code, county, bound) in [
+        ("12207", "Albany", false),
+        ("11501", "Nassau", false),
+        ("11001", "Nassau", false),
+        ("11101", "Queens", true),
+    ] {
+        live_at(&server, phone, postal_code, county).await;
+        let fourth = decide(&server, "q6", PHONE, phone, COLLECTION, "2026-06-04T15:00:00Z").await;
+        assert_eq!(
+            reason_codes(&fourth).contains(&pb::ReasonCode::MaxContacts),
+            bound,
+            "{postal_code}: {fourth:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

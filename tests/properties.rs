@@ -475,6 +475,7 @@ proptest! {
             phones: vec![predial::domain::Phone { number: phone, time_zone: phone_zone, sms_authorized_at: None }],
             emails: vec![],
             ssn_hash: None,
+            postal_code: None, county: None,
         };
         let profile = predial::domain::Profile::of(&consumer);
         let recs = calls

@@ -10,6 +10,7 @@ use nonmax::NonMaxI64;
 use super::error::FieldError;
 use super::kinds::Role;
 use super::phone::PhoneNumber;
+use super::place::{County, PostalCode};
 
 /// One of a consumer's numbers.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +38,9 @@ pub struct Consumer {
     pub phones: Vec<Phone>,
     pub emails: Vec<String>,
     pub ssn_hash: Option<String>,
+    pub postal_code: Option<PostalCode>,
+    /// As given (trimmed): what the API answers.
+    pub county: Option<String>,
 }
 
 /// Checks an identifier a client chose (consumer, event, control…): non-empty, at most
@@ -95,6 +99,15 @@ impl Region {
     }
 }
 
+/// Where a consumer is, as rules ask it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Whereabouts {
+    pub state: Option<Region>,
+    pub country: Option<Region>,
+    pub postal_code: Option<PostalCode>,
+    pub county: Option<County>,
+}
+
 /// A consumer as a decision reads it: no emails, no SSN hash, zones resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
@@ -107,6 +120,8 @@ pub struct Profile {
     pub time_zone: Option<Tz>,
     pub address_time_zone: Option<Tz>,
     pub phones: Box<[PhoneProfile]>,
+    pub postal_code: Option<PostalCode>,
+    pub county: Option<County>,
 }
 
 /// A number as a decision reads it, in 24 bytes.
@@ -148,6 +163,18 @@ impl Profile {
                 .iter()
                 .map(|p| PhoneProfile::new(p.number, p.time_zone, p.sms_authorized_at.map(|t| t.timestamp_millis())))
                 .collect(),
+            postal_code: consumer.postal_code,
+            county: consumer.county.as_deref().and_then(County::new),
+        }
+    }
+
+    /// Where the consumer is, as rules ask it.
+    pub fn whereabouts(&self) -> Whereabouts {
+        Whereabouts {
+            state: self.state,
+            country: self.country,
+            postal_code: self.postal_code,
+            county: self.county,
         }
     }
 

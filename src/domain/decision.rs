@@ -39,7 +39,10 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
         return d;
     };
     let excluded = exclusions_step(&mut d, s, req, rules.revocation_scope());
-    let in_flight_until = in_flight_step(&mut d, s, req, rules.max_in_flight);
+    // An emergency blackout blocks like a call in flight: until an instant, and then the
+    // controls must clear too.
+    let blackout_until = blackout_step(&mut d, rules, s, req);
+    let in_flight_until = in_flight_step(&mut d, s, req, rules.max_in_flight).max(blackout_until);
     let ctx = Context::new(rules, s, req);
     let found = control_findings(&mut d, &ctx);
     let blocked = Blocked {
@@ -109,6 +112,29 @@ fn exclusions_step(d: &mut Decision, s: &Subject, req: &Request, scope: Revocati
         d.add(ReasonCode::DoNotCallListed, None, message);
     }
     excluded
+}
+
+/// Emergency orders over the consumer's place at the request's instant: each a DENY
+/// reason, never overridable. Answers when the last of them ends.
+fn blackout_step(d: &mut Decision, rules: &RuleSet, s: &Subject, req: &Request) -> Option<i64> {
+    let at = s.profile.whereabouts();
+    let purpose = req.caller.map(|c| c.purpose).or(req.purpose);
+    let at_ms = req.at.timestamp_millis();
+    let mut until = None;
+    for b in rules
+        .blackouts
+        .iter()
+        .filter(|b| b.binds(at_ms, req.channel, purpose, &at))
+    {
+        // The reason names the order where a control's id would stand.
+        d.reasons.push(Reason {
+            code: ReasonCode::EmergencyBlackout,
+            control_id: Some(b.id.clone()),
+            message: b.message(),
+        });
+        until = until.max(Some(b.to.timestamp_millis()));
+    }
+    until
 }
 
 /// Two calls to one person at the same moment are never placed: while every in-flight

@@ -29,6 +29,8 @@ pub(super) fn profile(tz: Option<Tz>) -> Profile {
         time_zone: tz,
         address_time_zone: None,
         phones: vec![PhoneProfile::new(number(), None, None)].into(),
+        postal_code: None,
+        county: None,
     }
 }
 

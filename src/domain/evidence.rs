@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use super::audit::NoteKind;
-use super::consumer::Region;
+use super::consumer::Whereabouts;
 use super::error::FieldError;
 use super::history::{ContactRec, RecKind};
 use super::kinds::{Channel, Verdict};
@@ -158,7 +158,7 @@ impl Evidence {
     /// Fills what an export answers about the rules rather than the event: the version in
     /// force at the record's instant (`in_force`) when no decision stamped one, and for a
     /// contact whether it counted, for a consumer of `state`/`country`.
-    pub fn complete(&mut self, in_force: &RuleSet, state: Option<Region>, country: Option<Region>) {
+    pub fn complete(&mut self, in_force: &RuleSet, at: &Whereabouts) {
         if self.rule_set_version == 0 {
             self.rule_set_version = in_force.version;
         }
@@ -170,7 +170,7 @@ impl Evidence {
                 channel,
                 kind: RecKind::of(self.inbound, self.consented),
             };
-            self.counted = counted(in_force, state, country, &rec);
+            self.counted = counted(in_force, at, &rec);
         }
     }
 }
@@ -178,10 +178,8 @@ impl Evidence {
 /// Whether a recorded contact counts toward a cap under `rules`, for a consumer in
 /// `state`/`country`: some control of its region counts it. Purposes are not asked — a
 /// recorded contact carries none, and a decision counts it whatever it asks for.
-pub fn counted(rules: &RuleSet, state: Option<Region>, country: Option<Region>, rec: &ContactRec) -> bool {
-    rules.controls.iter().any(|c| {
-        (c.state.is_none() || c.state == state) && (c.country.is_none() || c.country == country) && c.counts(rec)
-    })
+pub fn counted(rules: &RuleSet, at: &Whereabouts, rec: &ContactRec) -> bool {
+    rules.controls.iter().any(|c| c.binds_place(at) && c.counts(rec))
 }
 
 /// What an export asks for, checked.
@@ -305,18 +303,18 @@ mod tests {
         let counted_code = (0..200)
             .find(|c| attempt.counts(*c))
             .expect("the preset counts some code");
-        assert!(counted(&rules, None, None, &rec(counted_code)));
+        assert!(counted(&rules, &Whereabouts::default(), &rec(counted_code)));
         let uncounted = (0..200).find(|c| !attempt.counts(*c)).expect("and leaves some out");
-        assert!(!counted(&rules, None, None, &rec(uncounted)));
+        assert!(!counted(&rules, &Whereabouts::default(), &rec(uncounted)));
 
         let mut e = Evidence::new(EvidenceKind::Contact, t("2026-01-01T15:00:00Z"), "c1");
         e.channel = Some(Channel::Phone);
         e.result_code = counted_code;
-        e.complete(&rules, None, None);
+        e.complete(&rules, &Whereabouts::default());
         assert!(e.counted);
         assert_eq!(e.rule_set_version, 1, "the version in force fills an unstamped record");
         e.inbound = true;
-        e.complete(&rules, None, None);
+        e.complete(&rules, &Whereabouts::default());
         assert!(!e.counted, "a call the consumer made counts toward no cap");
     }
 }

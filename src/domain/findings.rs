@@ -251,7 +251,7 @@ impl<'a> Context<'a> {
         let controls = rules
             .controls
             .iter()
-            .filter(|c| c.applies_to(req.channel, p.state, p.country, req.purpose))
+            .filter(|c| c.applies_to(req.channel, &p.whereabouts(), req.purpose))
             .collect();
         Context {
             rules,

@@ -187,6 +187,8 @@ pub enum ReasonCode {
     /// The consumer already has as many open attempt leases on the channel as the rules
     /// allow (`max_in_flight`): a call is in progress. Never overridable.
     AttemptInFlight,
+    /// An emergency order suspends contacts in the consumer's place. Never overridable.
+    EmergencyBlackout,
 }
 
 impl ReasonCode {

@@ -4,6 +4,7 @@
 //! - [`phone`]: E.164 numbers and the US forms dialers send.
 //! - [`time`]: local dates and times in IANA zones, daylight saving time included.
 //! - [`consumer`]: consumers as given and as a decision reads them.
+//! - [`place`]: postal codes and counties, finer than a state.
 //! - [`history`]: recorded contacts and the compact, time-ordered history kept in memory.
 //! - [`rules`]: rule sets and contact controls, validated and compiled.
 //! - [`rule_history`]: every version over time, the one in force at an instant, the guard
@@ -11,6 +12,7 @@
 //! - [`window`]: counting periods, the hold after a right party contact.
 //! - [`standing`]: a consumer's counts under every control, as the customer card shows them.
 //! - [`hours`]: calling hours and restricted days across every relevant zone.
+//! - [`blackout`]: emergency orders suspending contacts in a place for a time.
 //! - [`exclusions`]: bankruptcy, disabled channels, opted-out numbers.
 //! - [`do_not_call`]: named Do Not Call lists and how an import changes one.
 //! - [`keywords`]: STOP and START replies.
@@ -25,6 +27,7 @@
 mod answer;
 mod attempt_id;
 pub mod audit;
+pub mod blackout;
 pub mod calendar;
 pub mod callback;
 pub mod consumer;
@@ -42,6 +45,7 @@ pub mod lease;
 pub mod lease_settings;
 pub mod nanp;
 pub mod phone;
+pub mod place;
 pub mod programs;
 pub mod prompt;
 mod request;

@@ -11,10 +11,12 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 use super::consumer::Region;
+use super::consumer::Whereabouts;
 use super::error::{FieldError, FieldErrors};
 use super::history::{ContactRec, RecKind};
 use super::kinds::{CallPurpose, Channel, ChannelSet, Period};
 use super::lease_settings as settings;
+use super::place::Places;
 use super::time::{format_time_of_day, parse_date, parse_time_of_day, parse_weekday};
 
 /// A contact control as written by a person: strings for times, days and regions.
@@ -47,6 +49,8 @@ pub struct ControlDraft {
     pub no_contact_weekdays: Vec<String>,
     pub no_contact_on_holidays: bool,
     pub exclude_consented_calls: bool,
+    pub postal_codes: Vec<String>,
+    pub counties: Vec<String>,
 }
 
 /// A rule set as written by a person. `version` is the server's to set.
@@ -65,6 +69,8 @@ pub struct RuleSetDraft {
     pub wrong_number_codes: Vec<i32>,
     /// What a consumer's STOP binds.
     pub revocation_scope: super::revocation::RevocationScope,
+    /// Emergency orders suspending contacts in a place for a time.
+    pub blackouts: Vec<super::blackout::BlackoutDraft>,
 }
 
 impl RuleSetDraft {
@@ -185,26 +191,28 @@ pub struct ContactControl {
     pub no_contact_on_holidays: bool,
     /// Contacts placed with the consumer's recent consent do not count toward the cap.
     pub exclude_consented_calls: bool,
+    /// Postal-code prefixes and counties it binds (empty: anywhere in its state/country).
+    pub places: super::place::Places,
 }
 
 impl ContactControl {
-    /// Whether this control binds a request on `channel` to a consumer in `state`/`country`
-    /// for `purpose` (`docs/decisions.md`, "Which controls apply").
-    pub fn applies_to(
-        &self,
-        channel: Channel,
-        state: Option<Region>,
-        country: Option<Region>,
-        purpose: Option<CallPurpose>,
-    ) -> bool {
+    /// Whether this control binds a request on `channel` to a consumer `at` a place for
+    /// `purpose` (`docs/decisions.md`, "Which controls apply").
+    pub fn applies_to(&self, channel: Channel, at: &Whereabouts, purpose: Option<CallPurpose>) -> bool {
+        self.channels.contains(channel)
+            && self.binds_place(at)
+            && (self.purposes.is_empty() || purpose.is_some_and(|p| self.purposes.contains(&p)))
+    }
+
+    /// Whether the consumer's state, country, postal code and county are this control's.
+    pub fn binds_place(&self, at: &Whereabouts) -> bool {
         // Both sides are upper-cased `Region`s: a three-byte compare, no string to walk.
         fn region_matches(rule: Option<Region>, consumer: Option<Region>) -> bool {
             rule.is_none() || rule == consumer
         }
-        self.channels.contains(channel)
-            && region_matches(self.state, state)
-            && region_matches(self.country, country)
-            && (self.purposes.is_empty() || purpose.is_some_and(|p| self.purposes.contains(&p)))
+        region_matches(self.state, at.state)
+            && region_matches(self.country, at.country)
+            && self.places.binds(at.postal_code, at.county)
     }
 
     /// Whether a recorded contact counts toward `max_total_contacts`.
@@ -260,6 +268,8 @@ pub struct RuleSet {
     pub lease_ms: i64,
     /// Open leases one consumer may have at once, per channel (at least 1).
     pub max_in_flight: u32,
+    /// Emergency orders in force at some time.
+    pub blackouts: Vec<super::blackout::Blackout>,
     /// The draft it was compiled from, normalised: what `GetRuleSet` answers.
     pub draft: RuleSetDraft,
     /// Who put this version, why, and when it binds.
@@ -348,6 +358,13 @@ impl RuleSet {
                 ),
             ));
         }
+        let mut blackouts = Vec::with_capacity(draft.blackouts.len());
+        for (i, b) in draft.blackouts.iter().enumerate() {
+            match super::blackout::Blackout::compile(b) {
+                Ok(b) => blackouts.push(b),
+                Err(es) => errors.extend(es.into_iter().map(|e| e.within(&format!("blackouts[{i}]")))),
+            }
+        }
         for (i, code) in draft.wrong_number_codes.iter().enumerate() {
             if let Some(c) = controls.iter().find(|c| c.codes.is_rpc(*code)) {
                 errors.push(FieldError::new(
@@ -377,6 +394,7 @@ impl RuleSet {
             retention_days,
             lease_ms: i64::from(lease_seconds) * 1000,
             max_in_flight,
+            blackouts,
             draft,
             meta: RuleSetMeta::default(),
         })
@@ -515,6 +533,12 @@ fn compile_control(c: &ControlDraft) -> Result<ContactControl, Vec<FieldError>> 
             Err(m) => err(&format!("no_contact_weekdays[{i}]"), m),
         }
     }
+    let places = Places::parse(&c.postal_codes, &c.counties).unwrap_or_else(|es| {
+        for e in es {
+            err(&e.field, e.message);
+        }
+        Places::default()
+    });
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -541,6 +565,7 @@ fn compile_control(c: &ControlDraft) -> Result<ContactControl, Vec<FieldError>> 
         no_contact_weekdays: weekdays,
         no_contact_on_holidays: c.no_contact_on_holidays,
         exclude_consented_calls: c.exclude_consented_calls,
+        places,
     })
 }
 

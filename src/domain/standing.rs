@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use super::consumer::Region;
+use super::consumer::Whereabouts;
 use super::history::History;
 use super::rules::{ContactControl, RuleSet};
 use super::window::{Tally, hold_release, tally, window};
@@ -21,13 +21,12 @@ pub struct ControlStanding<'a> {
     pub held_until: Option<NaiveDate>,
 }
 
-/// Every control of `rules` whose state and country bind a consumer of `state`/`country`
-/// (a control for some purposes only is listed too: it binds those calls), counted over
+/// Every control of `rules` whose place binds a consumer `at` one (a control for some
+/// purposes only is listed too: it binds those calls), counted over
 /// `own` — or `group` for a control that counts a group together — at `at`.
 pub fn standing<'a>(
     rules: &'a RuleSet,
-    state: Option<Region>,
-    country: Option<Region>,
+    at_place: &Whereabouts,
     own: &History,
     group: Option<&History>,
     at: DateTime<Utc>,
@@ -36,7 +35,7 @@ pub fn standing<'a>(
     rules
         .controls
         .iter()
-        .filter(|c| (c.state.is_none() || c.state == state) && (c.country.is_none() || c.country == country))
+        .filter(|c| c.binds_place(at_place))
         .map(|control| {
             let history = match group {
                 Some(g) if control.apply_to_group => g,
@@ -84,7 +83,12 @@ mod tests {
         );
         let at: DateTime<Utc> = "2026-06-02T15:00:00Z".parse().unwrap();
         let zone = chrono_tz::America::New_York;
-        let all = standing(&rules, Region::new("NY"), Region::new("US"), &history, None, at, zone);
+        let ny = Whereabouts {
+            state: crate::domain::Region::new("NY"),
+            country: crate::domain::Region::new("US"),
+            ..Default::default()
+        };
+        let all = standing(&rules, &ny, &history, None, at, zone);
         let phone = all.iter().find(|s| s.control.channel == Channel::Phone).unwrap();
         assert_eq!((phone.tally.attempts, phone.tally.rpcs), (3, 1));
         assert!(phone.window_ms.0 < history.between(i64::MIN, i64::MAX)[0].at_ms);

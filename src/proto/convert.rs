@@ -11,6 +11,7 @@ use prost_types::Timestamp;
 use crate::domain::consumer::{validate_id, validate_region};
 use crate::domain::evidence::{Evidence, EvidenceKind};
 use crate::domain::lease::AttemptId;
+use crate::domain::place::PostalCode;
 use crate::domain::programs::Program;
 use crate::domain::rules::{ControlDraft, RuleSet, RuleSetDraft, RuleSetMeta};
 use crate::domain::time::parse_zone;
@@ -104,6 +105,7 @@ wire_enum!(ReasonCode {
     SuppressedForOperator,
     RestrictedDay,
     AttemptInFlight,
+    EmergencyBlackout,
 });
 
 /// Reads an enum field, naming it on error.
@@ -201,6 +203,11 @@ pub fn consumer_from(c: &pb::Consumer) -> Result<Consumer, FieldError> {
         phones,
         emails,
         ssn_hash: opt_text(&c.ssn_hash),
+        postal_code: match c.postal_code.trim() {
+            "" => None,
+            code => Some(PostalCode::parse(code).map_err(|m| FieldError::new("postal_code", m))?),
+        },
+        county: opt_text(&c.county),
     })
 }
 
@@ -224,6 +231,8 @@ pub fn consumer_to(c: &Consumer) -> pb::Consumer {
             .collect(),
         emails: c.emails.clone(),
         ssn_hash: c.ssn_hash.clone().unwrap_or_default(),
+        postal_code: c.postal_code.map(|p| p.to_string()).unwrap_or_default(),
+        county: c.county.clone().unwrap_or_default(),
     }
 }
 
@@ -314,6 +323,35 @@ pub fn rule_set_draft_from(r: &pb::RuleSet) -> Result<RuleSetDraft, FieldError> 
             no_contact_weekdays: c.no_contact_weekdays.clone(),
             no_contact_on_holidays: c.no_contact_on_holidays,
             exclude_consented_calls: c.exclude_consented_calls,
+            postal_codes: c.postal_codes.clone(),
+            counties: c.counties.clone(),
+        });
+    }
+    let mut blackouts = Vec::with_capacity(r.blackouts.len());
+    for (i, b) in r.blackouts.iter().enumerate() {
+        let within = |e: FieldError| e.within(&format!("blackouts[{i}]"));
+        blackouts.push(crate::domain::blackout::BlackoutDraft {
+            id: b.id.clone(),
+            from: opt_timestamp_from(&b.from, "from").map_err(within)?,
+            to: opt_timestamp_from(&b.to, "to").map_err(within)?,
+            states: b.states.clone(),
+            counties: b.counties.clone(),
+            postal_codes: b.postal_codes.clone(),
+            channels: b
+                .channels
+                .iter()
+                .enumerate()
+                .map(|(j, ch)| required_enum(*ch, &format!("channels[{j}]")))
+                .collect::<Result<_, _>>()
+                .map_err(within)?,
+            call_purposes: b
+                .call_purposes
+                .iter()
+                .enumerate()
+                .map(|(j, p)| required_enum(*p, &format!("call_purposes[{j}]")))
+                .collect::<Result<_, _>>()
+                .map_err(within)?,
+            citation: b.citation.clone(),
         });
     }
     Ok(RuleSetDraft {
@@ -324,6 +362,7 @@ pub fn rule_set_draft_from(r: &pb::RuleSet) -> Result<RuleSetDraft, FieldError> 
         max_in_flight: r.max_in_flight,
         wrong_number_codes: r.wrong_number_codes.clone(),
         revocation_scope: enum_field(r.revocation_scope, "revocation_scope")?.unwrap_or_default(),
+        blackouts,
     })
 }
 
@@ -391,6 +430,23 @@ pub fn rule_set_to(draft: &RuleSetDraft, version: u64) -> pb::RuleSet {
                 no_contact_weekdays: c.no_contact_weekdays.clone(),
                 no_contact_on_holidays: c.no_contact_on_holidays,
                 exclude_consented_calls: c.exclude_consented_calls,
+                postal_codes: c.postal_codes.clone(),
+                counties: c.counties.clone(),
+            })
+            .collect(),
+        blackouts: draft
+            .blackouts
+            .iter()
+            .map(|b| pb::Blackout {
+                id: b.id.clone(),
+                from: b.from.map(timestamp_to),
+                to: b.to.map(timestamp_to),
+                states: b.states.clone(),
+                counties: b.counties.clone(),
+                postal_codes: b.postal_codes.clone(),
+                channels: b.channels.iter().map(|c| c.to_wire()).collect(),
+                call_purposes: b.call_purposes.iter().map(|p| p.to_wire()).collect(),
+                citation: b.citation.clone(),
             })
             .collect(),
         holidays: draft.holidays.clone(),

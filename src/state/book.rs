@@ -611,6 +611,8 @@ pub(super) mod tests {
             phones: vec![],
             emails: vec![],
             ssn_hash: None,
+            postal_code: None,
+            county: None,
         }
     }
 

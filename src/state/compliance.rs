@@ -130,11 +130,11 @@ impl Engine {
             }
             ComplianceKind::ValidationDate => {
                 let contacts = self.contacts_as_of(&[consumer_id], as_of)?;
-                let (state, country) = (snapshot.profile.state, snapshot.profile.country);
+                let at = snapshot.profile.whereabouts();
                 let mut end: Option<NaiveDate> = None;
                 for control in &rules.controls {
                     let Some(rule) = &control.validation else { continue };
-                    if !control.applies_to(control.channel, state, country, None) {
+                    if !control.applies_to(control.channel, &at, None) {
                         continue;
                     }
                     let sent = contacts

@@ -7,7 +7,8 @@
 //! committed.
 
 use super::engine::{Engine, EngineError};
-use crate::domain::Region;
+use crate::domain::Profile;
+use crate::domain::consumer::Whereabouts;
 use crate::domain::evidence::{Evidence, ExportQuery};
 use crate::store::StoreError;
 
@@ -31,8 +32,8 @@ impl Engine {
                 if !query.admits(Some(e.kind), at_ms) {
                     return Ok(true);
                 }
-                let (state, country) = regions.of(self, &e.consumer_id)?;
-                e.complete(timeline.in_force_at_ms(at_ms), state, country);
+                let at = regions.of(self, &e.consumer_id)?;
+                e.complete(timeline.in_force_at_ms(at_ms), &at);
                 sent += 1;
                 Ok(send(e))
             })?;
@@ -40,28 +41,27 @@ impl Engine {
     }
 }
 
-/// The last consumer's state and country: records of one consumer come together in a
-/// consumer's export, and a range's are looked up once per change of consumer.
+/// Where the last consumer is: records of one consumer come together in a consumer's
+/// export, and a range's are looked up once per change of consumer.
 #[derive(Default)]
 struct Regions {
-    last: Option<(String, Option<Region>, Option<Region>)>,
+    last: Option<(String, Whereabouts)>,
 }
 
 impl Regions {
-    fn of(&mut self, engine: &Engine, id: &str) -> Result<(Option<Region>, Option<Region>), StoreError> {
-        if let Some((last, state, country)) = &self.last
+    fn of(&mut self, engine: &Engine, id: &str) -> Result<Whereabouts, StoreError> {
+        if let Some((last, at)) = &self.last
             && last == id
         {
-            return Ok((*state, *country));
+            return Ok(*at);
         }
-        let consumer = match id {
+        let at = match id {
             "" => None,
             id => engine.inner.store.consumer(id)?,
-        };
-        let region = |r: Option<&String>| r.and_then(|r| Region::new(r));
-        let state = region(consumer.as_ref().and_then(|c| c.state.as_ref()));
-        let country = region(consumer.as_ref().and_then(|c| c.country.as_ref()));
-        self.last = Some((id.to_string(), state, country));
-        Ok((state, country))
+        }
+        .map(|c| Profile::of(&c).whereabouts())
+        .unwrap_or_default();
+        self.last = Some((id.to_string(), at));
+        Ok(at)
     }
 }

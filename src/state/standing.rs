@@ -59,8 +59,7 @@ impl Engine {
         let profile = &snapshot.profile;
         let counted: Vec<ControlStanding> = standing(
             &rules,
-            profile.state,
-            profile.country,
+            &profile.whereabouts(),
             &own,
             group.as_ref(),
             at,

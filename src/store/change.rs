@@ -420,6 +420,8 @@ mod tests {
                     phones: vec![],
                     emails: vec!["c@example.com".into()],
                     ssn_hash: None,
+                    postal_code: None,
+                    county: None,
                 }),
                 Applied::Done,
             ),

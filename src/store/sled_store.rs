@@ -229,6 +229,8 @@ mod tests {
                 .collect(),
             emails: vec![],
             ssn_hash: None,
+            postal_code: None,
+            county: None,
         }
     }
 
