@@ -88,6 +88,7 @@ impl DoNotCallSet {
             nanp: self.nanp.clone(),
             other: self.other.clone(),
             removed: None,
+            counted: Vec::new(),
         }
     }
 }
@@ -99,9 +100,38 @@ pub struct Builder {
     other: HashSet<u64>,
     /// Numbers to take out when built (a REMOVE), sorted then.
     removed: Option<Box<Builder>>,
+    /// Numbers counted per area code ([`Builder::count`]), to reserve before pushing.
+    counted: Vec<usize>,
 }
 
 impl Builder {
+    /// Counts numbers that will be pushed, per area code.
+    pub fn count(&mut self, numbers: &[PhoneNumber]) {
+        if self.counted.is_empty() {
+            self.counted = vec![0; AREAS];
+        }
+        for n in numbers {
+            if let Some((bucket, _)) = split(*n) {
+                self.counted[bucket] += 1;
+            }
+        }
+    }
+
+    /// Grows each area code's vector once, to what it holds plus what was counted: pushing
+    /// the counted numbers then never doubles a vector, so a list being built takes no
+    /// more than its numbers.
+    pub fn reserve_counted(&mut self) {
+        if self.counted.is_empty() {
+            return;
+        }
+        if self.nanp.len() < AREAS {
+            self.nanp.resize_with(AREAS, Vec::new);
+        }
+        for (bucket, extra) in std::mem::take(&mut self.counted).into_iter().enumerate() {
+            self.nanp[bucket].reserve_exact(extra);
+        }
+    }
+
     pub fn push(&mut self, number: PhoneNumber) {
         match split(number) {
             Some((bucket, suffix)) => {
@@ -220,5 +250,21 @@ mod tests {
         b.settle();
         b.push(n("+12125550100"));
         assert!(b.build().contains(n("+12125550100")), "a later ADD puts it back");
+    }
+
+    #[test]
+    fn numbers_counted_before_they_are_pushed_take_exactly_their_room() {
+        let numbers: Vec<PhoneNumber> = (0..100_000u64)
+            .map(|i| PhoneNumber::from_u64(12_000_000_000 + i * 37_123))
+            .collect();
+        let mut b = Builder::default();
+        b.count(&numbers);
+        b.reserve_counted();
+        let reserved: usize = b.nanp.iter().map(Vec::capacity).sum();
+        for n in &numbers {
+            b.push(*n);
+        }
+        let used: usize = b.nanp.iter().map(Vec::capacity).sum();
+        assert_eq!((reserved, used), (100_000, 100_000), "no vector grew while pushing");
     }
 }

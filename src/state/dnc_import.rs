@@ -13,7 +13,7 @@ use super::dnc::{Builder, DoNotCallSet};
 use super::engine::{Engine, EngineError};
 use crate::domain::PhoneNumber;
 use crate::domain::do_not_call::{ImportMode, ImportRef, validate_list_name};
-use crate::store::WriteOp;
+use crate::store::{Store, StoreError, WriteOp};
 
 /// How many Do Not Call numbers one durable write takes.
 pub const DNC_CHUNK: usize = 50_000;
@@ -38,8 +38,7 @@ pub struct DoNotCallImport {
     import_id: u64,
     chunks: u64,
     imported: u64,
-    /// The list's next set: empty for a REPLACE, the current one's numbers otherwise.
-    next: Builder,
+    /// The list as the import began: what an ADD or REMOVE changes.
     before: Option<Arc<DoNotCallSet>>,
 }
 
@@ -54,10 +53,6 @@ impl Engine {
                 "list: no Do Not Call list {list:?} to remove numbers from"
             )));
         }
-        let next = match (&before, mode) {
-            (Some(set), ImportMode::Add | ImportMode::Remove) => set.to_builder(),
-            _ => Builder::default(),
-        };
         Ok(DoNotCallImport {
             engine: self.clone(),
             list,
@@ -66,7 +61,6 @@ impl Engine {
             import_id: uuid::Uuid::new_v4().as_u64_pair().0,
             chunks: 0,
             imported: 0,
-            next,
             before,
         })
     }
@@ -92,6 +86,34 @@ impl Engine {
     }
 }
 
+/// The list's next set, from its set before and the import's stored numbers, and how many
+/// numbers it lost. The numbers are read from the store twice — counted, then pushed — so
+/// each area code's vector is allocated once: while it is built the new list costs its
+/// numbers (4 bytes each) beside the old one, no more.
+fn next_set(
+    store: &dyn Store,
+    before: Option<Arc<DoNotCallSet>>,
+    mode: ImportMode,
+    import: ImportRef,
+) -> Result<(DoNotCallSet, u64), StoreError> {
+    let mut next = match (&before, mode) {
+        (Some(set), ImportMode::Add | ImportMode::Remove) => set.to_builder(),
+        _ => Builder::default(),
+    };
+    if mode == ImportMode::Remove {
+        store.do_not_call_numbers(Some(import), &mut |numbers| {
+            numbers.iter().for_each(|n| next.remove(*n))
+        })?;
+    } else {
+        store.do_not_call_numbers(Some(import), &mut |numbers| next.count(numbers))?;
+        next.reserve_counted();
+        store.do_not_call_numbers(Some(import), &mut |numbers| numbers.iter().for_each(|n| next.push(*n)))?;
+    }
+    let set = next.build();
+    let removed = before.map_or(0, |old| old.len() - old.common(&set)) as u64;
+    Ok((set, removed))
+}
+
 impl DoNotCallImport {
     pub fn list(&self) -> &str {
         &self.list
@@ -107,12 +129,6 @@ impl DoNotCallImport {
             };
             self.engine.commit(vec![op]).await?;
             self.chunks += 1;
-            for n in chunk {
-                match self.mode {
-                    ImportMode::Remove => self.next.remove(*n),
-                    ImportMode::Add | ImportMode::Replace => self.next.push(*n),
-                }
-            }
             self.imported += chunk.len() as u64;
         }
         Ok(())
@@ -127,27 +143,24 @@ impl DoNotCallImport {
             import_id,
             chunks,
             imported,
-            next,
             before,
         } = self;
-        // Sorting millions of numbers is work for a blocking thread, not the runtime's.
-        let (set, removed) = tokio::task::spawn_blocking(move || {
-            let set = next.build();
-            let removed = before.map_or(0, |old| old.len() - old.common(&set)) as u64;
-            (set, removed)
-        })
-        .await
-        .map_err(|e| EngineError::Store(crate::store::StoreError::Backend(format!("building the list: {e}"))))?;
+        let import = ImportRef {
+            import_id,
+            chunks,
+            remove: mode == ImportMode::Remove,
+        };
+        let store = engine.inner.store.clone();
+        // Reading and sorting millions of numbers is work for a blocking thread.
+        let (set, removed) = tokio::task::spawn_blocking(move || next_set(&*store, before, mode, import))
+            .await
+            .map_err(|e| EngineError::Store(StoreError::Backend(format!("building the list: {e}"))))??;
         let numbers = set.len() as u64;
         engine.inner.registry.prepare(import_id, Arc::new(set));
         let op = WriteOp::CommitDoNotCall {
             list: list.clone(),
             mode,
-            import: ImportRef {
-                import_id,
-                chunks,
-                remove: mode == ImportMode::Remove,
-            },
+            import,
             numbers,
             at: Utc::now(),
         };
