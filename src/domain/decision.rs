@@ -74,10 +74,7 @@ fn exclusions_step(d: &mut Decision, s: &Subject, req: &Request, scope: Revocati
         phone: req.phone,
     };
     let mut excluded = false;
-    // A call from a program's caller ID is of the program's purpose; else of the one the
-    // request names, if any.
-    let purpose = req.caller.map(|c| c.purpose).or(req.purpose);
-    let opted_out = s.opted_out.is_some_and(|o| o.binds(scope, purpose));
+    let opted_out = s.opted_out.is_some_and(|o| o.binds(scope, req.effective_purpose()));
     for code in exclusion_findings(s.exclusions, opted_out, contacting) {
         excluded = true;
         d.add(code, None, exclusion_message(code).into());
@@ -117,8 +114,12 @@ fn exclusions_step(d: &mut Decision, s: &Subject, req: &Request, scope: Revocati
 /// Emergency orders over the consumer's place at the request's instant: each a DENY
 /// reason, never overridable. Answers when the last of them ends.
 fn blackout_step(d: &mut Decision, rules: &RuleSet, s: &Subject, req: &Request) -> Option<i64> {
+    // Most rule sets have none: nothing to build for them.
+    if rules.blackouts.is_empty() {
+        return None;
+    }
     let at = s.profile.whereabouts();
-    let purpose = req.caller.map(|c| c.purpose).or(req.purpose);
+    let purpose = req.effective_purpose();
     let at_ms = req.at.timestamp_millis();
     let mut until = None;
     for b in rules

@@ -248,10 +248,11 @@ impl<'a> Context<'a> {
             // No zone on record: every zone the number's area code spans.
             zones = Zones::of(req.phone.map_or(&[][..], nanp::zones_of).iter().copied().map(Some));
         }
+        let at = p.whereabouts();
         let controls = rules
             .controls
             .iter()
-            .filter(|c| c.applies_to(req.channel, &p.whereabouts(), req.purpose))
+            .filter(|c| c.applies_to(req.channel, &at, req.purpose))
             .collect();
         Context {
             rules,

@@ -60,6 +60,12 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// The request's purpose: its caller ID program's, else the one it names (none: not
+    /// known). What a revocation's scope and a blackout's purposes are asked of.
+    pub fn effective_purpose(&self) -> Option<CallPurpose> {
+        self.caller.map(|c| c.purpose).or(self.purpose)
+    }
+
     /// Whether the Do Not Call lists bear on this request: a call or text from a caller ID
     /// registered for telemarketing. Nothing else consults them, so nothing else needs
     /// the number looked up (a search of a list of millions, mostly out of cache).

@@ -13,6 +13,8 @@ use super::window::{Tally, hold_release, tally, window};
 /// One control's counts for one consumer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ControlStanding<'a> {
+    /// Its index in the rules' controls.
+    pub index: usize,
     pub control: &'a ContactControl,
     pub tally: Tally,
     /// The window counted, in milliseconds: `[from, to)`.
@@ -35,13 +37,15 @@ pub fn standing<'a>(
     rules
         .controls
         .iter()
-        .filter(|c| c.binds_place(at_place))
-        .map(|control| {
+        .enumerate()
+        .filter(|(_, c)| c.binds_place(at_place))
+        .map(|(index, control)| {
             let history = match group {
                 Some(g) if control.apply_to_group => g,
                 _ => own,
             };
             ControlStanding {
+                index,
                 control,
                 tally: tally(control, history, at, day_zone),
                 window_ms: window(control.period, at, day_zone),

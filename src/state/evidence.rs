@@ -20,7 +20,7 @@ impl Engine {
         let timeline = self.inner.rules.timeline();
         let to_ms = query.to.map(|t| t.timestamp_millis());
         let from_ms = query.from.map(|t| t.timestamp_millis());
-        let mut regions = Regions::default();
+        let mut places = LastPlace::default();
         let mut sent = 0u64;
         self.inner
             .store
@@ -32,7 +32,7 @@ impl Engine {
                 if !query.admits(Some(e.kind), at_ms) {
                     return Ok(true);
                 }
-                let at = regions.of(self, &e.consumer_id)?;
+                let at = places.of(self, &e.consumer_id)?;
                 e.complete(timeline.in_force_at_ms(at_ms), &at);
                 sent += 1;
                 Ok(send(e))
@@ -44,11 +44,11 @@ impl Engine {
 /// Where the last consumer is: records of one consumer come together in a consumer's
 /// export, and a range's are looked up once per change of consumer.
 #[derive(Default)]
-struct Regions {
+struct LastPlace {
     last: Option<(String, Whereabouts)>,
 }
 
-impl Regions {
+impl LastPlace {
     fn of(&mut self, engine: &Engine, id: &str) -> Result<Whereabouts, StoreError> {
         if let Some((last, at)) = &self.last
             && last == id

@@ -19,24 +19,9 @@ impl Engine {
     /// duplicate, whose job writes nothing more).
     pub async fn record_contact(&self, contact: Contact) -> Result<Recorded, EngineError> {
         let (consumer_id, at, channel) = (contact.consumer_id.clone(), contact.occurred_at, contact.channel);
-        let mut job = Vec::with_capacity(3);
-        if let Some(phone) = contact.phone
-            && matches!(channel, Channel::Phone | Channel::Text)
-            && self.inner.rules.now().is_wrong_number(contact.result_code)
-            && self.inner.book.exists(&consumer_id)
-        {
-            let text = format!(
-                "{phone} excluded: the outcome recorded for event {} was result code {}, a wrong number (the rule set's wrong_number_codes); clearing it is a user's act.",
-                contact.event_id, contact.result_code
-            );
-            job.push(WriteOp::SetUserExclusion {
-                consumer_id: consumer_id.clone(),
-                phone,
-                excluded: true,
-            });
-            job.push(note(&consumer_id, &contact.operator_id, NoteKind::PhoneExcluded, text));
-        }
-        job.insert(0, WriteOp::RecordContact(contact));
+        let brought_about = self.wrong_number_writes(&contact);
+        let mut job = vec![WriteOp::RecordContact(contact)];
+        job.extend(brought_about);
         let applied = self.commit(job).await.map_err(|e| match e {
             EngineError::Rejected(Rejected::Settle(r)) => {
                 EngineError::Invalid(FieldError::new("attempt_id", r.to_string()).into())
@@ -66,5 +51,35 @@ impl Engine {
                 _ => None,
             },
         })
+    }
+
+    /// What an outcome the rules in force call a wrong number brings about: its number
+    /// excluded BY_USER for its consumer, and the note saying why (nothing otherwise, or
+    /// for a consumer predial does not know).
+    fn wrong_number_writes(&self, contact: &Contact) -> Vec<WriteOp> {
+        let Some(phone) = contact.phone else { return Vec::new() };
+        if !matches!(contact.channel, Channel::Phone | Channel::Text)
+            || !self.inner.rules.now().is_wrong_number(contact.result_code)
+            || !self.inner.book.exists(&contact.consumer_id)
+        {
+            return Vec::new();
+        }
+        let text = format!(
+            "{phone} excluded: the outcome recorded for event {} was result code {}, a wrong number (the rule set's wrong_number_codes); clearing it is a user's act.",
+            contact.event_id, contact.result_code
+        );
+        vec![
+            WriteOp::SetUserExclusion {
+                consumer_id: contact.consumer_id.clone(),
+                phone,
+                excluded: true,
+            },
+            note(
+                &contact.consumer_id,
+                &contact.operator_id,
+                NoteKind::PhoneExcluded,
+                text,
+            ),
+        ]
     }
 }

@@ -67,18 +67,11 @@ impl Engine {
         );
         let controls = counted
             .iter()
-            .map(|s| {
-                let index = rules
-                    .controls
-                    .iter()
-                    .position(|c| std::ptr::eq(c, s.control))
-                    .expect("a control of these rules");
-                ControlCount {
-                    index,
-                    tally: s.tally,
-                    window_ms: s.window_ms,
-                    held_until: s.held_until,
-                }
+            .map(|s| ControlCount {
+                index: s.index,
+                tally: s.tally,
+                window_ms: s.window_ms,
+                held_until: s.held_until,
             })
             .collect();
         let next_call_allowed_at = match profile.phones.first() {

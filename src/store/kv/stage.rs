@@ -35,14 +35,16 @@ pub fn stage_jobs_checked(
     let mut outcomes = Vec::with_capacity(jobs.len());
     'jobs: for job in jobs {
         let mut applied = Vec::with_capacity(job.len());
+        let mut duplicate = false;
         for op in job {
-            if applied.contains(&Applied::Duplicate) {
+            if duplicate {
                 applied.push(Applied::Skipped);
                 continue;
             }
             match check(op, st).and_then(|()| stage(op, st)) {
                 Ok(a) => {
                     super::evidence::record(op, &a, job, st)?;
+                    duplicate = a == Applied::Duplicate;
                     applied.push(a);
                 }
                 Err(StageError::Rejected(r)) => {
