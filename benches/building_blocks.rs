@@ -35,6 +35,7 @@ fn consumer(i: usize) -> Consumer {
             number: PhoneNumber::from_u64(15_550_000_000 + i as u64),
             time_zone: None,
             sms_authorized_at: None,
+            consent_at: None,
         }],
         emails: vec![],
         ssn_hash: None,

@@ -32,6 +32,7 @@ fn new_yorker(id: String, number: PhoneNumber) -> Consumer {
             number,
             time_zone: None,
             sms_authorized_at: None,
+            consent_at: None,
         }],
         emails: vec![],
         ssn_hash: None,

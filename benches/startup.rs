@@ -54,6 +54,7 @@ fn main() {
                             number: phone(i),
                             time_zone: None,
                             sms_authorized_at: None,
+                            consent_at: None,
                         }],
                         emails: vec![],
                         ssn_hash: None,

@@ -2,12 +2,12 @@
 //! download, or E.164) into a named list of a running server, streamed, with a progress
 //! line on a terminal.
 
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::api::dnc_lines::{LINES_PER_CHUNK, by_line, chunk, mode};
-use crate::client::{Progress, ServerArgs};
+use crate::client::ServerArgs;
+use crate::file_upload::{finish, open, send_lines};
 use crate::proto::v1 as pb;
 
 #[derive(Debug, clap::Subcommand)]
@@ -31,59 +31,25 @@ pub struct ImportArgs {
 
 pub fn run(command: DncCommand) -> ExitCode {
     let DncCommand::Import(args) = command;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    match runtime.block_on(import(&args)) {
-        Ok(s) => {
-            eprintln!(
-                "predial dnc import: list {:?}: {} numbers sent, {} removed, {} on the list now",
-                s.list, s.imported, s.removed, s.numbers
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("predial dnc import: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    finish("predial dnc import", import(&args), |s| {
+        format!(
+            "list {:?}: {} numbers sent, {} removed, {} on the list now",
+            s.list, s.imported, s.removed, s.numbers
+        )
+    })
 }
 
 async fn import(args: &ImportArgs) -> Result<pb::ImportSummary, String> {
-    let reader: Box<dyn BufRead + Send> = if args.file.as_os_str() == "-" {
-        Box::new(std::io::BufReader::new(std::io::stdin()))
-    } else {
-        let file = std::fs::File::open(&args.file).map_err(|e| format!("cannot open {}: {e}", args.file.display()))?;
-        Box::new(std::io::BufReader::new(file))
-    };
+    let reader = open(&args.file)?;
     let conn = args.server.connect().await.map_err(|e| e.to_string())?;
     let (tx, rx) = tokio::sync::mpsc::channel(2);
-    let (list, import_mode) = (args.list.clone(), args.mode);
-    // The file is read on a blocking thread, a chunk at a time, as the server takes them.
-    let reading = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let mut progress = Progress::new();
-        let mut first = Some((list, import_mode));
-        let mut lines = Vec::with_capacity(LINES_PER_CHUNK);
-        let mut sent = 0usize;
-        for line in reader.lines() {
-            lines.push(line.map_err(|e| format!("reading: {e}"))?);
-            if lines.len() == LINES_PER_CHUNK {
-                let c = chunk(&lines, first.take().as_ref().map(|(l, m)| (l.as_str(), *m)));
-                if tx.blocking_send(c).is_err() {
-                    return Ok(());
-                }
-                sent += lines.len();
-                lines.clear();
-                progress.show(|| format!("{sent} lines sent"));
-            }
-        }
-        if !lines.is_empty() || first.is_some() {
-            let _ = tx.blocking_send(chunk(&lines, first.take().as_ref().map(|(l, m)| (l.as_str(), *m))));
-        }
-        progress.done();
-        Ok(())
-    });
+    let mut first = Some((args.list.clone(), args.mode));
+    let reading = send_lines(
+        reader,
+        LINES_PER_CHUNK,
+        move |lines| chunk(lines, first.take().as_ref().map(|(l, m)| (l.as_str(), *m))),
+        tx,
+    );
     let answer = conn
         .programs()
         .import_do_not_call(tokio_stream::wrappers::ReceiverStream::new(rx))

@@ -27,6 +27,8 @@
 //! - [`config`]: the `serve` settings: flags, environment, TOML file.
 //! - [`metrics`]: Prometheus counters and histograms, and the `/metrics` endpoint.
 //! - [`dnc_cli`]: `predial dnc import`, a Do Not Call list file into a running server.
+//! - [`reassigned_cli`]: `predial reassigned import`, Reassigned Numbers Database answers
+//!   (CSV) into a running server; [`file_upload`]: how both read and send a file.
 //! - [`export_cli`]: `predial export`, the evidence of a running server to a file.
 //! - [`rules_cli`]: `predial rules check` and `predial rules diff`, offline.
 //!
@@ -42,8 +44,10 @@ pub mod config;
 pub mod dnc_cli;
 pub mod domain;
 pub mod export_cli;
+pub mod file_upload;
 pub mod metrics;
 pub mod proto;
+pub mod reassigned_cli;
 pub mod rules_cli;
 pub mod server;
 pub mod state;

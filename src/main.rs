@@ -1,4 +1,4 @@
-//! The `predial` command line: `serve`, `bench`, `holidays`, `rules`, `export`, `dnc`,
+//! The `predial` command line: `serve`, `bench`, `holidays`, `rules`, `export`, `dnc`, `reassigned`,
 //! `hash-token`.
 
 /// mimalloc rather than the system allocator: sled frees on threads other than the ones
@@ -51,6 +51,9 @@ enum Command {
     /// Do Not Call lists of a running server: import a list file.
     #[command(subcommand)]
     Dnc(predial::dnc_cli::DncCommand),
+    /// Reassigned Numbers Database answers of a running server: import a CSV file.
+    #[command(subcommand)]
+    Reassigned(predial::reassigned_cli::ReassignedCommand),
     /// Print the SHA-256 of a bearer token, as the config stores it: of TOKEN, of one line
     /// on stdin, or of a new random token (--generate, printed too).
     HashToken {
@@ -118,6 +121,7 @@ fn main() -> ExitCode {
         }
         Command::Export(args) => predial::export_cli::run(*args),
         Command::Dnc(command) => predial::dnc_cli::run(command),
+        Command::Reassigned(command) => predial::reassigned_cli::run(command),
         Command::HashToken { token, generate } => print_token_hash(token, generate),
         Command::Rules(RulesCommand::Check { files }) => predial::rules_cli::check(&files),
         Command::Rules(RulesCommand::Diff { old, new }) => predial::rules_cli::diff(&old, &new),

@@ -76,11 +76,13 @@ fn an_allow_decision_allocates_nothing() {
                             number: phone(if id == "c-1" { "+12125550100" } else { "+13125550100" }),
                             time_zone: None,
                             sms_authorized_at: None,
+                            consent_at: None,
                         },
                         Phone {
                             number: phone("+14155550101"),
                             time_zone: None,
                             sms_authorized_at: None,
+                            consent_at: None,
                         },
                     ],
                     emails: vec!["someone@example.com".into()],

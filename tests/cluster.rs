@@ -552,3 +552,52 @@ async fn a_node_reaches_its_database_over_tls_and_checks_its_certificate() {
     assert!(stderr.contains("certificate"), "{stderr}");
     assert!(!stderr.contains("password"), "{stderr}");
 }
+
+/// What `node` answers an automated call to c1's number A at `at`.
+async fn verdict_on(node: &Server, at: &str) -> pb::Verdict {
+    let ask = dial("r", "c1", A, pb::Mode::Auto, at);
+    verdict(&node.decisions().await.check(ask).await.unwrap().into_inner())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reassigned_answers_one_node_imports_decide_on_every_node() {
+    let pg = Postgres::start();
+    let (_a_dir, a) = node(&pg, &[]).await;
+    let (_b_dir, b) = node(&pg, &[]).await;
+    let mut c = consumer("c1", "NY", "America/New_York", A);
+    c.phones[0].consent_at = Some(ts("2025-03-01T15:00:00Z"));
+    upsert(&a, c).await;
+    let at = "2026-12-01T16:00:00Z"; // a Tuesday, 11:00 in New York
+    // Once b has the consumer, and before any answer, the call is allowed.
+    within_a_second(|| async { verdict_on(&b, at).await == pb::Verdict::Allow }).await;
+    let yes = pb::ReassignedAnswer {
+        number: A.into(),
+        as_of: "2025-03-01".into(),
+        answer: pb::ReassignedAnswerKind::ReassignedAnswerYes as i32,
+        checked_at: Some(ts("2026-11-02T13:00:00Z")),
+    };
+    a.programs()
+        .await
+        .import_reassigned(tokio_stream::iter(vec![pb::ReassignedChunk {
+            answers: vec![yes.clone()],
+        }]))
+        .await
+        .unwrap();
+    within_a_second(|| async { verdict_on(&b, at).await == pb::Verdict::Deny }).await;
+    // A node started now reads the answer from the database.
+    let (_c_dir, c) = node(&pg, &[]).await;
+    assert_eq!(verdict_on(&c, at).await, pb::Verdict::Deny);
+    // A later check sent to another node replaces it everywhere.
+    let no = pb::ReassignedAnswer {
+        answer: pb::ReassignedAnswerKind::ReassignedAnswerNo as i32,
+        checked_at: Some(ts("2026-11-20T13:00:00Z")),
+        ..yes
+    };
+    b.programs()
+        .await
+        .import_reassigned(tokio_stream::iter(vec![pb::ReassignedChunk { answers: vec![no] }]))
+        .await
+        .unwrap();
+    within_a_second(|| async { verdict_on(&a, at).await == pb::Verdict::Allow }).await;
+    within_a_second(|| async { verdict_on(&c, at).await == pb::Verdict::Allow }).await;
+}

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::http::{http_addr, request};
+use common::http::{http_addr, post_text, request};
 use common::*;
 use predial::proto::v1 as pb;
 use tokio_stream::wrappers::ReceiverStream;
@@ -241,18 +241,6 @@ async fn a_list_file_is_uploaded_over_http_and_a_bad_line_is_named() {
     let (status, body) = post_text(addr, "/v1/dnc/national:import?mode=erase", "");
     assert_eq!(status, 400);
     assert!(body.contains("mode"), "{body}");
-}
-
-/// A text body posted, as `curl --data-binary @file` sends it.
-fn post_text(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut response = agent
-        .post(&format!("http://{addr}{path}"))
-        .content_type("text/plain")
-        .send(body)
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.body_mut().read_to_string().unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -145,6 +145,7 @@ async fn run(engine: &Engine, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 number: phone(),
                 time_zone: None,
                 sms_authorized_at: None,
+                consent_at: None,
             }],
             emails: vec![],
             ssn_hash: None,

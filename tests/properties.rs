@@ -433,6 +433,7 @@ fn decide_at(
         callback_active: false,
         do_not_call: None,
         leases: &[],
+        reassigned: &[],
     };
     let req = predial::domain::Request {
         channel: Channel::Phone,
@@ -472,7 +473,7 @@ proptest! {
             country: Some("US".into()),
             time_zone: Some(tz),
             address_time_zone: None,
-            phones: vec![predial::domain::Phone { number: phone, time_zone: phone_zone, sms_authorized_at: None }],
+            phones: vec![predial::domain::Phone { number: phone, time_zone: phone_zone, sms_authorized_at: None, consent_at: None }],
             emails: vec![],
             ssn_hash: None,
             postal_code: None, county: None,

@@ -36,12 +36,18 @@ pub fn chunk(lines: &[String], first: Option<(&str, pb::ImportMode)>) -> pb::DoN
 /// An import's error with the line it is about, when it names one
 /// (`chunks[2].numbers[5]: …` → `line 20006: …`).
 pub fn by_line(message: &str) -> String {
+    entry_line(message, "numbers", LINES_PER_CHUNK)
+}
+
+/// An import's error about entry `chunks[i].{entries}[j]` of a stream sent `per_chunk`
+/// lines a chunk (one entry per line), said by its line: `line i × per_chunk + j + 1`.
+pub fn entry_line(message: &str, entries: &str, per_chunk: usize) -> String {
     let line = || -> Option<(usize, &str)> {
         let rest = message.strip_prefix("chunks[")?;
-        let (chunk, rest) = rest.split_once("].numbers[")?;
+        let (chunk, rest) = rest.split_once(&format!("].{entries}["))?;
         let (index, rest) = rest.split_once(']')?;
-        let n = chunk.parse::<usize>().ok()? * LINES_PER_CHUNK + index.parse::<usize>().ok()? + 1;
-        Some((n, rest.trim_start_matches(':').trim_start()))
+        let n = chunk.parse::<usize>().ok()? * per_chunk + index.parse::<usize>().ok()? + 1;
+        Some((n, rest.trim_start_matches(['.', ':']).trim_start()))
     };
     match line() {
         Some((n, why)) => format!("line {n}: {why}; nothing was imported"),

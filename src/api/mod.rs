@@ -18,6 +18,8 @@ pub mod http;
 mod in_order;
 pub mod paging;
 mod programs;
+mod reassigned;
+pub mod reassigned_rows;
 mod rules;
 mod until_stopped;
 

@@ -1,5 +1,5 @@
-//! `predial.v1.Programs`: calling programs, their caller-ID numbers, the Do Not Call lists
-//! and telemarketing consent.
+//! `predial.v1.Programs`: calling programs, their caller-ID numbers, the Do Not Call lists,
+//! the Reassigned Numbers Database's answers (`reassigned.rs`) and telemarketing consent.
 
 use chrono::Utc;
 use futures_util::StreamExt;
@@ -188,6 +188,13 @@ impl Programs for ProgramsService {
             list: done.list,
             numbers: done.numbers,
         }))
+    }
+
+    async fn import_reassigned(
+        &self,
+        request: Request<Streaming<pb::ReassignedChunk>>,
+    ) -> Result<Response<pb::ImportSummary>, Status> {
+        super::reassigned::import(&self.engine, request).await
     }
 
     async fn list_do_not_call_lists(

@@ -3,7 +3,7 @@
 
 use compact_str::CompactString;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use nonmax::NonMaxI64;
 
@@ -20,6 +20,9 @@ pub struct Phone {
     pub time_zone: Option<Tz>,
     /// When the consumer last authorised texts to this number.
     pub sms_authorized_at: Option<DateTime<Utc>>,
+    /// When the consumer gave this number (consent to call it): what the Reassigned
+    /// Numbers Database's answers are read against.
+    pub consent_at: Option<DateTime<Utc>>,
 }
 
 /// A debtor or cosigner, validated.
@@ -132,6 +135,9 @@ pub struct PhoneProfile {
     /// Milliseconds. No instant chrono can represent is `i64::MAX` ms, so the `Option`
     /// takes no room of its own.
     sms_authorized_at: Option<NonMaxI64>,
+    /// The day of `Phone.consent_at` in the consumer's day zone (what the Reassigned
+    /// Numbers Database's answers are compared with): four bytes in what was padding.
+    pub consent_day: Option<NaiveDate>,
 }
 
 impl PhoneProfile {
@@ -140,6 +146,7 @@ impl PhoneProfile {
             number,
             time_zone,
             sms_authorized_at: sms_authorized_at_ms.and_then(NonMaxI64::new),
+            consent_day: None,
         }
     }
 
@@ -161,7 +168,12 @@ impl Profile {
             phones: consumer
                 .phones
                 .iter()
-                .map(|p| PhoneProfile::new(p.number, p.time_zone, p.sms_authorized_at.map(|t| t.timestamp_millis())))
+                .map(|p| PhoneProfile {
+                    consent_day: p
+                        .consent_at
+                        .map(|t| t.with_timezone(&consumer.time_zone.unwrap_or(Tz::UTC)).date_naive()),
+                    ..PhoneProfile::new(p.number, p.time_zone, p.sms_authorized_at.map(|t| t.timestamp_millis()))
+                })
                 .collect(),
             postal_code: consumer.postal_code,
             county: consumer.county.as_deref().and_then(County::new),

@@ -3,7 +3,8 @@
 //! [`decide`] is pure — the rule set, what is known of the consumer and the request go in,
 //! a [`Decision`] comes out — so it is tested without a server and measured without a
 //! network. Its steps, in order (as `docs/decisions.md` describes them): an unknown
-//! consumer; the exclusions and calling-program findings (never overridable); a held
+//! consumer; the exclusions and calling-program findings and a number reassigned since
+//! consent (never overridable); emergency blackouts; a held
 //! in-flight slot; what each applicable contact control finds (frequency, hold after a
 //! right party contact, calling hours in every zone, SMS re-authorization, restricted days
 //! — in `findings.rs`); the verdict, where the mode turns violations into DENY (a machine
@@ -16,6 +17,7 @@ use super::exclusions::{Contacting, exclusion_findings, exclusion_message};
 use super::findings::{Context, ControlFindings, control_findings, sentence};
 use super::kinds::{CallPurpose, Channel, Mode, ReasonCode, Verdict};
 use super::lease::in_flight;
+use super::reassigned::{reassigned_message, reassigned_since_consent};
 pub use super::request::{CallerFacts, Request, Subject};
 use super::revocation::RevocationScope;
 use super::rules::RuleSet;
@@ -38,7 +40,7 @@ pub fn decide(rules: &RuleSet, subject: Option<&Subject>, req: &Request) -> Deci
         );
         return d;
     };
-    let excluded = exclusions_step(&mut d, s, req, rules.revocation_scope());
+    let excluded = exclusions_step(&mut d, s, req, rules.revocation_scope()) | reassigned_step(&mut d, s, req);
     // An emergency blackout blocks like a call in flight: until an instant, and then the
     // controls must clear too.
     let blackout_until = blackout_step(&mut d, rules, s, req);
@@ -109,6 +111,27 @@ fn exclusions_step(d: &mut Decision, s: &Subject, req: &Request, scope: Revocati
         d.add(ReasonCode::DoNotCallListed, None, message);
     }
     excluded
+}
+
+/// A call or text to a number the Reassigned Numbers Database says was disconnected on or
+/// after the consent to call it: whoever answers now never consented. Never overridable.
+fn reassigned_step(d: &mut Decision, s: &Subject, req: &Request) -> bool {
+    let Some(phone) = req
+        .phone
+        .filter(|_| matches!(req.channel, Channel::Phone | Channel::Text))
+    else {
+        return false;
+    };
+    let consent_day = s.consent_day(phone);
+    let Some(answer) = reassigned_since_consent(s.reassigned, consent_day) else {
+        return false;
+    };
+    d.add(
+        ReasonCode::ReassignedNumber,
+        None,
+        reassigned_message(answer, consent_day),
+    );
+    true
 }
 
 /// Emergency orders over the consumer's place at the request's instant: each a DENY
@@ -193,7 +216,7 @@ fn verdict_step(d: &mut Decision, rules: &RuleSet, req: &Request, found: &Contro
 /// `None` when no time helps (an exclusion, an unknown zone, a missing SMS authorization).
 fn next_allowed_step(ctx: &Context, found: &ControlFindings, blocked: &Blocked) -> Option<DateTime<Utc>> {
     let at = ctx.req.at;
-    if blocked.unknown_zone || found.needs_reauth {
+    if blocked.unknown_zone || found.needs_reauth || found.needs_check {
         None
     } else if let Some(until_ms) = blocked.in_flight_until {
         // From the earliest expiry on, everything else must clear too; no time helps an

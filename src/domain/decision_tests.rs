@@ -100,6 +100,8 @@ pub(super) struct Case {
     pub(super) exclusions: Exclusions,
     pub(super) own: History,
     pub(super) group: Option<History>,
+    /// The Reassigned Numbers Database's answers about the request's number.
+    pub(super) reassigned: Vec<super::reassigned::Answer>,
 }
 
 impl Case {
@@ -109,6 +111,7 @@ impl Case {
             exclusions: Exclusions::default(),
             own: History::from_unsorted(calls, i64::MIN),
             group: None,
+            reassigned: Vec::new(),
         }
     }
 
@@ -122,6 +125,7 @@ impl Case {
             callback_active: false,
             do_not_call: None,
             leases: &[],
+            reassigned: &self.reassigned,
         };
         decide(rules, Some(&subject), req)
     }
@@ -537,6 +541,7 @@ fn a_callback_lifts_frequency_and_hold_but_not_calling_hours() {
         callback_active: true,
         do_not_call: None,
         leases: &[],
+        reassigned: &[],
     };
     let d = decide(&regf(), Some(&subject), &request("2026-06-02T15:00:00Z"));
     assert_eq!(

@@ -16,6 +16,7 @@ use super::history::History;
 use super::hours::{RestrictedDay, Zones, next_inside, next_unrestricted, outside_in, restricted_in};
 use super::kinds::{Channel, ReasonCode};
 use super::nanp;
+use super::reassigned;
 use super::request::{Request, Subject};
 use super::rules::{ContactControl, RuleSet};
 use super::time::{Clock, local_time, start_of_day, weekday_name};
@@ -32,6 +33,9 @@ pub(super) struct ControlFindings {
     pub unknown_zone: bool,
     /// A text needs a new SMS authorization (no time helps).
     pub needs_reauth: bool,
+    /// The number needs a fresh check of the Reassigned Numbers Database (no time helps:
+    /// an import does).
+    pub needs_check: bool,
     /// What each control found at the request's instant, so the search for
     /// `next_allowed_at` starts from it instead of counting again (empty when a callback
     /// lifts frequency and hold).
@@ -56,6 +60,7 @@ pub(super) fn control_findings(d: &mut Decision, ctx: &Context) -> ControlFindin
         }
         calling_hours(d, ctx, control, &mut found);
         sms_reauthorization(d, ctx, control, &mut found);
+        reassigned_check(d, ctx, control, &mut found);
         restricted_days(d, ctx, control, &mut found);
     }
     if ctx.lifted() {
@@ -148,6 +153,27 @@ fn sms_reauthorization(d: &mut Decision, ctx: &Context, control: &ContactControl
         found.violated = true;
         found.needs_reauth = true;
         d.add(ReasonCode::SmsReauthRequired, Some(control), message);
+    }
+}
+
+/// A call or text to a number without the fresh Reassigned Numbers Database answer the
+/// control requires. A YES is not this: it is the exclusion `REASSIGNED_NUMBER` already.
+fn reassigned_check(d: &mut Decision, ctx: &Context, control: &ContactControl, found: &mut ControlFindings) {
+    let (Some(days), Some(phone)) = (control.reassigned_check_days, ctx.req.phone) else {
+        return;
+    };
+    if !matches!(ctx.req.channel, Channel::Phone | Channel::Text) {
+        return;
+    }
+    let answers = ctx.subject.reassigned;
+    let consent_day = ctx.subject.consent_day(phone);
+    if reassigned::reassigned_since_consent(answers, consent_day).is_some() {
+        return;
+    }
+    if let Some(why) = reassigned::missing_check(answers, consent_day, ctx.req.at, days) {
+        found.violated = true;
+        found.needs_check = true;
+        d.add(ReasonCode::ReassignedCheckMissing, Some(control), why);
     }
 }
 

@@ -189,6 +189,12 @@ pub enum ReasonCode {
     AttemptInFlight,
     /// An emergency order suspends contacts in the consumer's place. Never overridable.
     EmergencyBlackout,
+    /// The Reassigned Numbers Database answered that the number was disconnected on or
+    /// after the consent to call it. Never overridable.
+    ReassignedNumber,
+    /// A control requires a fresh check of the Reassigned Numbers Database, and there is
+    /// none: a contact-control violation.
+    ReassignedCheckMissing,
 }
 
 impl ReasonCode {
@@ -202,6 +208,7 @@ impl ReasonCode {
                 | ReasonCode::OutsideCallingHours
                 | ReasonCode::RestrictedDay
                 | ReasonCode::SmsReauthRequired
+                | ReasonCode::ReassignedCheckMissing
         )
     }
 }

@@ -43,6 +43,7 @@ fn decide_leased(case: &Case, leases: &[Lease], rules: &RuleSet, req: &Request) 
         callback_active: false,
         do_not_call: None,
         leases: &open,
+        reassigned: &case.reassigned,
     };
     decide(rules, Some(&subject), req)
 }

@@ -15,6 +15,7 @@
 //! - [`blackout`]: emergency orders suspending contacts in a place for a time.
 //! - [`exclusions`]: bankruptcy, disabled channels, opted-out numbers.
 //! - [`do_not_call`]: named Do Not Call lists and how an import changes one.
+//! - [`reassigned`]: the Reassigned Numbers Database's answers, read against consent.
 //! - [`keywords`]: STOP and START replies.
 //! - [`revocation`]: what a STOP binds: every purpose, or the purpose of the text it answered.
 //! - [`lease`]: attempt leases — an allowed contact counted at once, until settled.
@@ -48,6 +49,7 @@ pub mod phone;
 pub mod place;
 pub mod programs;
 pub mod prompt;
+pub mod reassigned;
 mod request;
 pub mod retention;
 pub mod revocation;
@@ -61,6 +63,8 @@ pub mod window;
 mod decision_tests;
 #[cfg(test)]
 mod lease_tests;
+#[cfg(test)]
+mod reassigned_tests;
 
 pub use consumer::{Consumer, Phone, Profile, Region};
 pub use decision::{CallerFacts, Decision, Reason, Request, Subject, decide};
@@ -69,6 +73,7 @@ pub use exclusions::Exclusions;
 pub use history::{Contact, ContactRec, History, RecKind};
 pub use kinds::{CallPurpose, Channel, ExcludedBy, Mode, Period, ReasonCode, Role, Verdict};
 pub use phone::PhoneNumber;
+pub use reassigned::AnswerKind as ReassignedAnswerKind;
 pub use revocation::{OptOut, RevocationScope};
 pub use rule_history::{RuleDiff, Timeline};
 pub use rules::{RuleSet, RuleSetDraft, RuleSetMeta};

@@ -1,7 +1,7 @@
 //! The question a decision answers: the request, validated, and what is known of the
 //! consumer it is about.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::consumer::Profile;
 use super::exclusions::Exclusions;
@@ -9,6 +9,7 @@ use super::history::History;
 use super::kinds::{CallPurpose, Channel, Mode};
 use super::lease::OpenLease;
 use super::phone::PhoneNumber;
+use super::reassigned::Answer;
 
 /// What is known of the consumer a request is about.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +32,16 @@ pub struct Subject<'a> {
     /// The consumer's unsettled attempt leases (their records are in `own` and `group`
     /// too; this is what the in-flight rule reads).
     pub leases: &'a [OpenLease],
+    /// The Reassigned Numbers Database's answers about the request's number (looked up
+    /// for calls and texts only; empty for anything else).
+    pub reassigned: &'a [Answer],
+}
+
+impl Subject<'_> {
+    /// The day the consumer gave `phone` (consent to call it), when on record.
+    pub fn consent_day(&self, phone: PhoneNumber) -> Option<NaiveDate> {
+        self.profile.phone(phone).and_then(|p| p.consent_day)
+    }
 }
 
 /// What the calling programs know of the request's caller ID.

@@ -51,6 +51,9 @@ pub struct ControlDraft {
     pub exclude_consented_calls: bool,
     pub postal_codes: Vec<String>,
     pub counties: Vec<String>,
+    pub require_reassigned_check: bool,
+    /// 0 means 31.
+    pub reassigned_check_max_age_days: u32,
 }
 
 /// A rule set as written by a person. `version` is the server's to set.
@@ -193,6 +196,9 @@ pub struct ContactControl {
     pub exclude_consented_calls: bool,
     /// Postal-code prefixes and counties it binds (empty: anywhere in its state/country).
     pub places: super::place::Places,
+    /// A number needs an answer of the Reassigned Numbers Database about the time since
+    /// consent, checked at most this many days ago (`None`: no check required).
+    pub reassigned_check_days: Option<u32>,
 }
 
 impl ContactControl {
@@ -526,6 +532,7 @@ fn compile_control(c: &ControlDraft) -> Result<ContactControl, Vec<FieldError>> 
     if sms_reauth_days.is_some() && !channels.contains(Channel::Text) {
         err("sms_reauth_days", "applies to TEXT controls only".into());
     }
+    let reassigned_check_days = reassigned_check(c, channels, &mut err);
     let mut weekdays = 0u8;
     for (i, day) in c.no_contact_weekdays.iter().enumerate() {
         match parse_weekday(day) {
@@ -566,6 +573,34 @@ fn compile_control(c: &ControlDraft) -> Result<ContactControl, Vec<FieldError>> 
         no_contact_on_holidays: c.no_contact_on_holidays,
         exclude_consented_calls: c.exclude_consented_calls,
         places,
+        reassigned_check_days,
+    })
+}
+
+/// The Reassigned Numbers Database check a control requires: for calls and texts only, at
+/// most ten years old; a maximum age without the requirement is a mistake said, not ignored.
+fn reassigned_check(c: &ControlDraft, channels: ChannelSet, err: &mut impl FnMut(&str, String)) -> Option<u32> {
+    if !c.require_reassigned_check {
+        if c.reassigned_check_max_age_days > 0 {
+            err(
+                "reassigned_check_max_age_days",
+                "is set but require_reassigned_check is not".into(),
+            );
+        }
+        return None;
+    }
+    if !channels.contains(Channel::Phone) && !channels.contains(Channel::Text) {
+        err(
+            "require_reassigned_check",
+            "applies to PHONE and TEXT controls only".into(),
+        );
+    }
+    if c.reassigned_check_max_age_days > 3650 {
+        err("reassigned_check_max_age_days", "must be at most 3650".into());
+    }
+    Some(match c.reassigned_check_max_age_days {
+        0 => super::reassigned::DEFAULT_MAX_AGE_DAYS,
+        days => days,
     })
 }
 

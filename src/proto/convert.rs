@@ -73,6 +73,29 @@ wire_enum!(RevocationScope {
     SamePurpose
 });
 wire_enum!(ExcludedBy { Customer, User });
+
+// The contract's values carry the prefix `REASSIGNED_ANSWER_`, not the enum's own name, so
+// prost keeps it in the variants' names.
+impl WireEnum for domain::ReassignedAnswerKind {
+    fn from_wire(value: i32) -> Result<Option<Self>, String> {
+        use domain::ReassignedAnswerKind as K;
+        match pb::ReassignedAnswerKind::try_from(value) {
+            Ok(pb::ReassignedAnswerKind::ReassignedAnswerUnspecified) => Ok(None),
+            Ok(pb::ReassignedAnswerKind::ReassignedAnswerYes) => Ok(Some(K::Yes)),
+            Ok(pb::ReassignedAnswerKind::ReassignedAnswerNo) => Ok(Some(K::No)),
+            Ok(pb::ReassignedAnswerKind::ReassignedAnswerNoData) => Ok(Some(K::NoData)),
+            Err(_) => Err(format!("{value} is not a ReassignedAnswerKind value")),
+        }
+    }
+    fn to_wire(self) -> i32 {
+        use domain::ReassignedAnswerKind as K;
+        (match self {
+            K::Yes => pb::ReassignedAnswerKind::ReassignedAnswerYes,
+            K::No => pb::ReassignedAnswerKind::ReassignedAnswerNo,
+            K::NoData => pb::ReassignedAnswerKind::ReassignedAnswerNoData,
+        }) as i32
+    }
+}
 wire_enum!(CallPurpose {
     CustomerService,
     DebtCollection,
@@ -106,6 +129,8 @@ wire_enum!(ReasonCode {
     RestrictedDay,
     AttemptInFlight,
     EmergencyBlackout,
+    ReassignedNumber,
+    ReassignedCheckMissing,
 });
 
 /// Reads an enum field, naming it on error.
@@ -179,6 +204,7 @@ pub fn consumer_from(c: &pb::Consumer) -> Result<Consumer, FieldError> {
             time_zone: opt_zone(&p.time_zone, "time_zone").map_err(|e| e.within(&field))?,
             sms_authorized_at: opt_timestamp_from(&p.sms_authorized_at, "sms_authorized_at")
                 .map_err(|e| e.within(&field))?,
+            consent_at: opt_timestamp_from(&p.consent_at, "consent_at").map_err(|e| e.within(&field))?,
         });
     }
     let mut emails = Vec::with_capacity(c.emails.len());
@@ -227,6 +253,7 @@ pub fn consumer_to(c: &Consumer) -> pb::Consumer {
                 number: p.number.to_string(),
                 time_zone: p.time_zone.map(|z| z.name().to_string()).unwrap_or_default(),
                 sms_authorized_at: p.sms_authorized_at.map(timestamp_to),
+                consent_at: p.consent_at.map(timestamp_to),
             })
             .collect(),
         emails: c.emails.clone(),
@@ -325,6 +352,8 @@ pub fn rule_set_draft_from(r: &pb::RuleSet) -> Result<RuleSetDraft, FieldError> 
             exclude_consented_calls: c.exclude_consented_calls,
             postal_codes: c.postal_codes.clone(),
             counties: c.counties.clone(),
+            require_reassigned_check: c.require_reassigned_check,
+            reassigned_check_max_age_days: c.reassigned_check_max_age_days,
         });
     }
     let mut blackouts = Vec::with_capacity(r.blackouts.len());
@@ -432,6 +461,8 @@ pub fn rule_set_to(draft: &RuleSetDraft, version: u64) -> pb::RuleSet {
                 exclude_consented_calls: c.exclude_consented_calls,
                 postal_codes: c.postal_codes.clone(),
                 counties: c.counties.clone(),
+                require_reassigned_check: c.require_reassigned_check,
+                reassigned_check_max_age_days: c.reassigned_check_max_age_days,
             })
             .collect(),
         blackouts: draft
@@ -596,6 +627,7 @@ mod tests {
                 number: "(555) 123-4567".into(),
                 time_zone: "America/Los_Angeles".into(),
                 sms_authorized_at: None,
+                consent_at: None,
             }],
             emails: vec!["a@example.com".into()],
             ..Default::default()

@@ -88,6 +88,7 @@ pub const METHODS: &[Method] = &[
     read(unary("/predial.v1.Programs/ListPrograms", Admin)),
     read(unary("/predial.v1.Programs/GetProgram", Admin)),
     streaming("/predial.v1.Programs/ImportDoNotCall", Admin),
+    streaming("/predial.v1.Programs/ImportReassigned", Admin),
     read(unary("/predial.v1.Programs/ListDoNotCallLists", Admin)),
     unary("/predial.v1.Programs/SetConsent", Admin),
     read(unary("/predial.v1.Compliance/Query", Admin)),

@@ -29,6 +29,7 @@ use crate::domain::OptOut;
 use crate::domain::decision::Subject;
 use crate::domain::exclusions::{ExclusionStatus, NumberStatus, exclusion_level};
 use crate::domain::lease::{AttemptId, OpenLease};
+use crate::domain::reassigned::Answer;
 use crate::domain::{Channel, Consumer, ContactRec, Exclusions, History, PhoneNumber, Profile};
 use crate::store::{Applied, WriteOp};
 
@@ -135,7 +136,7 @@ pub struct Group {
 
 /// What a question is about, beyond the consumer.
 #[derive(Debug, Clone, Copy)]
-pub struct Lookup {
+pub struct Lookup<'a> {
     /// The number contacted.
     pub phone: Option<PhoneNumber>,
     /// The instant asked about.
@@ -144,6 +145,8 @@ pub struct Lookup {
     pub needed_from_ms: i64,
     /// The Do Not Call list the number is on.
     pub do_not_call_listed: Option<&'static str>,
+    /// The Reassigned Numbers Database's answers about the number.
+    pub reassigned: &'a [Answer],
 }
 
 /// Everything a decision reads of a consumer but its contacts, copied out of memory.
@@ -159,6 +162,7 @@ pub struct Snapshot {
     pub members: Vec<Id>,
     /// The consumer's unsettled leases in memory.
     pub leases: Vec<OpenLease>,
+    pub reassigned: Vec<Answer>,
 }
 
 impl Snapshot {
@@ -173,6 +177,7 @@ impl Snapshot {
             callback_active: self.callback_active,
             do_not_call: self.do_not_call,
             leases: &self.leases,
+            reassigned: &self.reassigned,
         }
     }
 }
@@ -201,7 +206,7 @@ fn callback_active(entry: &Entry, phone: Option<PhoneNumber>, at_ms: i64) -> boo
     phone.is_some_and(|p| entry.callbacks().iter().any(|(n, from)| *n == p && at_ms >= *from))
 }
 
-fn do_not_call(entry: &Entry, q: &Lookup) -> Option<&'static str> {
+fn do_not_call(entry: &Entry, q: &Lookup<'_>) -> Option<&'static str> {
     q.do_not_call_listed
         .filter(|_| q.phone.is_some_and(|p| !entry.consents().contains(&p)))
 }
@@ -239,6 +244,7 @@ impl Book {
             callback_active: callback_active(&entry, q.phone, q.at_ms),
             do_not_call: do_not_call(&entry, &q),
             leases: entry.leases(),
+            reassigned: q.reassigned,
         };
         Some(f(Some(&subject)))
     }
@@ -283,6 +289,7 @@ impl Book {
                 do_not_call: do_not_call(&entry, &q),
                 members: Vec::new(),
                 leases: entry.leases().to_vec(),
+                reassigned: q.reassigned.to_vec(),
             }
         };
         let members = snapshot
@@ -436,7 +443,8 @@ impl Book {
             WriteOp::PutProgram(_)
             | WriteOp::AddProgramNumbers { .. }
             | WriteOp::StageDoNotCall { .. }
-            | WriteOp::CommitDoNotCall { .. } => {}
+            | WriteOp::CommitDoNotCall { .. }
+            | WriteOp::PutReassigned(_) => {}
             WriteOp::RecordContact(_)
             | WriteOp::PutRuleSet(_)
             | WriteOp::IssuePrompt { .. }
@@ -637,12 +645,13 @@ pub(super) mod tests {
     const REACH: i64 = 1_000_000;
 
     /// A question about instant 0 with no number.
-    fn at_zero() -> Lookup {
+    fn at_zero() -> Lookup<'static> {
         Lookup {
             phone: None,
             at_ms: 0,
             needed_from_ms: 0,
             do_not_call_listed: None,
+            reassigned: &[],
         }
     }
 

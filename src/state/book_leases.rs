@@ -118,12 +118,13 @@ mod tests {
         }
     }
 
-    fn lookup(at_ms: i64) -> Lookup {
+    fn lookup(at_ms: i64) -> Lookup<'static> {
         Lookup {
             phone: None,
             at_ms,
             needed_from_ms: at_ms - REACH,
             do_not_call_listed: None,
+            reassigned: &[],
         }
     }
 

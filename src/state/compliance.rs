@@ -62,6 +62,7 @@ impl Engine {
             at_ms: as_of.timestamp_millis(),
             needed_from_ms: i64::MIN,
             do_not_call_listed: None,
+            reassigned: &[],
         };
         let Some(snapshot) = self.inner.book.snapshot(consumer_id, q) else {
             return Err(EngineError::NotFound(format!("no consumer {consumer_id:?}")));

@@ -187,31 +187,43 @@ impl Engine {
         let rules = timeline.deciding(req.at.timestamp_millis(), req.rules_as_of, || {
             Utc::now().timestamp_millis()
         });
-        let consult = req.consults_do_not_call();
+        let consult = Consult {
+            do_not_call: req.consults_do_not_call(),
+            reassigned: matches!(
+                req.channel,
+                crate::domain::Channel::Phone | crate::domain::Channel::Text
+            ),
+        };
         self.with_subject(consumer_id, req.phone, consult, req.at, rules, &|subject| {
             f(rules, subject, &req)
         })
     }
 
     /// Runs `f` with what is known of a consumer for a question about `phone` at `at`;
-    /// `phone` is looked up in the Do Not Call lists only when `consult_do_not_call`.
+    /// `phone` is looked up in the Do Not Call lists and the Reassigned Numbers Database's
+    /// answers as `consult` says.
     pub(super) fn with_subject<R>(
         &self,
         consumer_id: &str,
         phone: Option<PhoneNumber>,
-        consult_do_not_call: bool,
+        consult: Consult,
         at: DateTime<Utc>,
         rules: &RuleSet,
         f: &dyn Fn(Option<&Subject>) -> R,
     ) -> Result<R, EngineError> {
         let at_ms = at.timestamp_millis();
+        let reassigned = match phone.filter(|_| consult.reassigned) {
+            Some(p) => self.inner.registry.reassigned.of(p),
+            None => Default::default(),
+        };
         let q = Lookup {
             do_not_call_listed: phone
-                .filter(|_| consult_do_not_call)
+                .filter(|_| consult.do_not_call)
                 .and_then(|p| self.inner.registry.do_not_call_listing(p)),
             phone,
             at_ms,
             needed_from_ms: at_ms.saturating_sub(reach_ms(rules.retention_days)),
+            reassigned: &reassigned,
         };
         if let Some(answer) = self.inner.book.with_subject(consumer_id, q, f) {
             return Ok(answer);
@@ -286,6 +298,15 @@ impl Engine {
 
 /// How a durable write reaches memory. A new rule set that looks back further than the
 /// active one first reloads the contacts it needs, then goes live.
+/// What a question about a number looks up besides the consumer.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Consult {
+    /// The Do Not Call lists (a telemarketing call or text).
+    pub do_not_call: bool,
+    /// The Reassigned Numbers Database's answers (a call or text).
+    pub reassigned: bool,
+}
+
 fn applier(book: Arc<Book>, registry: Arc<Registry>, rules: Arc<ActiveRules>, store: Arc<dyn Store>) -> Applier {
     Arc::new(move |op, applied| match (op, applied) {
         // A write that did not land: take out what was put in memory ahead of it.
@@ -312,7 +333,10 @@ fn apply(book: &Book, registry: &Registry, rules: &ActiveRules, store: &dyn Stor
             }
             rules.install(new.clone());
         }
-        WriteOp::PutProgram(_) | WriteOp::AddProgramNumbers { .. } | WriteOp::CommitDoNotCall { .. } => {
+        WriteOp::PutProgram(_)
+        | WriteOp::AddProgramNumbers { .. }
+        | WriteOp::CommitDoNotCall { .. }
+        | WriteOp::PutReassigned(_) => {
             if let Err(e) = registry.apply(op, store) {
                 tracing::error!(error = %e, "loading a Do Not Call list another node imported failed; memory keeps the list it had");
             }

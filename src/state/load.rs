@@ -16,7 +16,7 @@ use crate::store::{Applied, WriteOp};
 impl Engine {
     /// Rebuilds memory from the store: the newest rule set, every consumer, exclusion,
     /// callback and consent, the contacts and leases the rules can look back on, the
-    /// programs and the Do Not Call list. Then memory follows the store's change feed, when
+    /// programs, the Do Not Call lists and the Reassigned Numbers Database's answers. Then memory follows the store's change feed, when
     /// it has one, and the engine is ready.
     pub fn load(&self) -> Result<(), EngineError> {
         let store = &*self.inner.store;
@@ -105,6 +105,10 @@ impl Engine {
             let set = build_list(store, &list)?;
             registry.install_list(&list.name, Arc::new(set), list.updated_at);
         }
+        // Read in key order, so each area code's answers arrive sorted: appended, not merged.
+        let mut answers = super::reassigned::Loader::default();
+        store.for_each_reassigned(&mut |batch| answers.push(batch))?;
+        registry.reassigned.install(answers);
         tracing::info!(
             consumers,
             rule_set_version = self.inner.rules.now().version,

@@ -30,14 +30,15 @@ impl Engine {
         })?;
         let rules = self.inner.rules.now();
         // No subject: no consumer has the id (yet); the contact is recorded all the same.
-        let (unknown_consumer, (tally, _)) = self.with_subject(&consumer_id, None, false, at, &rules, &|subject| {
-            (
-                subject.is_none(),
-                subject
-                    .map(|s| tightest_tally(&rules, s, channel, at))
-                    .unwrap_or_default(),
-            )
-        })?;
+        let (unknown_consumer, (tally, _)) =
+            self.with_subject(&consumer_id, None, Default::default(), at, &rules, &|subject| {
+                (
+                    subject.is_none(),
+                    subject
+                        .map(|s| tightest_tally(&rules, s, channel, at))
+                        .unwrap_or_default(),
+                )
+            })?;
         if unknown_consumer {
             crate::metrics::metrics().unknown_consumer_contact();
         }

@@ -3,7 +3,8 @@
 //! Like the book, read by decisions and written only by the commit thread (or, for a
 //! cluster, the thread that follows the other nodes' writes). A list's set is swapped
 //! whole when an import commits: the importing node built it beforehand
-//! ([`Registry::prepare`]); a node that follows builds it from the store.
+//! ([`Registry::prepare`]); a node that follows builds it from the store. The Reassigned
+//! Numbers Database's answers are merged in as each chunk lands, on every node alike.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -28,6 +29,8 @@ pub struct Registry {
     lists: RwLock<BTreeMap<&'static str, Listed>>,
     /// Sets imports built, until their commit swaps them in (by import id).
     prepared: Mutex<HashMap<u64, Arc<DoNotCallSet>>>,
+    /// The Reassigned Numbers Database's answers.
+    pub reassigned: super::reassigned::ReassignedAnswers,
 }
 
 /// A list as decisions read it.
@@ -167,6 +170,7 @@ impl Registry {
                 };
                 self.install_list(list, set, *at);
             }
+            WriteOp::PutReassigned(answers) => self.reassigned.merge(answers),
             _ => {}
         }
         Ok(())

@@ -127,6 +127,9 @@ pub enum WriteOp {
         numbers: u64,
         at: DateTime<Utc>,
     },
+    /// A chunk of answers of the Reassigned Numbers Database, kept as written (which answer
+    /// stands for a number and date asked is memory's to merge: the one checked last).
+    PutReassigned(Vec<crate::domain::reassigned::ReassignedAnswer>),
     /// Gives (or withdraws) a consumer's prior express consent to telemarketing calls to a
     /// number.
     SetConsent {
@@ -271,6 +274,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         import: Option<ImportRef>,
         f: &mut dyn FnMut(&[PhoneNumber]),
+    ) -> Result<(), StoreError>;
+
+    /// Every chunk of Reassigned Numbers Database answers, in the order written, for
+    /// start-up.
+    fn for_each_reassigned(
+        &self,
+        f: &mut dyn FnMut(&[crate::domain::reassigned::ReassignedAnswer]),
     ) -> Result<(), StoreError>;
 
     /// Every lease neither settled nor released, for start-up.

@@ -225,6 +225,7 @@ mod tests {
                     number: number(*n),
                     time_zone: None,
                     sms_authorized_at: None,
+                    consent_at: None,
                 })
                 .collect(),
             emails: vec![],

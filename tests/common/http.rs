@@ -38,3 +38,15 @@ pub fn request(addr: SocketAddr, verb: &str, path: &str, body: Option<&str>) -> 
     let status = response.status().as_u16();
     (status, response.body_mut().read_to_string().unwrap_or_default())
 }
+
+/// A text body posted, as `curl --data-binary @file` sends it.
+pub fn post_text(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut response = agent
+        .post(&format!("http://{addr}{path}"))
+        .content_type("text/plain")
+        .send(body)
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().unwrap())
+}

@@ -7,13 +7,17 @@
 //! - `transcode`: JSON in, the same gRPC service stack a gRPC client reaches, JSON out;
 //! - `status`: errors as `google.rpc.Status` with the HTTP status of the code;
 //! - `evidence`: `GET /v1/evidence`, the export streamed as CSV or NDJSON;
-//! - `dnc`: `POST /v1/dnc/{list}:import`, a Do Not Call list file streamed in.
+//! - `dnc`: `POST /v1/dnc/{list}:import`, a Do Not Call list file streamed in;
+//! - `reassigned`: `POST /v1/reassigned:import`, Reassigned Numbers Database answers (CSV)
+//!   streamed in; `lines`: how both read a body line by line.
 //!
 //! There is no second implementation of anything: a call over HTTP passes the same gate
 //! (tokens, roles, shedding), the same validation and the same engine call as over gRPC.
 
 mod dnc;
 mod evidence;
+mod lines;
+mod reassigned;
 pub mod routes;
 mod status;
 pub mod tls;
@@ -71,6 +75,7 @@ impl HttpApi {
             .route("/v1/health", axum::routing::get(health))
             .route("/v1/evidence", axum::routing::get(evidence::export))
             .route("/v1/dnc/{spec}", axum::routing::post(dnc::import))
+            .route("/v1/reassigned:import", axum::routing::post(reassigned::import))
             .fallback(call)
             .with_state(self)
             .merge(crate::metrics::router())

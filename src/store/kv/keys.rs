@@ -29,6 +29,8 @@
 //!   one value, not a key per lease, so a job reads through the staging the leases an
 //!   earlier job of its group took (staging answers point reads, not scans). A lease no
 //!   longer listed here and not released was settled.
+//! - `f` + sequence number → a chunk of Reassigned Numbers Database answers, packed
+//!   (`kv::reassigned`), in the order written
 //! - `v` + at_ms (sign-flipped) + evidence id → `predial.v1.EvidenceRecord`: every
 //!   recorded event in time order, what an export streams (`kv::evidence`)
 //! - `w` + len16(consumer id) + consumer id + at_ms (sign-flipped) + evidence id → nothing:
@@ -63,6 +65,7 @@ pub(crate) const NUMBER_INDEX: u8 = b'g';
 pub(crate) const LEASE: u8 = b'l';
 pub(crate) const UNSETTLED: u8 = b'u';
 pub(crate) const EVIDENCE: u8 = b'v';
+pub(crate) const REASSIGNED: u8 = b'f';
 pub(crate) const EVIDENCE_BY_CONSUMER: u8 = b'w';
 
 /// The `m` key whose presence says the number index is complete.

@@ -14,12 +14,14 @@
 //! - [`stage`]: what each write does.
 //! - [`leases`]: a lease and where it stands, as commits and readers both read it.
 //! - [`reads`]: what the store's readers answer.
+//! - [`reassigned`]: the Reassigned Numbers Database's answers, one key each.
 //! - [`evidence`]: the log of every recorded event, in time order, that exports scan.
 
 pub mod evidence;
 pub mod keys;
 pub mod leases;
 pub mod reads;
+pub mod reassigned;
 pub mod stage;
 pub mod staging;
 pub mod sweep;

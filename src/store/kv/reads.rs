@@ -411,6 +411,12 @@ macro_rules! kv_reads {
         ) -> Result<(), $crate::store::StoreError> {
             $crate::store::kv::reads::for_each_consent(self.$kv(), f)
         }
+        fn for_each_reassigned(
+            &self,
+            f: &mut dyn FnMut(&[$crate::domain::reassigned::ReassignedAnswer]),
+        ) -> Result<(), $crate::store::StoreError> {
+            $crate::store::kv::reassigned::for_each(self.$kv(), f)
+        }
         fn for_each_unsettled_lease(
             &self,
             f: &mut dyn FnMut($crate::domain::lease::Lease),

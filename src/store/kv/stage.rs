@@ -282,6 +282,7 @@ pub fn stage(op: &WriteOp, st: &mut Staging) -> Result<Applied, StageError> {
             numbers,
             at,
         } => commit_do_not_call(st, list, *mode, *import, *numbers, *at)?,
+        WriteOp::PutReassigned(answers) => super::reassigned::stage(answers, st)?,
         WriteOp::SetConsent {
             consumer_id,
             phone,

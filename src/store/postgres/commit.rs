@@ -397,7 +397,8 @@ fn touched(
         WriteOp::PutRuleSet(_)
         | WriteOp::PutProgram(_)
         | WriteOp::AddProgramNumbers { .. }
-        | WriteOp::CommitDoNotCall { .. } => {
+        | WriteOp::CommitDoNotCall { .. }
+        | WriteOp::PutReassigned(_) => {
             vec![EVERYTHING.to_string()]
         }
         WriteOp::IssuePrompt { .. }
@@ -456,6 +457,7 @@ fn own_reads_of(op: &WriteOp, consumer: impl Fn(&str) -> Vec<u8>) -> Vec<Vec<u8>
         WriteOp::AnswerPrompt { token, .. } => vec![key(PROMPT, token)],
         WriteOp::Note(_) => vec![key(META, "note-seq")],
         WriteOp::CommitDoNotCall { list, .. } => vec![key(DNC_LIST, list), key(META, LEGACY_DNC_SEQ)],
+        WriteOp::PutReassigned(_) => vec![key(META, crate::store::kv::reassigned::REASSIGNED_SEQ)],
         WriteOp::PutRuleSet(_)
         | WriteOp::SetOptOut { .. }
         | WriteOp::IssuePrompt { .. }
