@@ -13,6 +13,9 @@
 //! It runs on mimalloc, the allocator the server runs on (`src/main.rs`): a DENY allocates
 //! its reasons' sentences.
 //!
+//! `decision_with_reassigned_answers` is `decision/allow` with a million Reassigned
+//! Numbers Database answers about other numbers in memory.
+//!
 //! `cargo bench --bench decision`
 
 #[global_allocator]
@@ -71,6 +74,7 @@ fn populate(at: DateTime<Utc>, exclusions: bool, consumers: usize) -> (tempfile:
                             number: number(i),
                             time_zone: None,
                             sms_authorized_at: None,
+                            consent_at: None,
                         }],
                         emails: vec![],
                         ssn_hash: None,
@@ -144,7 +148,36 @@ fn bench(c: &mut Criterion) {
         }
         group.finish();
     }
+    with_reassigned_answers(c, at);
     across_the_book(c, at);
+}
+
+/// An ALLOW for a number with no answer of the Reassigned Numbers Database, while memory
+/// keeps 1,000,000 answers about other numbers of the same area code (the search a call
+/// pays once any answer is imported; `decision/allow` is the same with none).
+fn with_reassigned_answers(c: &mut Criterion, at: DateTime<Utc>) {
+    use predial::domain::reassigned::{Answer, AnswerKind, ReassignedAnswer};
+    let (_dir, engine) = populate(at, false, CONSUMERS);
+    let answers: Vec<ReassignedAnswer> = (1_000_000..2_000_000)
+        .map(|i| ReassignedAnswer {
+            number: number(i),
+            answer: Answer {
+                as_of: chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(),
+                kind: AnswerKind::No,
+                checked_at: "2026-06-01T00:00:00Z".parse().unwrap(),
+            },
+        })
+        .collect();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(engine.import_reassigned(&answers)).unwrap();
+    let mut group = c.benchmark_group("decision_with_reassigned_answers");
+    let i = 8 * 100 + 2;
+    let (id, req) = (format!("c{i}"), phone_request(i, at));
+    assert_eq!(engine.decide(&id, &req, None).unwrap().verdict, Verdict::Allow);
+    group.bench_function("allow", |b| {
+        b.iter(|| engine.decide(black_box(&id), black_box(&req), None).unwrap())
+    });
+    group.finish();
 }
 
 /// An automated call to consumer `i`'s number at `at`.

@@ -1,4 +1,5 @@
-//! The evidence export and Do Not Call REPLACE at scale, with the process's memory.
+//! The evidence export, Do Not Call REPLACE and Reassigned Numbers Database imports at
+//! scale, with the process's memory.
 //!
 //! - `export`: a store of 10,000,000 contacts (100,000 consumers, 100 calls each, 200 days
 //!   old, so memory holds none of them at start) written directly through the sled
@@ -11,9 +12,16 @@
 //!   (chunks stored, the next set built, swapped), then a second REPLACE of 50,000,000
 //!   others while the first list is in force. Prints seconds and the resident set.
 //!
+//! - `reassigned`: 10,000,000 Reassigned Numbers Database answers imported through the
+//!   engine (stored 50,000 a write, merged into memory as each lands), then 1,000,000 more
+//!   that check some of the same questions again, then the engine opened again (every
+//!   chunk read back and merged). Prints seconds, the bytes memory keeps per answer
+//!   (`heap_bytes`) and the resident set.
+//!
 //! Each case runs in a process of its own. `cargo bench --bench evidence_and_lists`
-//! (Linux; prints, asserts nothing). `PREDIAL_BENCH_CASE=export|dnc` runs one;
-//! `PREDIAL_EXPORT_CONTACTS` and `PREDIAL_DNC_NUMBERS` scale them down.
+//! (Linux; prints, asserts nothing). `PREDIAL_BENCH_CASE=export|dnc|reassigned` runs
+//! one; `PREDIAL_EXPORT_CONTACTS`, `PREDIAL_DNC_NUMBERS` and `PREDIAL_REASSIGNED_ANSWERS`
+//! scale them down.
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -29,6 +37,7 @@ use common::{numbers, resident_bytes};
 
 use predial::domain::do_not_call::ImportMode;
 use predial::domain::evidence::ExportQuery;
+use predial::domain::reassigned::{Answer, AnswerKind, ReassignedAnswer};
 use predial::domain::{Channel, Consumer, Contact, Phone, PhoneNumber, Role};
 use predial::state::{DNC_CHUNK, Engine, EngineOptions};
 use predial::store::{SledStore, Store, WriteOp};
@@ -100,6 +109,7 @@ fn export_case() {
                             number: phone(i),
                             time_zone: None,
                             sms_authorized_at: None,
+                            consent_at: None,
                         }],
                         emails: vec![],
                         ssn_hash: None,
@@ -220,6 +230,53 @@ fn dnc_case() {
     }
 }
 
+fn reassigned_case() {
+    let total = count("PREDIAL_REASSIGNED_ANSWERS", 10_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open_dir(dir.path(), EngineOptions::default()).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let checked: DateTime<Utc> = "2026-11-20T14:00:00Z".parse().unwrap();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+    let answer = |n: PhoneNumber, i: usize, later: i64| ReassignedAnswer {
+        number: n,
+        answer: Answer {
+            as_of,
+            kind: if i % 50 == 0 { AnswerKind::Yes } else { AnswerKind::No },
+            checked_at: checked + chrono::Duration::hours(later),
+        },
+    };
+    for (round, seed, n, later) in [(1, 13u64, total, 0), (2, 13u64, total / 10, 24)] {
+        let before = resident_bytes();
+        let peak = PeakRss::start();
+        let started = Instant::now();
+        let answers: Vec<_> = numbers(n, seed).enumerate().map(|(i, n)| answer(n, i, later)).collect();
+        let summary = runtime.block_on(engine.import_reassigned(&answers)).unwrap();
+        drop(answers);
+        let elapsed = started.elapsed().as_secs_f64();
+        let peak = peak.finish();
+        println!(
+            "import {round}: {} answers sent, {} kept, in {elapsed:.1} s; resident {:.0} MiB before, {:.0} MiB at peak, {:.0} MiB after; memory keeps {:.2} bytes/answer",
+            summary.imported,
+            summary.kept,
+            mib(before),
+            mib(peak),
+            mib(resident_bytes()),
+            engine.reassigned_bytes() as f64 / engine.reassigned_len() as f64
+        );
+    }
+    // Start-up reads every chunk back and merges them once.
+    drop(engine);
+    let started = Instant::now();
+    let engine = Engine::open_dir(dir.path(), EngineOptions::default()).unwrap();
+    println!(
+        "restart: {} answers kept, loaded in {:.1} s; resident {:.0} MiB; memory keeps {:.2} bytes/answer",
+        engine.reassigned_len(),
+        started.elapsed().as_secs_f64(),
+        mib(resident_bytes()),
+        engine.reassigned_bytes() as f64 / engine.reassigned_len() as f64
+    );
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -227,8 +284,9 @@ fn main() {
     match std::env::var("PREDIAL_BENCH_CASE").as_deref() {
         Ok("export") => export_case(),
         Ok("dnc") => dnc_case(),
+        Ok("reassigned") => reassigned_case(),
         _ => {
-            for case in ["export", "dnc"] {
+            for case in ["export", "dnc", "reassigned"] {
                 let status = std::process::Command::new(std::env::current_exe().expect("this bench"))
                     .env("PREDIAL_BENCH_CASE", case)
                     .status()
