@@ -314,3 +314,120 @@ async fn predial_reassigned_import_sends_a_file_and_names_a_bad_line() {
         pb::Verdict::Deny
     );
 }
+
+/// `count` numbers in area code 303, each asked about as of 2025-03-01, answered `kind`,
+/// checked `hours` after a base instant.
+fn answers(count: usize, kind: pb::ReassignedAnswerKind, hours: i64) -> Vec<pb::ReassignedAnswer> {
+    let checked =
+        chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap() + chrono::Duration::hours(hours);
+    (0..count)
+        .map(|i| answer(&format!("+1303{i:07}"), "2025-03-01", kind, &checked.to_rfc3339()))
+        .collect()
+}
+
+/// Whether calls to c1's numbers in area code 303 are all denied as reassigned.
+async fn every_number_denied(server: &Server) -> bool {
+    let asks: Vec<_> = [0, 1, 29_999, 59_999]
+        .iter()
+        .map(|i| dial(&format!("r{i}"), "c1", &format!("+1303{i:07}"), pb::Mode::Auto, AT))
+        .collect();
+    can_dial_all(&mut server.decisions().await, asks)
+        .await
+        .iter()
+        .all(|d| reason_codes(d).contains(&pb::ReasonCode::ReassignedNumber))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn imports_of_the_same_questions_at_once_keep_the_latest_check_whatever_lands_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    // Eight imports at once of the same 60,000 questions (two durable writes each), checked
+    // an hour apart: only the last check (YES) may stand, whichever import lands last.
+    let imports = (0..8i64).map(|k| {
+        let server = &server;
+        async move {
+            let kind = if k == 7 { YES } else { NO };
+            let mut chunks = answers(60_000, kind, k);
+            // The latest check sent first in two of them: arrival order must not matter.
+            if k % 3 == 0 {
+                chunks.reverse();
+            }
+            import(server, chunks.chunks(20_000).map(<[_]>::to_vec).collect())
+                .await
+                .unwrap()
+        }
+    });
+    for summary in futures_util::future::join_all(imports).await {
+        assert_eq!(summary.imported, 60_000);
+    }
+    let mut c = consumer("c1", "CO", "America/Denver", "+13030000000");
+    for i in [1, 29_999, 59_999] {
+        c.phones.push(pb::Phone {
+            number: format!("+1303{i:07}"),
+            ..Default::default()
+        });
+    }
+    for p in &mut c.phones {
+        p.consent_at = Some(ts(CONSENT));
+    }
+    upsert(&server, c).await;
+    assert!(every_number_denied(&server).await);
+    assert_eq!(
+        import(&server, vec![]).await.unwrap().numbers,
+        60_000,
+        "one answer per question"
+    );
+    // Start-up merges the stored chunks by the same rule.
+    drop(server);
+    let server = Server::start(dir.path());
+    assert!(every_number_denied(&server).await);
+    assert_eq!(import(&server, vec![]).await.unwrap().numbers, 60_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_killed_midway_keeps_whole_chunks_and_sending_it_again_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let all = answers(1_000_000, NO, 0);
+    let sent = all.clone();
+    let addr = server.addr;
+    let importing = tokio::spawn(async move {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let chunks: Vec<_> = sent
+            .chunks(10_000)
+            .map(|c| pb::ReassignedChunk { answers: c.to_vec() })
+            .collect();
+        pb::programs_client::ProgramsClient::new(channel)
+            .import_reassigned(tokio_stream::iter(chunks))
+            .await
+    });
+    // Killed once the server has begun writing: memory counts an answer only once its
+    // chunk is durable, so what is seen kept now must be kept after the kill.
+    let mut seen = 0;
+    for _ in 0..4_000 {
+        seen = import(&server, vec![]).await.unwrap().numbers;
+        if seen > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    server.kill9();
+    let acknowledged = importing.await.unwrap().is_ok();
+    let server = Server::start(dir.path());
+    let kept = import(&server, vec![]).await.unwrap().numbers;
+    eprintln!("killed with {seen} answers seen kept, {kept} kept after; acknowledged: {acknowledged}");
+    assert!(seen > 0, "the import began writing");
+    assert!(kept >= seen, "what was seen kept is on disk: {kept} < {seen}");
+    assert_eq!(kept % 50_000, 0, "each durable write lands whole: {kept}");
+    if acknowledged {
+        assert_eq!(kept, 1_000_000, "an acknowledged import is on disk");
+    }
+    let summary = import(&server, all.chunks(10_000).map(<[_]>::to_vec).collect())
+        .await
+        .unwrap();
+    assert_eq!((summary.imported, summary.numbers), (1_000_000, 1_000_000));
+}
