@@ -82,11 +82,13 @@ impl PhoneNumber {
         PhoneNumber(digits)
     }
 
-    /// The NANP area code (`555` of `+15551234567`), when this is a +1 number.
+    /// The NANP area code (`555` of `+15551234567`, always 200–999), when this is a +1
+    /// number. [`PhoneNumber::parse`] refuses a +1 number whose area code begins with 0 or
+    /// 1; one made otherwise ([`PhoneNumber::from_u64`]) has none, so the tables indexed
+    /// by area code (Do Not Call lists, reassigned-number answers) never see one.
     pub fn nanp_area_code(self) -> Option<u16> {
-        (10_000_000_000..20_000_000_000)
-            .contains(&self.0)
-            .then_some(((self.0 / 10_000_000) % 1000) as u16)
+        let area = ((self.0 / 10_000_000) % 1000) as u16;
+        ((10_000_000_000..20_000_000_000).contains(&self.0) && area >= 200).then_some(area)
     }
 
     /// A 16-bit tag of the number, kept with each recorded contact to tell a consumer's
@@ -157,5 +159,6 @@ mod tests {
     fn area_code_is_read_from_nanp_numbers_only() {
         assert_eq!(PhoneNumber::parse("+12125550100").unwrap().nanp_area_code(), Some(212));
         assert_eq!(PhoneNumber::parse("+442071838750").unwrap().nanp_area_code(), None);
+        assert_eq!(PhoneNumber::from_u64(11_005_550_123).nanp_area_code(), None);
     }
 }
