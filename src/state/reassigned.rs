@@ -94,7 +94,8 @@ impl ReassignedAnswers {
     pub fn of(&self, number: PhoneNumber) -> Found {
         let mut found = Found::new();
         // Nothing imported: no search (what most decisions see until a first import).
-        if self.len.load(Ordering::Relaxed) == 0 {
+        // Acquire: a count the merge published after its area codes means they are seen.
+        if self.len.load(Ordering::Acquire) == 0 {
             return found;
         }
         let Some((bucket, suffix)) = split(number) else {
@@ -160,7 +161,7 @@ impl ReassignedAnswers {
             added += new;
             bucket.store(Arc::new(merged));
         }
-        self.len.fetch_add(added, Ordering::Relaxed);
+        self.len.fetch_add(added, Ordering::Release);
     }
 }
 
@@ -215,7 +216,7 @@ impl ReassignedAnswers {
                 checked: checked.into_boxed_slice(),
             }));
         }
-        self.len.store(len, Ordering::Relaxed);
+        self.len.store(len, Ordering::Release);
     }
 }
 
