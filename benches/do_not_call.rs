@@ -15,31 +15,8 @@ mod common;
 use predial::domain::decision::Request;
 use predial::domain::do_not_call::ImportMode;
 use predial::domain::programs::{Program, ProgramNumber};
-use predial::domain::{CallPurpose, Channel, Consumer, Mode, Phone, PhoneNumber, Role, Verdict};
+use predial::domain::{CallPurpose, Channel, Mode, PhoneNumber, Verdict};
 use predial::state::{Builder, Engine, EngineOptions};
-
-/// A consumer in New York dialled on `number` alone.
-fn new_yorker(id: String, number: PhoneNumber) -> Consumer {
-    Consumer {
-        id,
-        role: Role::Debtor,
-        group_id: None,
-        state: Some("NY".into()),
-        country: Some("US".into()),
-        time_zone: Some(chrono_tz::America::New_York),
-        address_time_zone: None,
-        phones: vec![Phone {
-            number,
-            time_zone: None,
-            sms_authorized_at: None,
-            consent_at: None,
-        }],
-        emails: vec![],
-        ssn_hash: None,
-        postal_code: None,
-        county: None,
-    }
-}
 
 /// An automated call to `number` at `at`; the caller ID is given to `decide` beside it.
 fn auto_call(number: PhoneNumber, workflow: bool, at: DateTime<Utc>) -> Request<'static> {
@@ -140,7 +117,10 @@ fn bench(c: &mut Criterion) {
         };
         engine.add_numbers("tm", vec![Ok(row)]).await.unwrap();
         for (id, number) in [("listed", million[500]), ("unlisted", unlisted)] {
-            engine.upsert_consumer(new_yorker(id.into(), number)).await.unwrap();
+            engine
+                .upsert_consumer(common::new_yorker(id.into(), number))
+                .await
+                .unwrap();
         }
     });
     for (id, number, expected) in [
@@ -165,7 +145,7 @@ fn bench(c: &mut Criterion) {
             tasks.push(tokio::spawn(async move {
                 for i in (w..BOOK).step_by(64) {
                     engine
-                        .upsert_consumer(new_yorker(format!("d{i}"), numbers[i]))
+                        .upsert_consumer(common::new_yorker(format!("d{i}"), numbers[i]))
                         .await
                         .unwrap();
                 }

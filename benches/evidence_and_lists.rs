@@ -33,12 +33,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 mod common;
-use common::{numbers, resident_bytes};
+use common::{new_yorker, numbers, resident_bytes};
 
 use predial::domain::do_not_call::ImportMode;
 use predial::domain::evidence::ExportQuery;
 use predial::domain::reassigned::{Answer, AnswerKind, ReassignedAnswer};
-use predial::domain::{Channel, Consumer, Contact, Phone, PhoneNumber, Role};
+use predial::domain::{Channel, Contact, PhoneNumber};
 use predial::state::{DNC_CHUNK, Engine, EngineOptions};
 use predial::store::{SledStore, Store, WriteOp};
 
@@ -96,27 +96,7 @@ fn export_case() {
         for chunk in (0..consumers).collect::<Vec<_>>().chunks(10_000) {
             let ops = chunk
                 .iter()
-                .map(|&i| {
-                    WriteOp::PutConsumer(Consumer {
-                        id: id(i),
-                        role: Role::Debtor,
-                        group_id: None,
-                        state: Some("NY".into()),
-                        country: Some("US".into()),
-                        time_zone: Some(chrono_tz::America::New_York),
-                        address_time_zone: None,
-                        phones: vec![Phone {
-                            number: phone(i),
-                            time_zone: None,
-                            sms_authorized_at: None,
-                            consent_at: None,
-                        }],
-                        emails: vec![],
-                        ssn_hash: None,
-                        postal_code: None,
-                        county: None,
-                    })
-                })
+                .map(|&i| WriteOp::PutConsumer(new_yorker(id(i), phone(i))))
                 .collect();
             store.commit(&[ops], 0).unwrap();
         }

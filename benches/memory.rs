@@ -22,7 +22,7 @@ mod common;
 use common::resident_bytes;
 
 use predial::domain::lease::{AttemptId, Lease};
-use predial::domain::{Channel, Consumer, Contact, Phone, PhoneNumber, Role};
+use predial::domain::{Channel, Consumer, Contact, PhoneNumber, Role};
 use predial::state::Book;
 use predial::store::{Applied, WriteOp};
 
@@ -54,23 +54,12 @@ fn main() {
     let before = resident_bytes();
     for i in 0..CONSUMERS {
         let consumer = Consumer {
-            id: format!("consumer-{i:08}"),
             role: if i % 2 == 0 { Role::Debtor } else { Role::Cosigner },
             group_id: Some(format!("group-{:08}", i / 2)),
-            state: Some("NY".into()),
-            country: Some("US".into()),
-            time_zone: Some(chrono_tz::America::New_York),
-            address_time_zone: None,
-            phones: vec![Phone {
-                number: PhoneNumber::from_u64(15_550_000_000 + i as u64),
-                time_zone: None,
-                sms_authorized_at: None,
-                consent_at: None,
-            }],
-            emails: vec![],
-            ssn_hash: None,
-            postal_code: None,
-            county: None,
+            ..common::new_yorker(
+                format!("consumer-{i:08}"),
+                PhoneNumber::from_u64(15_550_000_000 + i as u64),
+            )
         };
         book.apply(&WriteOp::PutConsumer(consumer), &Applied::Done, reach);
     }

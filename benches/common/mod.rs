@@ -1,8 +1,9 @@
-//! What several benches share: the process's resident set, and a spread of NANP numbers.
+//! What several benches share: the process's resident set, a spread of NANP numbers, and
+//! a consumer in New York with one number.
 
 #![allow(dead_code)] // each bench uses its part
 
-use predial::domain::PhoneNumber;
+use predial::domain::{Consumer, Phone, PhoneNumber, Role};
 
 /// The process's resident set, from `/proc/self/statm` (Linux).
 pub fn resident_bytes() -> usize {
@@ -26,4 +27,27 @@ pub fn numbers(count: usize, seed: u64) -> impl Iterator<Item = PhoneNumber> {
         let suffix = (x >> 20) % 10_000_000;
         PhoneNumber::from_u64(10_000_000_000 + area * 10_000_000 + suffix)
     })
+}
+
+/// A debtor in New York (its zone, no group) with one number.
+pub fn new_yorker(id: String, number: PhoneNumber) -> Consumer {
+    Consumer {
+        id,
+        role: Role::Debtor,
+        group_id: None,
+        state: Some("NY".into()),
+        country: Some("US".into()),
+        time_zone: Some(chrono_tz::America::New_York),
+        address_time_zone: None,
+        phones: vec![Phone {
+            number,
+            time_zone: None,
+            sms_authorized_at: None,
+            consent_at: None,
+        }],
+        emails: vec![],
+        ssn_hash: None,
+        postal_code: None,
+        county: None,
+    }
 }
