@@ -103,58 +103,12 @@ pub enum Op {
     PutReassigned(ReassignedRecord),
 }
 
-/// A chunk of Reassigned Numbers Database answers, column by column (one entry each).
+/// A chunk of Reassigned Numbers Database answers, packed as the store keeps them
+/// ([`kv::reassigned`](crate::store::kv::reassigned)).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ReassignedRecord {
-    #[prost(uint64, repeated, tag = "1")]
-    pub numbers: Vec<u64>,
-    /// The day asked, as days from 1970-01-01.
-    #[prost(int32, repeated, tag = "2")]
-    pub days: Vec<i32>,
-    /// `predial.v1.ReassignedAnswerKind`.
-    #[prost(int32, repeated, tag = "3")]
-    pub answers: Vec<i32>,
-    #[prost(int64, repeated, tag = "4")]
-    pub checked_ms: Vec<i64>,
-}
-
-impl ReassignedRecord {
-    fn of(answers: &[crate::domain::reassigned::ReassignedAnswer]) -> ReassignedRecord {
-        ReassignedRecord {
-            numbers: answers.iter().map(|a| a.number.as_u64()).collect(),
-            days: answers.iter().map(|a| days_from_1970(a.answer.as_of)).collect(),
-            answers: answers.iter().map(|a| a.answer.kind.to_wire()).collect(),
-            checked_ms: answers.iter().map(|a| a.answer.checked_at.timestamp_millis()).collect(),
-        }
-    }
-
-    fn to_domain(&self) -> Result<Vec<crate::domain::reassigned::ReassignedAnswer>, String> {
-        use crate::domain::reassigned::{Answer, ReassignedAnswer};
-        let n = self.numbers.len();
-        if self.days.len() != n || self.answers.len() != n || self.checked_ms.len() != n {
-            return Err("a chunk of answers whose columns differ in length".into());
-        }
-        (0..n)
-            .map(|i| {
-                Ok(ReassignedAnswer {
-                    number: PhoneNumber::from_u64(self.numbers[i]),
-                    answer: Answer {
-                        as_of: date_from_1970(self.days[i]).ok_or("a day out of range")?,
-                        kind: required_enum(self.answers[i], "answer").map_err(|e| e.to_string())?,
-                        checked_at: chrono::DateTime::from_timestamp_millis(self.checked_ms[i]).ok_or("a bad time")?,
-                    },
-                })
-            })
-            .collect()
-    }
-}
-
-fn days_from_1970(day: chrono::NaiveDate) -> i32 {
-    (day - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date")).num_days() as i32
-}
-
-fn date_from_1970(days: i32) -> Option<chrono::NaiveDate> {
-    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(i64::from(days)))
+    #[prost(bytes = "vec", tag = "1")]
+    pub packed: Vec<u8>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -313,7 +267,9 @@ pub fn encode(op: &WriteOp, applied: &Applied) -> Option<Vec<u8>> {
                 at_ms: at.timestamp_millis(),
             }),
         }),
-        WriteOp::PutReassigned(answers) => Op::PutReassigned(ReassignedRecord::of(answers)),
+        WriteOp::PutReassigned(answers) => Op::PutReassigned(ReassignedRecord {
+            packed: crate::store::kv::reassigned::pack(answers),
+        }),
         // A staged chunk is no list's until its import commits.
         WriteOp::IssuePrompt { .. }
         | WriteOp::AnswerPrompt { .. }
@@ -421,7 +377,7 @@ pub fn decode(bytes: &[u8]) -> Result<(WriteOp, Applied), StoreError> {
             numbers: d.numbers,
             at: chrono::DateTime::from_timestamp_millis(d.at_ms).ok_or_else(|| bad("a bad time"))?,
         },
-        Op::PutReassigned(r) => WriteOp::PutReassigned(r.to_domain().map_err(bad)?),
+        Op::PutReassigned(r) => WriteOp::PutReassigned(crate::store::kv::reassigned::unpack(b"change", &r.packed)?),
         Op::SetConsent(c) => {
             let consent = c.consent.unwrap_or_default();
             WriteOp::SetConsent {

@@ -28,7 +28,8 @@ fn unix_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date")
 }
 
-fn pack(answers: &[ReassignedAnswer]) -> Vec<u8> {
+/// A chunk's answers, 21 bytes each (the store's record, and the change feed's).
+pub(crate) fn pack(answers: &[ReassignedAnswer]) -> Vec<u8> {
     let mut v = Vec::with_capacity(answers.len() * PACKED);
     for a in answers {
         v.extend_from_slice(&a.number.as_u64().to_be_bytes());
@@ -43,7 +44,8 @@ fn pack(answers: &[ReassignedAnswer]) -> Vec<u8> {
     v
 }
 
-fn unpack(k: &[u8], v: &[u8]) -> Result<Vec<ReassignedAnswer>, StoreError> {
+/// A chunk's answers; `k` names the record in an error.
+pub(crate) fn unpack(k: &[u8], v: &[u8]) -> Result<Vec<ReassignedAnswer>, StoreError> {
     if v.len() % PACKED != 0 {
         return Err(corrupt(k, "a chunk of answers is not whole"));
     }
