@@ -116,9 +116,10 @@ fn exclusions_step(d: &mut Decision, s: &Subject, req: &Request, scope: Revocati
 /// A call or text to a number the Reassigned Numbers Database says was disconnected on or
 /// after the consent to call it: whoever answers now never consented. Never overridable.
 fn reassigned_step(d: &mut Decision, s: &Subject, req: &Request) -> bool {
+    // Most numbers have no answer: no consent day to look up for them.
     let Some(phone) = req
         .phone
-        .filter(|_| matches!(req.channel, Channel::Phone | Channel::Text))
+        .filter(|_| req.consults_reassigned() && !s.reassigned.is_empty())
     else {
         return false;
     };

@@ -162,15 +162,12 @@ fn reassigned_check(d: &mut Decision, ctx: &Context, control: &ContactControl, f
     let (Some(days), Some(phone)) = (control.reassigned_check_days, ctx.req.phone) else {
         return;
     };
-    if !matches!(ctx.req.channel, Channel::Phone | Channel::Text) {
+    // The decision's reassigned step has already read a YES since consent.
+    if !ctx.req.consults_reassigned() || d.has(ReasonCode::ReassignedNumber) {
         return;
     }
-    let answers = ctx.subject.reassigned;
     let consent_day = ctx.subject.consent_day(phone);
-    if reassigned::reassigned_since_consent(answers, consent_day).is_some() {
-        return;
-    }
-    if let Some(why) = reassigned::missing_check(answers, consent_day, ctx.req.at, days) {
+    if let Some(why) = reassigned::missing_check(ctx.subject.reassigned, consent_day, ctx.req.at, days) {
         found.violated = true;
         found.needs_check = true;
         d.add(ReasonCode::ReassignedCheckMissing, Some(control), why);

@@ -77,6 +77,12 @@ impl Request<'_> {
         self.caller.map(|c| c.purpose).or(self.purpose)
     }
 
+    /// Whether the Reassigned Numbers Database's answers bear on this request: a call or a
+    /// text to a number.
+    pub fn consults_reassigned(&self) -> bool {
+        self.phone.is_some() && matches!(self.channel, Channel::Phone | Channel::Text)
+    }
+
     /// Whether the Do Not Call lists bear on this request: a call or text from a caller ID
     /// registered for telemarketing. Nothing else consults them, so nothing else needs
     /// the number looked up (a search of a list of millions, mostly out of cache).

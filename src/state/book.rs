@@ -304,7 +304,6 @@ impl Book {
         })
     }
 
-    /// Whether consumer `id` has been created.
     /// A consumer's callbacks not yet consumed: the number and from when, in milliseconds.
     pub fn callbacks_of(&self, id: &str) -> Vec<(PhoneNumber, i64)> {
         self.consumers
@@ -313,6 +312,7 @@ impl Book {
             .unwrap_or_default()
     }
 
+    /// Whether consumer `id` has been created.
     pub fn exists(&self, id: &str) -> bool {
         self.consumers.get(id).is_some_and(|e| e.profile.is_some())
     }

@@ -189,10 +189,7 @@ impl Engine {
         });
         let consult = Consult {
             do_not_call: req.consults_do_not_call(),
-            reassigned: matches!(
-                req.channel,
-                crate::domain::Channel::Phone | crate::domain::Channel::Text
-            ),
+            reassigned: req.consults_reassigned(),
         };
         self.with_subject(consumer_id, req.phone, consult, req.at, rules, &|subject| {
             f(rules, subject, &req)
@@ -296,8 +293,6 @@ impl Engine {
     }
 }
 
-/// How a durable write reaches memory. A new rule set that looks back further than the
-/// active one first reloads the contacts it needs, then goes live.
 /// What a question about a number looks up besides the consumer.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Consult {
@@ -307,6 +302,8 @@ pub(super) struct Consult {
     pub reassigned: bool,
 }
 
+/// How a durable write reaches memory. A new rule set that looks back further than the
+/// active one first reloads the contacts it needs, then goes live.
 fn applier(book: Arc<Book>, registry: Arc<Registry>, rules: Arc<ActiveRules>, store: Arc<dyn Store>) -> Applier {
     Arc::new(move |op, applied| match (op, applied) {
         // A write that did not land: take out what was put in memory ahead of it.
@@ -338,6 +335,7 @@ fn apply(book: &Book, registry: &Registry, rules: &ActiveRules, store: &dyn Stor
         | WriteOp::CommitDoNotCall { .. }
         | WriteOp::PutReassigned(_) => {
             if let Err(e) = registry.apply(op, store) {
+                // Only a Do Not Call commit reads the store here (a list another node built).
                 tracing::error!(error = %e, "loading a Do Not Call list another node imported failed; memory keeps the list it had");
             }
         }
